@@ -1,0 +1,258 @@
+/* cli_io.c — see cli_io.h. */
+#include "cli_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exit_codes.h"
+
+void cli_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mars-replay: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_exit_code(mr_status st)
+{
+    switch (st) {
+    case MR_OK: return MR_EXIT_OK;
+    case MR_E_MODEL: return MR_EXIT_MODEL;
+    case MR_E_PARSE:
+    case MR_E_SHAPE:
+    case MR_E_DATA: return MR_EXIT_DATA;
+    case MR_E_IO: return MR_EXIT_IO;
+    case MR_E_INVAL: return MR_EXIT_USAGE;
+    default: return MR_EXIT_INTERNAL;
+    }
+}
+
+void cli_print_error(const mr_error *e, const char *fallback)
+{
+    const char *src = e->source[0] ? e->source : fallback;
+    fputs("mars-replay: ", stderr);
+    if (src && *src) {
+        fputs(src, stderr);
+        if (e->line) {
+            fprintf(stderr, ":%llu", (unsigned long long)e->line);
+            if (e->column)
+                fprintf(stderr, ":%u", e->column);
+        }
+        fputs(": ", stderr);
+    }
+    if (!e->line && e->row)
+        fprintf(stderr, "row %llu: ", (unsigned long long)e->row);
+    if (e->json_path[0])
+        fprintf(stderr, "%s: ", e->json_path);
+    if (e->field[0])
+        fprintf(stderr, "column \"%s\": ", e->field);
+    fputs(e->text[0] ? e->text : mr_strerror(e->status), stderr);
+    fputc('\n', stderr);
+}
+
+int cli_input_open(cli_input *in, const char *name)
+{
+    in->name = name;
+    in->size = -1;
+    if (!name || strcmp(name, "-") == 0) {
+        in->fd = STDIN_FILENO;
+        in->display = "<stdin>";
+    } else {
+        in->display = name;
+        in->fd = open(name, O_RDONLY | O_CLOEXEC);
+        if (in->fd < 0) {
+            cli_msg("%s: cannot open: %s", name, strerror(errno));
+            return MR_EXIT_IO;
+        }
+    }
+    struct stat st;
+    if (fstat(in->fd, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            cli_msg("%s: is a directory", in->display);
+            return MR_EXIT_IO;
+        }
+        if (S_ISREG(st.st_mode))
+            in->size = st.st_size;
+    }
+    return 0;
+}
+
+void cli_input_close(cli_input *in)
+{
+    if (in->fd > STDERR_FILENO)
+        close(in->fd);
+    in->fd = -1;
+}
+
+long cli_read(void *cookie, void *buf, size_t cap)
+{
+    const cli_input *in = cookie;
+    for (;;) {
+        const ssize_t n = read(in->fd, buf, cap);
+        if (n >= 0 || errno != EINTR)
+            return (long)n;
+    }
+}
+
+/* Temp file path for the signal handler: removed if we are killed. */
+static volatile sig_atomic_t have_tmp;
+static char tmp_for_signal[4096];
+
+static void on_signal(int sig)
+{
+    if (have_tmp)
+        unlink(tmp_for_signal);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int cli_output_open(cli_output *out, const char *path)
+{
+    memset(out, 0, sizeof *out);
+    if (!path || strcmp(path, "-") == 0) {
+        out->fd = STDOUT_FILENO;
+        out->is_tty = isatty(STDOUT_FILENO);
+        struct stat st;
+        /* a redirect to a regular file (not appending) can be patched in place */
+        out->seekable = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+                        !(fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND);
+        return 0;
+    }
+    out->path = path;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            cli_msg("%s: is a directory", path);
+            return MR_EXIT_IO;
+        }
+        /* FIFO, /dev/stdout, a device: write directly, never replace it */
+        out->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (out->fd < 0) {
+            cli_msg("%s: cannot open for writing: %s", path, strerror(errno));
+            return MR_EXIT_IO;
+        }
+        out->is_tty = isatty(out->fd);
+        return 0;
+    }
+    char *dup = strdup(path), *base = strdup(path);
+    if (!dup || !base) {
+        free(dup);
+        free(base);
+        cli_msg("out of memory");
+        return MR_EXIT_INTERNAL;
+    }
+    const char *dir = dirname(dup);
+    const char *b = basename(base);
+    const size_t n = strlen(dir) + strlen(b) + 32;
+    out->tmp = malloc(n);
+    if (out->tmp)
+        snprintf(out->tmp, n, "%s/.%s.tmp.XXXXXX", dir, b);
+    free(dup);
+    free(base);
+    if (!out->tmp) {
+        cli_msg("out of memory");
+        return MR_EXIT_INTERNAL;
+    }
+    out->fd = mkostemp(out->tmp, O_CLOEXEC);
+    if (out->fd < 0) {
+        cli_msg("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        free(out->tmp);
+        out->tmp = NULL;
+        return MR_EXIT_IO;
+    }
+    /* mkstemp makes 0600; give the result the mode a plain create would */
+    const mode_t mask = umask(0);
+    umask(mask);
+    fchmod(out->fd, 0666 & ~mask);
+    out->seekable = 1;
+    if (strlen(out->tmp) < sizeof tmp_for_signal) {
+        strcpy(tmp_for_signal, out->tmp);
+        have_tmp = 1;
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
+    }
+    return 0;
+}
+
+int cli_output_commit(cli_output *out)
+{
+    int rc = 0;
+    if (out->fd > STDERR_FILENO && close(out->fd) != 0) {
+        cli_msg("%s: write error: %s", out->path, strerror(errno));
+        rc = MR_EXIT_IO;
+    } else if (out->fd == STDOUT_FILENO && fflush(stdout) != 0) {
+        rc = MR_EXIT_IO;
+    }
+    out->fd = -1;
+    if (out->tmp) {
+        if (rc == 0 && rename(out->tmp, out->path) != 0) {
+            cli_msg("%s: cannot rename the temporary file into place: %s", out->path, strerror(errno));
+            rc = MR_EXIT_IO;
+        }
+        if (rc != 0)
+            unlink(out->tmp);
+        have_tmp = 0;
+        free(out->tmp);
+        out->tmp = NULL;
+    }
+    return rc;
+}
+
+void cli_output_abort(cli_output *out)
+{
+    if (out->fd > STDERR_FILENO)
+        close(out->fd);
+    out->fd = -1;
+    if (out->tmp) {
+        unlink(out->tmp);
+        have_tmp = 0;
+        free(out->tmp);
+        out->tmp = NULL;
+    }
+}
+
+int cli_write(void *cookie, const void *buf, size_t len)
+{
+    const cli_output *out = cookie;
+    const char *p = buf;
+    while (len) {
+        const ssize_t n = write(out->fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset)
+{
+    const cli_output *out = cookie;
+    const char *p = buf;
+    while (len) {
+        const ssize_t n = pwrite(out->fd, p, len, (off_t)offset);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return 0;
+}

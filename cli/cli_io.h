@@ -1,0 +1,48 @@
+/* cli_io.h — files for the CLI: input streams, safe output (temp + rename),
+ * and rendering library errors as one GNU-style line. */
+#ifndef MR_CLI_IO_H
+#define MR_CLI_IO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "marsreplay.h"
+
+typedef struct cli_input {
+    int fd;
+    const char *name;       /* as given; "-" for stdin */
+    const char *display;    /* for messages: the path or "<stdin>" */
+    int64_t size;           /* regular file size, or -1 */
+} cli_input;
+
+typedef struct cli_output {
+    int fd;
+    const char *path;       /* NULL: stdout */
+    char *tmp;              /* temp path to rename on success, or NULL */
+    int seekable;           /* pwrite allowed */
+    int is_tty;
+} cli_output;
+
+/* Open an input; on failure print the error and return an exit code, else 0. */
+int cli_input_open(cli_input *in, const char *name);
+void cli_input_close(cli_input *in);
+long cli_read(void *cookie, void *buf, size_t cap);
+
+/* Open the output: "-"/NULL is stdout; a regular (or new) file gets a temp
+ * file beside it, renamed by cli_output_commit; anything else (FIFO, device,
+ * /dev/stdout) is written directly. Returns 0 or an exit code (printed). */
+int cli_output_open(cli_output *out, const char *path);
+/* Success: fsync-free close and rename. Returns 0 or an exit code (printed). */
+int cli_output_commit(cli_output *out);
+/* Failure: remove the temp file; nothing that looks like a result is left. */
+void cli_output_abort(cli_output *out);
+int cli_write(void *cookie, const void *buf, size_t len);
+int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset);
+
+/* Print "mars-replay: " + the error as one line. */
+void cli_print_error(const mr_error *err, const char *fallback_source);
+/* Exit code for a library status. */
+int cli_exit_code(mr_status st);
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,72 @@
+/* inspect.c — human-readable and JSON model summaries. */
+#include "inspect.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+static int inspect_json(const mr_model *m, const char *path)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "path", json_string(path));
+    json_object_set_new(o, "sha256", json_string(mr_model_sha256(m)));
+    json_object_set_new(o, "n_features", json_integer((json_int_t)mr_model_n_features(m)));
+    json_object_set_new(o, "n_terms", json_integer((json_int_t)mr_model_n_terms(m)));
+    json_object_set_new(o, "degree", json_integer(mr_model_degree(m)));
+    json_object_set_new(o, "allow_missing", json_boolean(mr_model_allow_missing(m)));
+    json_t *feats = json_array();
+    for (size_t j = 0; j < mr_model_n_features(m); j++) {
+        json_t *f = json_object();
+        json_object_set_new(f, "index", json_integer((json_int_t)j));
+        json_object_set_new(f, "name", json_string(mr_model_feature_name(m, j)));
+        json_object_set_new(f, "used", json_boolean(mr_model_feature_is_used(m, j)));
+        if (mr_model_feature_is_categorical(m, j)) {
+            json_t *cls = json_array();
+            for (size_t k = 0; k < mr_model_n_classes(m, j); k++)
+                json_array_append_new(cls, json_string(mr_model_class_label(m, j, k)));
+            json_object_set_new(f, "classes", cls);
+        }
+        json_array_append_new(feats, f);
+    }
+    json_object_set_new(o, "features", feats);
+    json_t *terms = json_array();
+    for (size_t i = 0; i < mr_model_n_terms(m); i++) {
+        json_t *t = json_object();
+        json_object_set_new(t, "index", json_integer((json_int_t)i));
+        json_object_set_new(t, "name", json_string(mr_model_term_name(m, i)));
+        json_object_set_new(t, "degree", json_integer(mr_model_term_degree(m, i)));
+        json_object_set_new(t, "coefficient", json_real(mr_model_coefficient(m, i)));
+        json_array_append_new(terms, t);
+    }
+    json_object_set_new(o, "terms", terms);
+    const int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    return rc != 0 || putchar('\n') == EOF ? -1 : 0;
+}
+
+int cli_inspect(const mr_model *m, const char *path, int as_json)
+{
+    if (as_json)
+        return inspect_json(m, path);
+    printf("model:      %s\n", path);
+    printf("sha256:     %s\n", mr_model_sha256(m));
+    printf("features:   %zu\n", mr_model_n_features(m));
+    printf("terms:      %zu\n", mr_model_n_terms(m));
+    printf("degree:     %d\n", mr_model_degree(m));
+    printf("missing:    %s\n", mr_model_allow_missing(m) ? "allowed" : "not allowed (params.allow_missing is false)");
+    printf("\nfeatures (index, name, role):\n");
+    for (size_t j = 0; j < mr_model_n_features(m); j++) {
+        printf("  %3zu  %-24s %s", j, mr_model_feature_name(m, j),
+               mr_model_feature_is_used(m, j) ? "used" : "unused");
+        if (mr_model_feature_is_categorical(m, j)) {
+            printf(", categorical:");
+            for (size_t k = 0; k < mr_model_n_classes(m, j); k++)
+                printf(" %s", mr_model_class_label(m, j, k));
+        }
+        putchar('\n');
+    }
+    printf("\nterms (index, coefficient, degree, term):\n");
+    for (size_t i = 0; i < mr_model_n_terms(m); i++)
+        printf("  %3zu  %24.17g  %d  %s\n", i, mr_model_coefficient(m, i), mr_model_term_degree(m, i),
+               mr_model_term_name(m, i));
+    return fflush(stdout) != 0 || ferror(stdout) ? -1 : 0;
+}

@@ -1,0 +1,470 @@
+/* main.c — the mars-replay command line: parse options, open files, call
+ * libmarsreplay, render errors and exit codes (cli/exit_codes.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_io.h"
+#include "config.h"
+#include "exit_codes.h"
+#include "inspect.h"
+#include "marsreplay.h"
+#include "report.h"
+
+enum {
+    OPT_CHUNK_ROWS = 256,
+    OPT_COLS,
+    OPT_NO_HEADER,
+    OPT_NAMES,
+    OPT_NAMES_FROM_MODEL,
+    OPT_NA,
+    OPT_NA_COL,
+    OPT_KEEP,
+    OPT_UNKNOWN_LEVEL,
+    OPT_NA_OUT,
+    OPT_NO_OUT_HEADER,
+    OPT_PROGRESS,
+    OPT_REPORT,
+    OPT_JSON,
+    OPT_MAX_RECORD,
+    OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "output", required_argument, NULL, 'o' },
+    { "threads", required_argument, NULL, '@' },
+    { "input-format", required_argument, NULL, 'I' },
+    { "output-format", required_argument, NULL, 'O' },
+    { "delimiter", required_argument, NULL, 'd' },
+    { "quiet", no_argument, NULL, 'q' },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
+    { "cols", required_argument, NULL, OPT_COLS },
+    { "no-header", no_argument, NULL, OPT_NO_HEADER },
+    { "names", required_argument, NULL, OPT_NAMES },
+    { "names-from-model", no_argument, NULL, OPT_NAMES_FROM_MODEL },
+    { "na", required_argument, NULL, OPT_NA },
+    { "na-col", required_argument, NULL, OPT_NA_COL },
+    { "keep", required_argument, NULL, OPT_KEEP },
+    { "unknown-level", required_argument, NULL, OPT_UNKNOWN_LEVEL },
+    { "na-out", required_argument, NULL, OPT_NA_OUT },
+    { "no-out-header", no_argument, NULL, OPT_NO_OUT_HEADER },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "report", required_argument, NULL, OPT_REPORT },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "max-record-bytes", required_argument, NULL, OPT_MAX_RECORD },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+static const char usage_text[] =
+    "Usage: mars-replay COMMAND [OPTIONS] [INPUT|-]\n"
+    "Replay a fitted MARS model (ModelSpec v1 JSON, exported by pymars) over a data stream.\n"
+    "\n"
+    "Commands:\n"
+    "  predict -m MODEL [INPUT]   one prediction per input row\n"
+    "  design  -m MODEL [INPUT]   the basis (design) matrix, one column per term\n"
+    "  check   -m MODEL [INPUT]   validate model, header and every row; write nothing\n"
+    "  inspect MODEL [--json]     terms, features, degree and sha256 of a model\n"
+    "  version                    versions and compiled-in backends\n"
+    "\n"
+    "INPUT is a file or - for stdin (the default). CSV, .npy or raw float64.\n"
+    "\n"
+    "Options:\n"
+    "  -m, --model FILE          ModelSpec v1 JSON file (required)\n"
+    "  -o, --output FILE         output file (default: stdout); written to a temporary\n"
+    "                            file beside it and renamed only on success\n"
+    "  -@, --threads N           worker threads in total (default: CPUs in the affinity\n"
+    "                            mask, or $MARS_REPLAY_THREADS); 1 = serial\n"
+    "      --chunk-rows N        rows per chunk (default: 8192, fewer for wide inputs)\n"
+    "  -I, --input-format F      csv, npy or f64 (default: .npy magic, else csv)\n"
+    "  -O, --output-format F     csv, npy or f64 (default: csv)\n"
+    "      --cols N              columns of raw f64 input (default: model features)\n"
+    "      --no-header           CSV input has no header line; needs --names or\n"
+    "                            --names-from-model\n"
+    "      --names A,B,C         column names of headerless CSV input\n"
+    "      --names-from-model    headerless CSV columns are the model's features in order\n"
+    "  -d, --delimiter C         CSV field delimiter (default: ,)\n"
+    "      --na TOKENS           missing-value tokens, comma-separated (default: ,NA,NaN,nan\n"
+    "                            i.e. empty, NA, NaN, nan)\n"
+    "      --na-col COL=TOKENS   missing-value tokens for one column (repeatable)\n"
+    "      --keep COL[,COL]      copy these input columns to the front of each output row\n"
+    "      --unknown-level M     unseen categorical labels: mode (default, as pymars:\n"
+    "                            the most frequent level), nan, or error\n"
+    "      --na-out TOKEN        text of a NaN output value (default: nan)\n"
+    "      --no-out-header       no header line in CSV output\n"
+    "      --max-record-bytes N  longest CSV record accepted (default: 67108864)\n"
+    "      --progress            rows/s and %% on stderr\n"
+    "      --report FILE|-       JSON run report at exit (- = stderr)\n"
+    "  -q, --quiet               fewer messages\n"
+    "  -v, --verbose             more messages (repeatable)\n"
+    "  -h, --help                this help\n"
+    "      --version             program and library versions\n"
+    "\n"
+    "Exit status: 0 ok (also when a downstream pipe closes), 1 internal error,\n"
+    "2 usage, 3 invalid model, 4 bad input data, 5 I/O error.\n"
+    "See man mars-replay (man/mars-replay.1) for details.\n";
+
+typedef struct cli {
+    const char *command;
+    const char *model;
+    const char *output;
+    const char *input;
+    const char *report;
+    int json;
+    int progress;
+    int verbose;
+    int threads_set;
+    int binary_out;
+    int unknown_mode;
+    long threads;
+    mr_options *opt;
+} cli;
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fputs("mars-replay: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'mars-replay --help' for more information.\n", stderr);
+    return MR_EXIT_USAGE;
+}
+
+static int parse_count(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    const long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_format(const char *s, int allow_auto)
+{
+    if (strcmp(s, "csv") == 0)
+        return MR_FMT_CSV;
+    if (strcmp(s, "npy") == 0)
+        return MR_FMT_NPY;
+    if (strcmp(s, "f64") == 0)
+        return MR_FMT_F64;
+    if (allow_auto && strcmp(s, "auto") == 0)
+        return MR_FMT_AUTO;
+    return -1;
+}
+
+/* CPUs this process may run on: what Slurm, cgroups cpusets and taskset grant. */
+static long default_threads(void)
+{
+    const char *env = getenv("MARS_REPLAY_THREADS");
+    long v;
+    if (env && *env && parse_count(env, 1, 4096, &v) == 0)
+        return v;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+static int print_version(void)
+{
+    const unsigned v = mr_version();
+    const unsigned f = mr_features();
+    printf("mars-replay %s\nlibmarsreplay %u.%u.%u (%s)\nbackends: cpu%s%s\n", MR_PROJECT_VERSION,
+           v >> 16, (v >> 8) & 0xff, v & 0xff, mr_version_string(),
+           (f & MR_FEATURE_OPENCL) ? " opencl" : "", (f & MR_FEATURE_MPI) ? " mpi" : "");
+    return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
+}
+
+typedef struct progress_state {
+    struct timespec start, last;
+    long long total;
+    int tty;
+} progress_state;
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
+}
+
+static void on_progress(void *cookie, uint64_t rows, uint64_t bytes)
+{
+    progress_state *p = cookie;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (since(&p->last, &now) < 0.5)
+        return; /* rate-limited: at most two lines a second */
+    p->last = now;
+    const double s = since(&p->start, &now);
+    char pct[32] = "";
+    if (p->total > 0)
+        snprintf(pct, sizeof pct, ", %.0f%%", 100.0 * (double)bytes / (double)p->total);
+    fprintf(stderr, "%smars-replay: %llu rows, %.0f rows/s%s%s", p->tty ? "\r" : "",
+            (unsigned long long)rows, s > 0 ? (double)rows / s : 0.0, pct, p->tty ? "" : "\n");
+}
+
+static int load_model(const char *path, mr_model **m)
+{
+    mr_error err;
+    const mr_status st = mr_model_load_file(path, m, &err);
+    if (st != MR_OK) {
+        cli_print_error(&err, path);
+        return cli_exit_code(st);
+    }
+    return 0;
+}
+
+static int cmd_inspect(cli *c)
+{
+    if (!c->input && !c->model)
+        return usage_error("%s", "inspect: no model file given");
+    const char *path = c->input ? c->input : c->model;
+    mr_model *m = NULL;
+    int rc = load_model(path, &m);
+    if (rc == 0 && cli_inspect(m, path, c->json) != 0) {
+        rc = errno == EPIPE ? MR_EXIT_OK : MR_EXIT_IO;
+        if (rc)
+            cli_msg("write error: %s", strerror(errno));
+    }
+    mr_model_free(m);
+    return rc;
+}
+
+static int cmd_run(cli *c, int mode)
+{
+    if (!c->model)
+        return usage_error("%s: no model given (-m MODEL.json)", c->command);
+    mr_options_set_int(c->opt, MR_OPT_MODE, mode);
+    mr_options_set_int(c->opt, MR_OPT_THREADS, c->threads_set ? c->threads : default_threads());
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    mr_model *m = NULL;
+    mr_engine *e = NULL;
+    cli_input in = { .fd = -1 };
+    cli_output out = { .fd = -1 };
+    mr_run_stats stats = { 0 };
+    mr_error err = { 0 };
+    int have_err = 0;
+    int rc = load_model(c->model, &m);
+    if (rc == 0) {
+        const mr_status st = mr_engine_create(m, c->opt, &e, &err);
+        if (st != MR_OK) {
+            cli_print_error(&err, NULL);
+            rc = cli_exit_code(st);
+        }
+    }
+    if (rc == 0 && !c->input && isatty(STDIN_FILENO))
+        rc = usage_error("%s", "no input: give a file, or - to read a terminal");
+    if (rc == 0)
+        rc = cli_input_open(&in, c->input);
+    if (rc == 0 && mode != MR_MODE_CHECK)
+        rc = cli_output_open(&out, c->output);
+    if (rc == 0 && c->binary_out && out.is_tty) {
+        cli_output_abort(&out);
+        rc = usage_error("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
+    }
+    if (rc == 0) {
+        const mr_io io = {
+            .read = cli_read,
+            .read_cookie = &in,
+            .source = in.display,
+            .write = mode == MR_MODE_CHECK ? NULL : cli_write,
+            .pwrite = out.seekable ? cli_pwrite : NULL,
+            .write_cookie = &out,
+        };
+        progress_state ps = { .total = in.size, .tty = isatty(STDERR_FILENO) };
+        clock_gettime(CLOCK_MONOTONIC, &ps.start);
+        ps.last = ps.start;
+        const mr_status st = mr_run(e, &io, c->progress ? on_progress : NULL, &ps, &stats, &err);
+        if (c->progress && ps.tty)
+            fputc('\n', stderr);
+        if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row) {
+            rc = MR_EXIT_OK; /* the reader went away (| head): not an error */
+            cli_output_abort(&out);
+        } else if (st != MR_OK) {
+            cli_print_error(&err, in.display);
+            rc = cli_exit_code(st);
+            have_err = 1;
+        }
+        cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display); /* never silent */
+    }
+    if (rc == 0 && mode != MR_MODE_CHECK && out.fd >= 0)
+        rc = cli_output_commit(&out);
+    else if (out.fd >= 0 || out.tmp)
+        cli_output_abort(&out);
+    cli_input_close(&in);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (c->report) {
+        const cli_report rep = {
+            .command = c->command,
+            .model_path = c->model,
+            .model = m,
+            .input = in.display ? in.display : c->input,
+            .input_size = in.size,
+            .output = c->output,
+            .stats = &stats,
+            .seconds = since(&t0, &t1),
+            .exit_code = rc,
+            .error = have_err ? &err : NULL,
+        };
+        if (cli_report_write(&rep, c->report) != 0) {
+            cli_msg("%s: cannot write the report: %s", c->report, strerror(errno));
+            if (rc == 0)
+                rc = MR_EXIT_IO;
+        }
+    }
+    if (c->verbose > 0 && rc == 0)
+        cli_msg("%llu rows in %.3f s with %u thread%s", (unsigned long long)stats.rows_out,
+                since(&t0, &t1), stats.threads, stats.threads == 1 ? "" : "s");
+    mr_run_stats_free(&stats);
+    mr_engine_free(e);
+    mr_model_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error (EPIPE) we handle */
+    if ((mr_version() >> 8) != (MR_VERSION >> 8)) {
+        cli_msg("library version %s does not match the program's %s", mr_version_string(),
+                MR_PROJECT_VERSION);
+        return MR_EXIT_INTERNAL;
+    }
+    if (argc < 2)
+        return usage_error("%s", "no command given");
+    cli c = { .command = argv[1] };
+    if (strcmp(c.command, "--help") == 0 || strcmp(c.command, "-h") == 0 || strcmp(c.command, "help") == 0) {
+        fputs(usage_text, stdout);
+        return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
+    }
+    if (strcmp(c.command, "--version") == 0 || strcmp(c.command, "version") == 0)
+        return print_version();
+    int mode;
+    if (strcmp(c.command, "predict") == 0)
+        mode = MR_MODE_PREDICT;
+    else if (strcmp(c.command, "design") == 0)
+        mode = MR_MODE_DESIGN;
+    else if (strcmp(c.command, "check") == 0)
+        mode = MR_MODE_CHECK;
+    else if (strcmp(c.command, "inspect") == 0)
+        mode = -1;
+    else
+        return usage_error("unknown command '%s'", c.command);
+
+    if (mr_options_create(&c.opt) != MR_OK) {
+        cli_msg("out of memory");
+        return MR_EXIT_INTERNAL;
+    }
+    int rc = 0;
+    int opt;
+    long v;
+    optind = 2;
+    while (rc == 0 && (opt = getopt_long(argc, argv, "m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case 'm': c.model = optarg; break;
+        case 'o': c.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
+        case '@':
+            if (parse_count(optarg, 1, 4096, &c.threads) != 0)
+                rc = usage_error("--threads: expected a whole number from 1 to 4096, found '%s'", optarg);
+            c.threads_set = 1;
+            break;
+        case OPT_CHUNK_ROWS:
+            if (parse_count(optarg, 1, 1 << 24, &v) != 0)
+                rc = usage_error("--chunk-rows: expected a whole number from 1 to 16777216, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_CHUNK_ROWS, v);
+            break;
+        case 'I': {
+            const int f = parse_format(optarg, 1);
+            if (f < 0)
+                rc = usage_error("--input-format: expected csv, npy or f64, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_INPUT_FORMAT, f);
+            break;
+        }
+        case 'O': {
+            const int f = parse_format(optarg, 0);
+            if (f < 0)
+                rc = usage_error("--output-format: expected csv, npy or f64, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_OUTPUT_FORMAT, f);
+            c.binary_out = f == MR_FMT_NPY || f == MR_FMT_F64;
+            break;
+        }
+        case OPT_COLS:
+            if (parse_count(optarg, 1, 1 << 20, &v) != 0)
+                rc = usage_error("--cols: expected a whole number from 1 to 1048576, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_COLS, v);
+            break;
+        case 'd': {
+            const char *d = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0 ? "\t" : optarg;
+            if (mr_options_set_str(c.opt, MR_OPT_DELIMITER, d) != MR_OK)
+                rc = usage_error("--delimiter: expected one character other than '\"', found '%s'", optarg);
+            break;
+        }
+        case OPT_NO_HEADER: mr_options_set_int(c.opt, MR_OPT_HEADER, 0); break;
+        case OPT_NAMES: mr_options_set_str(c.opt, MR_OPT_NAMES, optarg); break;
+        case OPT_NAMES_FROM_MODEL: mr_options_set_int(c.opt, MR_OPT_NAMES_FROM_MODEL, 1); break;
+        case OPT_NA: mr_options_set_str(c.opt, MR_OPT_NA_TOKENS, optarg); break;
+        case OPT_NA_COL:
+            if (mr_options_set_str(c.opt, MR_OPT_NA_COLUMN, optarg) != MR_OK)
+                rc = usage_error("--na-col: expected COLUMN=TOKENS, found '%s'", optarg);
+            break;
+        case OPT_KEEP: mr_options_set_str(c.opt, MR_OPT_KEEP, optarg); break;
+        case OPT_UNKNOWN_LEVEL:
+            c.unknown_mode = strcmp(optarg, "mode") == 0 ? MR_UNKNOWN_MODE
+                           : strcmp(optarg, "nan") == 0 ? MR_UNKNOWN_NAN
+                           : strcmp(optarg, "error") == 0 ? MR_UNKNOWN_ERROR : -1;
+            if (c.unknown_mode < 0)
+                rc = usage_error("--unknown-level: expected mode, nan or error, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_UNKNOWN_LEVEL, c.unknown_mode);
+            break;
+        case OPT_NA_OUT: mr_options_set_str(c.opt, MR_OPT_NA_OUT, optarg); break;
+        case OPT_NO_OUT_HEADER: mr_options_set_int(c.opt, MR_OPT_OUT_HEADER, 0); break;
+        case OPT_MAX_RECORD:
+            if (parse_count(optarg, 1024, 1L << 40, &v) != 0)
+                rc = usage_error("--max-record-bytes: expected a whole number from 1024, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_MAX_RECORD_BYTES, v);
+            break;
+        case OPT_PROGRESS: c.progress = 1; break;
+        case OPT_REPORT: c.report = optarg; break;
+        case OPT_JSON: c.json = 1; break;
+        case 'q': c.verbose--; break;
+        case 'v': c.verbose++; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            mr_options_free(c.opt);
+            return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
+        case OPT_VERSION:
+            mr_options_free(c.opt);
+            return print_version();
+        default:
+            rc = MR_EXIT_USAGE; /* getopt printed the message */
+            fputs("Try 'mars-replay --help' for more information.\n", stderr);
+            break;
+        }
+    }
+    if (rc == 0 && optind < argc)
+        c.input = argv[optind++];
+    if (rc == 0 && optind < argc)
+        rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
+    if (rc == 0 && mode == -1)
+        rc = cmd_inspect(&c);
+    else if (rc == 0)
+        rc = cmd_run(&c, mode);
+    mr_options_free(c.opt);
+    return rc;
+}

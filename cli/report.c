@@ -1,0 +1,112 @@
+/* report.c — see report.h. */
+#include "report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "config.h"
+
+long long cli_peak_rss(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (long long)ru.ru_maxrss * 1024; /* Linux: KiB */
+}
+
+void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int unknown_mode,
+                               const char *input)
+{
+    if (!st || !st->columns)
+        return;
+    for (size_t f = 0; f < st->n_columns; f++) {
+        const mr_column_stats *c = &st->columns[f];
+        if (!c->unknown)
+            continue;
+        char how[160];
+        if (unknown_mode == MR_UNKNOWN_NAN)
+            snprintf(how, sizeof how, "treated as missing (--unknown-level nan)");
+        else {
+            /* the class index the reference substitutes is not public; name the rule */
+            snprintf(how, sizeof how, "replaced by the most frequent training level (as pymars does)");
+        }
+        fprintf(stderr,
+                "mars-replay: warning: %s: column \"%s\": %llu unseen categorical level%s %s; first \"%s\" at row %llu\n",
+                input, mr_model_feature_name(m, f), (unsigned long long)c->unknown,
+                c->unknown == 1 ? "" : "s", how, c->first_unknown,
+                (unsigned long long)c->first_unknown_row);
+    }
+}
+
+int cli_report_write(const cli_report *r, const char *path)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "program", json_string("mars-replay"));
+    json_object_set_new(o, "version", json_string(MR_PROJECT_VERSION));
+    json_object_set_new(o, "library_version", json_string(mr_version_string()));
+    json_object_set_new(o, "command", json_string(r->command));
+    json_t *model = json_object();
+    json_object_set_new(model, "path", json_string(r->model_path ? r->model_path : ""));
+    if (r->model) {
+        json_object_set_new(model, "sha256", json_string(mr_model_sha256(r->model)));
+        json_object_set_new(model, "n_features", json_integer((json_int_t)mr_model_n_features(r->model)));
+        json_object_set_new(model, "n_terms", json_integer((json_int_t)mr_model_n_terms(r->model)));
+    }
+    json_object_set_new(o, "model", model);
+    json_t *in = json_object();
+    json_object_set_new(in, "path", json_string(r->input ? r->input : "-"));
+    json_object_set_new(in, "size_bytes", r->input_size >= 0 ? json_integer(r->input_size) : json_null());
+    json_t *inputs = json_array();
+    json_array_append_new(inputs, in);
+    json_object_set_new(o, "inputs", inputs);
+    json_object_set_new(o, "output", json_string(r->output ? r->output : "-"));
+    const mr_run_stats *s = r->stats;
+    if (s) {
+        json_object_set_new(o, "rows_in", json_integer((json_int_t)s->rows_in));
+        json_object_set_new(o, "rows_out", json_integer((json_int_t)s->rows_out));
+        json_object_set_new(o, "bytes_in", json_integer((json_int_t)s->bytes_in));
+        json_object_set_new(o, "bytes_out", json_integer((json_int_t)s->bytes_out));
+        json_object_set_new(o, "threads", json_integer(s->threads));
+        json_object_set_new(o, "pipeline_buffer_bytes", json_integer((json_int_t)s->buffer_bytes));
+        json_t *cols = json_array();
+        for (size_t f = 0; r->model && s->columns && f < s->n_columns; f++) {
+            json_t *c = json_object();
+            json_object_set_new(c, "name", json_string(mr_model_feature_name(r->model, f)));
+            json_object_set_new(c, "missing", json_integer((json_int_t)s->columns[f].missing));
+            if (mr_model_feature_is_categorical(r->model, f))
+                json_object_set_new(c, "unseen_levels", json_integer((json_int_t)s->columns[f].unknown));
+            json_array_append_new(cols, c);
+        }
+        json_object_set_new(o, "columns", cols);
+        json_object_set_new(o, "rows_per_second",
+                            json_real(r->seconds > 0 ? (double)s->rows_out / r->seconds : 0.0));
+    }
+    json_object_set_new(o, "seconds", json_real(r->seconds));
+    json_object_set_new(o, "peak_rss_bytes", json_integer(cli_peak_rss()));
+    json_object_set_new(o, "exit_code", json_integer(r->exit_code));
+    if (r->error) {
+        json_t *e = json_object();
+        json_object_set_new(e, "status", json_string(mr_strerror(r->error->status)));
+        json_object_set_new(e, "message", json_string(r->error->text));
+        if (r->error->line)
+            json_object_set_new(e, "line", json_integer((json_int_t)r->error->line));
+        if (r->error->row)
+            json_object_set_new(e, "row", json_integer((json_int_t)r->error->row));
+        json_object_set_new(o, "error", e);
+    }
+    int rc = 0;
+    FILE *fp = strcmp(path, "-") == 0 ? stderr : fopen(path, "w");
+    if (!fp) {
+        rc = -1;
+    } else {
+        if (json_dumpf(o, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF)
+            rc = -1;
+        if (fp != stderr && fclose(fp) != 0)
+            rc = -1;
+    }
+    json_decref(o);
+    return rc;
+}

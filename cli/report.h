@@ -1,0 +1,29 @@
+/* report.h — the --report JSON object and the stderr summary of unseen levels. */
+#ifndef MR_CLI_REPORT_H
+#define MR_CLI_REPORT_H
+
+#include "marsreplay.h"
+
+typedef struct cli_report {
+    const char *command;
+    const char *model_path;
+    const mr_model *model;
+    const char *input;
+    long long input_size;     /* -1 if unknown */
+    const char *output;
+    const mr_run_stats *stats;
+    double seconds;
+    int exit_code;
+    const mr_error *error;    /* NULL on success */
+} cli_report;
+
+/* Write the report to path; "-" means stderr, so that it never mixes with
+ * data on stdout. Returns 0 or -1 with errno. */
+int cli_report_write(const cli_report *r, const char *path);
+/* One warning line per categorical column that met unseen labels. */
+void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int unknown_mode,
+                               const char *input);
+/* Peak resident set size of this process in bytes. */
+long long cli_peak_rss(void);
+
+#endif

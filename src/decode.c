@@ -1,0 +1,154 @@
+/* decode.c — input cells to feature values (see decode.h). */
+#include "decode.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "numparse.h"
+
+mr_status mr_na_set_parse(mr_na_set *set, const char *list)
+{
+    memset(set, 0, sizeof *set);
+    const size_t len = strlen(list);
+    set->storage = malloc(len + 1);
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += list[i] == ',';
+    set->tok = malloc(n * sizeof *set->tok);
+    if (!set->storage || !set->tok) {
+        mr_na_set_free(set);
+        return MR_E_NOMEM;
+    }
+    memcpy(set->storage, list, len + 1);
+    const char *p = set->storage;
+    for (;;) {
+        const char *c = strchr(p, ',');
+        const size_t l = c ? (size_t)(c - p) : strlen(p);
+        set->tok[set->n++] = (mr_field){ p, l };
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return MR_OK;
+}
+
+void mr_na_set_free(mr_na_set *set)
+{
+    free(set->tok);
+    free(set->storage);
+    memset(set, 0, sizeof *set);
+}
+
+mr_status mr_decoder_init(mr_decoder *d, const mr_model *m, int unknown_mode,
+                          const char *na_default)
+{
+    memset(d, 0, sizeof *d);
+    d->m = m;
+    d->unknown_mode = unknown_mode;
+    d->na = calloc(m->n_features ? m->n_features : 1, sizeof *d->na);
+    if (!d->na)
+        return MR_E_NOMEM;
+    for (size_t f = 0; f < m->n_features; f++) {
+        if (mr_na_set_parse(&d->na[f], na_default) != MR_OK) {
+            mr_decoder_free(d);
+            return MR_E_NOMEM;
+        }
+    }
+    return MR_OK;
+}
+
+mr_status mr_decoder_set_na(mr_decoder *d, size_t feature, const char *list)
+{
+    mr_na_set s;
+    if (mr_na_set_parse(&s, list) != MR_OK)
+        return MR_E_NOMEM;
+    mr_na_set_free(&d->na[feature]);
+    d->na[feature] = s;
+    return MR_OK;
+}
+
+void mr_decoder_free(mr_decoder *d)
+{
+    if (d->na && d->m)
+        for (size_t f = 0; f < d->m->n_features; f++)
+            mr_na_set_free(&d->na[f]);
+    free(d->na);
+    memset(d, 0, sizeof *d);
+}
+
+static int is_na(const mr_na_set *set, const char *s, size_t len)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->tok[i].len == len && memcmp(set->tok[i].p, s, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Map an unseen label per the unknown-level mode. */
+static mr_cell unknown(const mr_decoder *d, const mr_encoder *enc, double *out)
+{
+    switch (d->unknown_mode) {
+    case MR_UNKNOWN_NAN: *out = NAN; return MR_CELL_UNKNOWN;
+    case MR_UNKNOWN_ERROR: return MR_CELL_UNKNOWN_ERROR;
+    default: *out = (double)enc->most_frequent; return MR_CELL_UNKNOWN; /* pymars */
+    }
+}
+
+mr_cell mr_decode_text(const mr_decoder *d, size_t f, const char *s, size_t len, double *out)
+{
+    if (is_na(&d->na[f], s, len)) {
+        if (!d->m->allow_missing)
+            return MR_CELL_MISSING_NOT_ALLOWED;
+        *out = NAN;
+        return MR_CELL_MISSING;
+    }
+    const mr_encoder *enc = d->m->encoders ? d->m->encoders[f] : NULL;
+    double v;
+    const int numeric = mr_parse_double(s, len, &v) == 0;
+    if (!enc) {
+        if (!numeric)
+            return MR_CELL_BAD_NUMBER;
+        if (isinf(v) && !d->m->allow_missing)
+            return MR_CELL_INF_NOT_ALLOWED;
+        *out = v;
+        return MR_CELL_VALUE;
+    }
+    if (numeric && isinf(v) && !d->m->allow_missing)
+        return MR_CELL_INF_NOT_ALLOWED;
+    for (size_t k = 0; k < enc->n_classes; k++) { /* first match wins (SEMANTICS §4) */
+        const mr_class *c = &enc->classes[k];
+        if (c->is_string ? (c->len == len && memcmp(c->str, s, len) == 0)
+                         : (numeric && c->num == v)) {
+            *out = (double)k;
+            return MR_CELL_VALUE;
+        }
+    }
+    return unknown(d, enc, out);
+}
+
+mr_cell mr_decode_binary(const mr_decoder *d, size_t f, double raw, double *out)
+{
+    if (isnan(raw)) {
+        if (!d->m->allow_missing)
+            return MR_CELL_MISSING_NOT_ALLOWED;
+        *out = NAN;
+        return MR_CELL_MISSING;
+    }
+    if (isinf(raw) && !d->m->allow_missing)
+        return MR_CELL_INF_NOT_ALLOWED;
+    const mr_encoder *enc = d->m->encoders ? d->m->encoders[f] : NULL;
+    if (!enc) {
+        *out = raw;
+        return MR_CELL_VALUE;
+    }
+    for (size_t k = 0; k < enc->n_classes; k++) {
+        const mr_class *c = &enc->classes[k];
+        if (!c->is_string && c->num == raw) {
+            *out = (double)k;
+            return MR_CELL_VALUE;
+        }
+    }
+    return unknown(d, enc, out);
+}

@@ -1,0 +1,53 @@
+/* decode.h — one input cell → the decoded feature value (SEMANTICS §3, §4).
+ *
+ * The evaluators see one double per feature: NaN means missing (a missing
+ * cell), anything else is the value (a categorical column gives the index of
+ * the matching class). Every kind of term treats "missing" exactly as it
+ * treats a NaN value, so this loses nothing. */
+#ifndef MR_DECODE_H
+#define MR_DECODE_H
+
+#include <stddef.h>
+
+#include "csv_split.h"
+#include "model.h"
+
+typedef enum {
+    MR_CELL_VALUE = 0,   /* an ordinary value */
+    MR_CELL_MISSING,     /* a missing token / NaN: *out is NaN */
+    MR_CELL_UNKNOWN,     /* unseen categorical label, mapped per unknown mode */
+    MR_CELL_BAD_NUMBER,  /* not a number (numeric column) */
+    MR_CELL_MISSING_NOT_ALLOWED, /* missing while allow_missing is false */
+    MR_CELL_INF_NOT_ALLOWED,     /* ±inf while allow_missing is false */
+    MR_CELL_UNKNOWN_ERROR /* unseen label with MR_UNKNOWN_ERROR */
+} mr_cell;
+
+typedef struct mr_na_set {
+    size_t n;
+    mr_field *tok;     /* pointers into storage */
+    char *storage;
+} mr_na_set;
+
+typedef struct mr_decoder {
+    const mr_model *m;
+    int unknown_mode;        /* mr_unknown_level */
+    mr_na_set *na;           /* n_features sets */
+} mr_decoder;
+
+/* Parse a comma-separated token list ("" entries allowed: ",NA" = empty and
+ * NA) into *set. MR_E_NOMEM only. */
+mr_status mr_na_set_parse(mr_na_set *set, const char *list);
+void mr_na_set_free(mr_na_set *set);
+
+/* Decoder with `na_default` for every feature; mr_decoder_set_na overrides one. */
+mr_status mr_decoder_init(mr_decoder *d, const mr_model *m, int unknown_mode,
+                          const char *na_default);
+mr_status mr_decoder_set_na(mr_decoder *d, size_t feature, const char *list);
+void mr_decoder_free(mr_decoder *d);
+
+/* Decode text cell s[0..len) of feature f. */
+mr_cell mr_decode_text(const mr_decoder *d, size_t f, const char *s, size_t len, double *out);
+/* Decode a binary value (npy / raw f64): NaN is missing. */
+mr_cell mr_decode_binary(const mr_decoder *d, size_t f, double raw, double *out);
+
+#endif

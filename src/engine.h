@@ -1,0 +1,44 @@
+/* engine.h — options and the engine (model + plan + settings). */
+#ifndef MR_ENGINE_H
+#define MR_ENGINE_H
+
+#include <stddef.h>
+
+#include "marsreplay.h"
+#include "plan.h"
+
+#define MR_DEFAULT_NA ",NA,NaN,nan"
+#define MR_DEFAULT_MAX_RECORD ((size_t)64 << 20)
+
+struct mr_options {
+    unsigned threads;
+    size_t chunk_rows;     /* 0: choose from the input's width */
+    int in_fmt, out_fmt;
+    int header, out_header;
+    unsigned char delim;
+    char *names;           /* NULL: none */
+    int names_from_model;
+    char *na;              /* global missing tokens */
+    char **na_cols;        /* "COL=TOKS" entries */
+    size_t n_na_cols;
+    char *keep;            /* NULL: none */
+    int unknown;
+    char *na_out;
+    int mode;
+    size_t cols;           /* raw f64 columns; 0: n_features */
+    size_t max_record;
+};
+
+struct mr_engine {
+    const mr_model *m;
+    mr_plan *plan;
+    mr_options opt;        /* private copy */
+    double *scratch;       /* for mr_predict/mr_design */
+    double *xblock;
+};
+
+void mr_options_defaults(mr_options *o);
+mr_status mr_options_copy(mr_options *dst, const mr_options *src);
+void mr_options_release(mr_options *o);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * marsreplay.h — the public C API of libmarsreplay.
+ *
+ * libmarsreplay replays fitted MARS models exported as ModelSpec v1 JSON
+ * (by pymars / mars-earth). This is the only public header.
+ *
+ * Ownership rules (apply everywhere):
+ *  - Every object the library allocates has its own *_free(); every *_free()
+ *    accepts NULL.
+ *  - Pointers passed in (arrays, strings, callbacks' cookies) stay owned by
+ *    the caller; the library copies what it keeps beyond the call.
+ *  - Strings returned by the library (names, messages) are owned by the
+ *    object they came from and live as long as it does.
+ *  - An mr_model is immutable after loading and may be shared by any number
+ *    of threads and engines. An mr_engine is used by one thread at a time.
+ *
+ * Errors: every fallible call returns an mr_status and, if the caller passes
+ * a non-NULL mr_error *, fills it with where and what. The library never
+ * prints, exits or aborts on bad input.
+ *
+ * Threads and devices: loading the library starts no thread and initialises
+ * no device or MPI. Threads exist only inside mr_run().
+ */
+#ifndef MARSREPLAY_H
+#define MARSREPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MR_BUILDING_LIBRARY) && defined(__GNUC__)
+#define MR_API __attribute__((visibility("default")))
+#else
+#define MR_API
+#endif
+
+/* ---- version --------------------------------------------------------- */
+
+/* Hand-bumped; meson reads these. ABI (soname) follows MR_VERSION_MAJOR
+ * while it is >= 1 and the minor while it is 0 (0.x: each minor may break). */
+#define MR_VERSION_MAJOR 0
+#define MR_VERSION_MINOR 1
+#define MR_VERSION_PATCH 0
+#define MR_VERSION_PACK(a, b, c) (((a) << 16) | ((b) << 8) | (c))
+#define MR_VERSION MR_VERSION_PACK(MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH)
+
+/*! mr_version() : the library's packed version (0x00MMmmpp), to compare
+ * with MR_VERSION of the header a program was compiled against. */
+MR_API unsigned mr_version(void);
+/*! mr_version_string() : "0.1.0" plus the git description when built from git. */
+MR_API const char *mr_version_string(void);
+
+#define MR_FEATURE_OPENCL (1u << 0) /* built with the OpenCL backend */
+#define MR_FEATURE_MPI    (1u << 1) /* the CLI was built with MPI (library never uses it) */
+#define MR_FEATURE_SIMD   (1u << 2) /* SIMD evaluation kernels compiled in */
+/*! mr_features() : MR_FEATURE_* bits compiled into this library. */
+MR_API unsigned mr_features(void);
+
+/* ---- status and errors ----------------------------------------------- */
+
+/* Append only; values never change. */
+typedef enum {
+    MR_OK = 0,
+    MR_AGAIN = 1,       /* not an error: output buffer full, drain and call again */
+    MR_E_NOMEM = 2,     /* allocation failed */
+    MR_E_IO = 3,        /* read or write failed (errno in mr_error.sys_errno) */
+    MR_E_MODEL = 4,     /* ModelSpec invalid */
+    MR_E_PARSE = 5,     /* input data could not be parsed (bad number, bad CSV, bad .npy) */
+    MR_E_SHAPE = 6,     /* input shape does not fit the model (columns, widths) */
+    MR_E_BACKEND = 7,   /* an accelerator backend failed */
+    MR_E_INVAL = 8,     /* invalid argument or option value (caller error) */
+    MR_E_DATA = 9,      /* a value is not allowed by the model (missing/inf when
+                           allow_missing is false, unknown level with MR_UNKNOWN_ERROR) */
+    MR_E_INTERNAL = 10  /* a bug: please report */
+} mr_status;
+
+/*! mr_strerror() : a short constant description of a status; never NULL. */
+MR_API const char *mr_strerror(mr_status s);
+
+/* Where an error happened. Caller-owned; fields that do not apply are 0/"". */
+typedef struct mr_error {
+    mr_status status;
+    int sys_errno;          /* errno for MR_E_IO, else 0 */
+    uint64_t line;          /* 1-based physical line in the input (CSV), 0 if n/a */
+    uint64_t row;           /* 1-based data row (CSV: excluding the header), 0 if n/a */
+    uint32_t column;        /* 1-based field number in the input record, 0 if n/a */
+    char source[256];       /* file name as given to the library, or "" */
+    char field[128];        /* column / feature name, or "" */
+    char json_path[256];    /* ModelSpec: e.g. "basis_terms[3].parent1.knot_val" */
+    char text[256];         /* what is wrong, with what was found: one line, no period */
+} mr_error;
+
+/* ---- models ----------------------------------------------------------- */
+
+typedef struct mr_model mr_model;
+
+/*! mr_model_load_file() : read and fully validate a ModelSpec v1 file.
+ * @return MR_OK and *out, or MR_E_IO (cannot read), MR_E_MODEL (invalid:
+ * err->json_path and err->text say where and what), MR_E_NOMEM. */
+MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *err);
+/*! mr_model_load_buffer() : the same from memory (len bytes, no NUL needed).
+ * `source` names the buffer in messages (may be NULL). */
+MR_API mr_status mr_model_load_buffer(const char *buf, size_t len, const char *source,
+                                      mr_model **out, mr_error *err);
+MR_API void mr_model_free(mr_model *m);
+
+MR_API size_t mr_model_n_features(const mr_model *m);
+/*! Feature name j (the spec's feature_names, else "x<j>"). NULL if out of range. */
+MR_API const char *mr_model_feature_name(const mr_model *m, size_t j);
+/*! 1 if feature j has a categorical encoder, else 0. */
+MR_API int mr_model_feature_is_categorical(const mr_model *m, size_t j);
+/*! 1 if some term reads feature j, else 0. */
+MR_API int mr_model_feature_is_used(const mr_model *m, size_t j);
+MR_API size_t mr_model_n_terms(const mr_model *m);
+/*! Readable name of top-level term i, e.g. "h(x0-0.885)*x1"; NULL if out of range. */
+MR_API const char *mr_model_term_name(const mr_model *m, size_t i);
+MR_API double mr_model_coefficient(const mr_model *m, size_t i);
+/*! Interaction degree of term i (number of variable factors), 0 for constants. */
+MR_API int mr_model_term_degree(const mr_model *m, size_t i);
+/*! The model's maximal term degree. */
+MR_API int mr_model_degree(const mr_model *m);
+/*! 1 if missing values / inf are allowed in the input (params.allow_missing). */
+MR_API int mr_model_allow_missing(const mr_model *m);
+/*! Lower-case hex SHA-256 of the model file's bytes (64 chars). */
+MR_API const char *mr_model_sha256(const mr_model *m);
+/*! Number of classes of categorical feature j (0 if numeric); class k as text. */
+MR_API size_t mr_model_n_classes(const mr_model *m, size_t j);
+MR_API const char *mr_model_class_label(const mr_model *m, size_t j, size_t k);
+
+/* ---- options ---------------------------------------------------------- */
+
+typedef struct mr_options mr_options;
+
+typedef enum {
+    MR_OPT_THREADS = 1,       /* int: worker threads, >= 1 (default 1) */
+    MR_OPT_CHUNK_ROWS = 2,    /* int: rows per chunk (default 8192) */
+    MR_OPT_INPUT_FORMAT = 3,  /* int: mr_format (default MR_FMT_AUTO) */
+    MR_OPT_OUTPUT_FORMAT = 4, /* int: mr_format (default MR_FMT_CSV) */
+    MR_OPT_HEADER = 5,        /* int: 1 = CSV input has a header line (default 1) */
+    MR_OPT_OUT_HEADER = 6,    /* int: 1 = CSV output starts with a header (default 1) */
+    MR_OPT_DELIMITER = 7,     /* str: one byte (default ",") */
+    MR_OPT_NAMES = 8,         /* str: comma-separated column names for headerless CSV */
+    MR_OPT_NA_TOKENS = 9,     /* str: comma-separated missing tokens ("" entry = empty
+                                 field); default ",NA,NaN,nan" */
+    MR_OPT_NA_COLUMN = 10,    /* str: "COL=TOK1,TOK2": per-column tokens; repeatable */
+    MR_OPT_KEEP = 11,         /* str: comma-separated input columns copied to output */
+    MR_OPT_UNKNOWN_LEVEL = 12,/* int: mr_unknown_level (default MR_UNKNOWN_MODE) */
+    MR_OPT_NA_OUT = 13,       /* str: text for a NaN output value (default "nan") */
+    MR_OPT_MODE = 14,         /* int: mr_mode (default MR_MODE_PREDICT) */
+    MR_OPT_COLS = 15,         /* int: columns of raw f64 input (default: n_features) */
+    MR_OPT_NAMES_FROM_MODEL = 16, /* int: 1 = headerless CSV in the model's feature order */
+    MR_OPT_MAX_RECORD_BYTES = 17  /* int: longest accepted CSV record (default 64 MiB) */
+} mr_option;
+
+typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
+typedef enum { MR_UNKNOWN_MODE = 0, MR_UNKNOWN_NAN = 1, MR_UNKNOWN_ERROR = 2 } mr_unknown_level;
+typedef enum { MR_MODE_PREDICT = 0, MR_MODE_DESIGN = 1, MR_MODE_CHECK = 2 } mr_mode;
+
+MR_API mr_status mr_options_create(mr_options **out);
+MR_API void mr_options_free(mr_options *o);
+/*! Set an integer option. MR_E_INVAL for an unknown option or bad value. */
+MR_API mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t value);
+/*! Set a string option (copied). MR_E_INVAL for an unknown option or bad value. */
+MR_API mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *value);
+
+/* ---- in-memory evaluation --------------------------------------------- */
+
+typedef struct mr_engine mr_engine;
+
+/*! mr_engine_create() : compile the model into an evaluation plan.
+ * The engine keeps a reference to `m`: free the engine before the model.
+ * `o` may be NULL (defaults); it is copied. */
+MR_API mr_status mr_engine_create(const mr_model *m, const mr_options *o, mr_engine **out,
+                                  mr_error *err);
+MR_API void mr_engine_free(mr_engine *e);
+
+/*! mr_predict() : predictions for n_rows rows of decoded feature values.
+ * Row r, feature j is x[r*ld + j] (ld >= n_features); NaN means missing.
+ * Categorical features take the class index (0..n_classes-1) here.
+ * Does not check allow_missing. out[r] receives row r's prediction. */
+MR_API mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t ld,
+                            double *out, mr_error *err);
+/*! mr_design() : the basis matrix: out[r*ld_out + i] = value of term i. */
+MR_API mr_status mr_design(mr_engine *e, const double *x, size_t n_rows, size_t ld,
+                           double *out, size_t ld_out, mr_error *err);
+
+/* ---- streaming ------------------------------------------------------------
+ * mr_run() reads a whole input stream, evaluates it with a pool of
+ * MR_OPT_THREADS workers in chunks of MR_OPT_CHUNK_ROWS rows, and writes the
+ * formatted output strictly in input order. The output bytes do not depend on
+ * the thread count or the chunk size. Memory is bounded by
+ * (2 x threads) chunks, independent of the input length.
+ *
+ * On error, output of the chunks before the failing one may have been
+ * written (never a partial row, never a row after it); err names the first
+ * failing row, as a single-threaded run would. */
+
+/* Read up to cap bytes; return the count, 0 at end of input, -1 on error with
+ * errno set. The library retries nothing: retries are the caller's policy. */
+typedef long (*mr_read_fn)(void *cookie, void *buf, size_t cap);
+/* Write all len bytes; return 0, or -1 with errno set. */
+typedef int (*mr_write_fn)(void *cookie, const void *buf, size_t len);
+/* Write len bytes at byte offset `offset` of the output (already written
+ * before); return 0, or -1 with errno set. Only needed for .npy output whose
+ * row count is not known in advance (CSV or raw input). */
+typedef int (*mr_pwrite_fn)(void *cookie, const void *buf, size_t len, uint64_t offset);
+
+typedef struct mr_io {
+    mr_read_fn read;
+    void *read_cookie;
+    const char *source;       /* input name for messages ("-" or "<stdin>" for stdin) */
+    mr_write_fn write;        /* may be NULL in MR_MODE_CHECK */
+    mr_pwrite_fn pwrite;      /* may be NULL: .npy output then needs a known row count */
+    void *write_cookie;       /* for write and pwrite */
+} mr_io;
+
+/* Per-feature counters, in model feature order. */
+typedef struct mr_column_stats {
+    uint64_t missing;         /* cells read as missing */
+    uint64_t unknown;         /* categorical labels not among the classes */
+    uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
+    char first_unknown[64];   /* that label (truncated) */
+} mr_column_stats;
+
+typedef struct mr_run_stats {
+    uint64_t rows_in;
+    uint64_t rows_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t chunks;
+    uint64_t buffer_bytes;    /* peak bytes held by the pipeline's buffers */
+    uint32_t threads;         /* workers actually used */
+    size_t n_columns;         /* entries in `columns` (= n_features) */
+    mr_column_stats *columns; /* owned by the stats: release with mr_run_stats_free */
+} mr_run_stats;
+
+/* Progress callback: called from the writing thread after each chunk with
+ * rows written so far and input bytes consumed. Optional. */
+typedef void (*mr_progress_fn)(void *cookie, uint64_t rows, uint64_t bytes_in);
+
+/*! mr_run() : stream the input through the engine to the output.
+ * `stats` may be NULL; when given, it is filled also on failure (what was
+ * done until then); release it with mr_run_stats_free(). */
+MR_API mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress,
+                        void *progress_cookie, mr_run_stats *stats, mr_error *err);
+MR_API void mr_run_stats_free(mr_run_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MARSREPLAY_H */

@@ -1,0 +1,107 @@
+/* plan.c — compile a validated model into a flat plan (see plan.h). */
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    mr_op *ops;
+    size_t n, cap;
+} builder;
+
+/* Structural sharing: the same (code, a, b, k) is the same value, so a
+ * linear search over earlier ops finds common sub-terms (models have at most
+ * a few hundred ops; compile time is not the hot path). */
+static uint32_t emit(builder *bd, mr_opcode code, uint32_t a, uint32_t b, double k, int *oom)
+{
+    for (size_t i = 0; i < bd->n; i++) {
+        const mr_op *o = &bd->ops[i];
+        if (o->code == code && o->a == a && o->b == b && memcmp(&o->k, &k, sizeof k) == 0)
+            return (uint32_t)i;
+    }
+    if (bd->n == bd->cap) {
+        const size_t cap = bd->cap ? bd->cap * 2 : 64;
+        mr_op *ops = realloc(bd->ops, cap * sizeof *ops);
+        if (!ops) {
+            *oom = 1;
+            return 0;
+        }
+        bd->ops = ops;
+        bd->cap = cap;
+    }
+    bd->ops[bd->n] = (mr_op){ .code = code, .a = a, .b = b, .k = k };
+    return (uint32_t)bd->n++;
+}
+
+static uint32_t mul(builder *bd, uint32_t l, uint32_t r, int *oom)
+{
+    if (l == MR_REG_ONE) /* 1.0 * v == v exactly, for NaN and -0.0 too */
+        return r;
+    if (r == MR_REG_ONE)
+        return l;
+    return emit(bd, MR_OP_MUL, l, r, 0.0, oom);
+}
+
+static uint32_t compile(builder *bd, const mr_term *t, int *oom)
+{
+    if (t->kind == MR_KIND_INTERACTION) {
+        const uint32_t l = compile(bd, t->parent1, oom);
+        const uint32_t r = compile(bd, t->parent2, oom);
+        return mul(bd, l, r, oom);
+    }
+    const uint32_t parent = t->parent1 ? compile(bd, t->parent1, oom) : MR_REG_ONE;
+    const uint32_t v = (uint32_t)t->var;
+    uint32_t own;
+    switch (t->kind) {
+    case MR_KIND_CONSTANT: own = MR_REG_ONE; break;
+    case MR_KIND_LINEAR: own = emit(bd, MR_OP_LINEAR, v, 0, 0.0, oom); break;
+    case MR_KIND_HINGE:
+        own = emit(bd, t->right ? MR_OP_HINGE_R : MR_OP_HINGE_L, v, 0, t->knot, oom);
+        break;
+    case MR_KIND_CATEGORICAL: own = emit(bd, MR_OP_CAT, v, 0, t->category, oom); break;
+    case MR_KIND_MISSINGNESS: own = emit(bd, MR_OP_MISS, v, 0, 0.0, oom); break;
+    default: own = MR_REG_ONE; break; /* unreachable: the loader rejects other kinds */
+    }
+    return mul(bd, parent, own, oom); /* parent on the left (SEMANTICS §2) */
+}
+
+mr_status mr_plan_build(const mr_model *m, mr_plan **out)
+{
+    *out = NULL;
+    mr_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return MR_E_NOMEM;
+    p->n_features = m->n_features;
+    p->n_terms = m->n_terms;
+    p->term_reg = malloc((m->n_terms ? m->n_terms : 1) * sizeof *p->term_reg);
+    p->coef = malloc((m->n_terms ? m->n_terms : 1) * sizeof *p->coef);
+    builder bd = { 0 };
+    int oom = !p->term_reg || !p->coef;
+    for (size_t i = 0; i < m->n_terms && !oom; i++) {
+        p->term_reg[i] = compile(&bd, &m->terms[i], &oom);
+        p->coef[i] = m->coef[i];
+    }
+    p->ops = bd.ops;
+    p->n_ops = bd.n;
+    if (oom) {
+        mr_plan_free(p);
+        return MR_E_NOMEM;
+    }
+    *out = p;
+    return MR_OK;
+}
+
+void mr_plan_free(mr_plan *p)
+{
+    if (!p)
+        return;
+    free(p->ops);
+    free(p->term_reg);
+    free(p->coef);
+    free(p);
+}
+
+size_t mr_plan_scratch_len(const mr_plan *p)
+{
+    return (p->n_ops + 1) * MR_BLOCK; /* +1: the constant register */
+}

@@ -1,0 +1,60 @@
+/* plan.h — a model compiled once into a flat, block-wise evaluation plan.
+ *
+ * Every distinct sub-term (structurally equal trees are shared) becomes one
+ * instruction writing one register of MR_BLOCK doubles; a top-level term is a
+ * register. Evaluation runs instruction by instruction over a block of rows
+ * held column-wise, so each instruction is a tight loop the compiler can
+ * vectorise, and each row still sees exactly the IEEE operations of
+ * SEMANTICS §2/§5 in the same order (multiplications by the constant 1.0 are
+ * dropped: 1.0*v == v for every v, NaN and -0.0 included). */
+#ifndef MR_PLAN_H
+#define MR_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define MR_BLOCK 128 /* rows per evaluation block */
+
+typedef enum {
+    MR_OP_LINEAR,  /* r = x[a] */
+    MR_OP_HINGE_R, /* d = x[a] - k; r = d <= 0 ? +0.0 : d (NaN stays NaN) */
+    MR_OP_HINGE_L, /* d = k - x[a]; same */
+    MR_OP_CAT,     /* r = isnan(x[a]) ? NaN : (x[a] == k) */
+    MR_OP_MISS,    /* r = isnan(x[a]) */
+    MR_OP_MUL      /* r = reg[a] * reg[b] */
+} mr_opcode;
+
+typedef struct mr_op {
+    mr_opcode code;
+    uint32_t a, b; /* feature index (loads) or registers (MUL) */
+    double k;      /* knot or category */
+} mr_op;
+
+#define MR_REG_ONE UINT32_MAX /* a term equal to the constant 1.0 */
+
+typedef struct mr_plan {
+    size_t n_features;
+    size_t n_ops;   /* op i writes register i */
+    mr_op *ops;
+    size_t n_terms;
+    uint32_t *term_reg; /* register of each top-level term, or MR_REG_ONE */
+    double *coef;
+} mr_plan;
+
+mr_status mr_plan_build(const mr_model *m, mr_plan **out);
+void mr_plan_free(mr_plan *p);
+
+/* Scratch doubles needed by the evaluators (registers), 64-byte alignable. */
+size_t mr_plan_scratch_len(const mr_plan *p);
+
+/* Block evaluators (eval_c.c). Feature f of row r is x[f*stride + r];
+ * n <= MR_BLOCK; scratch holds mr_plan_scratch_len() doubles. */
+void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
+                     double *scratch, double *out);
+/* out[r*ld_out + i] = value of term i for row r. */
+void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
+                    double *scratch, double *out, size_t ld_out);
+
+#endif
