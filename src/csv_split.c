@@ -25,30 +25,26 @@ size_t mr_csv_scan(mr_csv_scanner *s, const char *buf, size_t len, size_t want,
 {
     size_t pos = 0;
     size_t found = 0;
-    size_t qpos = 0; /* next quote at or after pos (len: none); valid when qpos >= pos */
-    int qknown = 0;
     while (pos < len && found < want) {
         if (s->state == ST_FIELD_START || s->state == ST_UNQUOTED) {
-            /* Fast path: records without a quote character cost one memchr. */
-            if (!qknown || qpos < pos) {
-                const char *q = memchr(buf + pos, '"', len - pos);
-                qpos = q ? (size_t)(q - buf) : len;
-                qknown = 1;
-            }
-            const char *nl = memchr(buf + pos, '\n', (qpos < len ? qpos : len) - pos);
-            if (nl) {
-                pos = (size_t)(nl - buf) + 1;
-                found++;
-                (*lines)++;
-                s->state = ST_FIELD_START;
-                continue;
-            }
-            if (qpos == len) { /* partial record, no quote: resume later */
+            /* Fast path: a record without a quote character costs two memchr. */
+            const char *nl = memchr(buf + pos, '\n', len - pos);
+            const size_t end = nl ? (size_t)(nl - buf) : len;
+            const char *q = memchr(buf + pos, '"', end - pos);
+            if (!q) {
+                if (nl) {
+                    pos = end + 1;
+                    found++;
+                    (*lines)++;
+                    s->state = ST_FIELD_START;
+                    continue;
+                }
+                /* partial record: resume later in the right state */
                 s->state = buf[len - 1] == s->delim ? ST_FIELD_START : ST_UNQUOTED;
                 pos = len;
                 break;
             }
-            /* bytes before the quote hold no '\n': step to it, keep the state right */
+            const size_t qpos = (size_t)(q - buf);
             if (qpos > pos) {
                 s->state = buf[qpos - 1] == s->delim ? ST_FIELD_START : ST_UNQUOTED;
                 pos = qpos;

@@ -995,11 +995,200 @@ static mr_status build(ctx *c, const json_t *root, mr_model *m)
     return derive(c, m);
 }
 
-/* jansson's message may quote raw input bytes: keep the line printable. */
-static mr_status json_fail(mr_error *err, const json_error_t *je)
+/* ---- JSON syntax errors versus allocation failures ---------------------- */
+
+static void skip_ws(const unsigned char *s, size_t n, size_t *i)
 {
-    if (json_error_code(je) == json_error_out_of_memory)
+    while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\n' || s[*i] == '\r'))
+        (*i)++;
+}
+
+static int hex4(const unsigned char *s, size_t n, size_t i, unsigned *out)
+{
+    unsigned v = 0;
+    if (i > n || n - i < 4)
+        return 0;
+    for (size_t k = 0; k < 4; k++) {
+        const unsigned char ch = s[i + k];
+        const int d = ch >= '0' && ch <= '9' ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = v;
+    return 1;
+}
+
+static int scan_string(const unsigned char *s, size_t n, size_t *i)
+{
+    if (*i >= n || s[*i] != '"')
+        return 0;
+    for (size_t k = *i + 1; k < n;) {
+        const unsigned char ch = s[k];
+        if (ch == '"') {
+            *i = k + 1;
+            return 1;
+        }
+        if (ch < 0x20)
+            return 0;
+        if (ch != '\\') {
+            k++;
+            continue;
+        }
+        if (++k >= n)
+            return 0;
+        if (s[k] && strchr("\"\\/bfnrt", s[k])) {
+            k++;
+            continue;
+        }
+        unsigned u, lo;
+        if (s[k] != 'u' || !hex4(s, n, k + 1, &u))
+            return 0;
+        k += 5;
+        if (u >= 0xDC00 && u <= 0xDFFF)
+            return 0; /* a lone low surrogate */
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            if (n - k < 6 || s[k] != '\\' || s[k + 1] != 'u' || !hex4(s, n, k + 2, &lo)
+                || lo < 0xDC00 || lo > 0xDFFF)
+                return 0;
+            k += 6;
+        }
+    }
+    return 0;
+}
+
+static int scan_digits(const unsigned char *s, size_t n, size_t *i)
+{
+    const size_t start = *i;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9')
+        (*i)++;
+    return *i > start;
+}
+
+static int scan_scalar(const unsigned char *s, size_t n, size_t *i)
+{
+    static const char *const lits[] = {"true", "false", "null"};
+    if (s[*i] == '"')
+        return scan_string(s, n, i);
+    for (size_t k = 0; k < 3; k++) {
+        const size_t len = strlen(lits[k]);
+        if (n - *i >= len && memcmp(s + *i, lits[k], len) == 0) {
+            *i += len;
+            return 1;
+        }
+    }
+    if (s[*i] == '-')
+        (*i)++;
+    if (*i < n && s[*i] == '0')
+        (*i)++;
+    else if (!(*i < n && s[*i] >= '1' && s[*i] <= '9') || !scan_digits(s, n, i))
+        return 0;
+    if (*i < n && s[*i] == '.') {
+        (*i)++;
+        if (!scan_digits(s, n, i))
+            return 0;
+    }
+    if (*i < n && (s[*i] == 'e' || s[*i] == 'E')) {
+        (*i)++;
+        if (*i < n && (s[*i] == '+' || s[*i] == '-'))
+            (*i)++;
+        if (!scan_digits(s, n, i))
+            return 0;
+    }
+    return 1;
+}
+
+static int scan_key(const unsigned char *s, size_t n, size_t *i)
+{
+    skip_ws(s, n, i);
+    if (!scan_string(s, n, i))
+        return 0;
+    skip_ws(s, n, i);
+    if (*i >= n || s[*i] != ':')
+        return 0;
+    (*i)++;
+    return 1;
+}
+
+/* jansson reports an allocation failure inside its parser as some syntax
+ * error (json_error_code() stays unset), so such a failure is re-checked
+ * with this allocation-free RFC 8259 scan: a document that scans clean
+ * failed for lack of memory. Top level: an object or array, as jansson. */
+static int json_syntax_ok(const unsigned char *s, size_t n)
+{
+    enum { MAX_NEST = 4096 };
+    unsigned char is_obj[MAX_NEST / 8];
+    size_t i = 0, depth = 0;
+    skip_ws(s, n, &i);
+    if (i >= n || (s[i] != '{' && s[i] != '['))
+        return 0;
+    for (;;) {
+        skip_ws(s, n, &i); /* a value starts here */
+        if (i >= n)
+            return 0;
+        const unsigned char ch = s[i];
+        if (ch == '{' || ch == '[') {
+            if (depth == MAX_NEST)
+                return 0;
+            const unsigned bit = 1u << (depth % 8);
+            is_obj[depth / 8] = (unsigned char)(ch == '{' ? is_obj[depth / 8] | bit
+                                                          : is_obj[depth / 8] & ~bit);
+            depth++;
+            i++;
+            skip_ws(s, n, &i);
+            if (i < n && s[i] == (ch == '{' ? '}' : ']')) {
+                i++;
+                depth--;
+            } else {
+                if (ch == '{' && !scan_key(s, n, &i))
+                    return 0;
+                continue;
+            }
+        } else if (!scan_scalar(s, n, &i)) {
+            return 0;
+        }
+        /* after a value: close containers until a ',' asks for the next one */
+        for (;;) {
+            skip_ws(s, n, &i);
+            if (depth == 0)
+                return i == n;
+            const int obj = is_obj[(depth - 1) / 8] >> ((depth - 1) % 8) & 1;
+            if (i >= n)
+                return 0;
+            if (s[i] == ',') {
+                i++;
+                if (obj && !scan_key(s, n, &i))
+                    return 0;
+                break;
+            }
+            if (s[i] != (obj ? '}' : ']'))
+                return 0;
+            i++;
+            depth--;
+        }
+    }
+}
+
+static mr_status json_fail(mr_error *err, const json_error_t *je, const char *buf, size_t len)
+{
+    switch (json_error_code(je)) {
+    case json_error_out_of_memory:
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
+    case json_error_duplicate_key:
+    case json_error_numeric_overflow:
+    case json_error_invalid_utf8:
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+    case json_error_stack_overflow:
+        break; /* content errors jansson names reliably */
+    default:
+        if (json_syntax_ok((const unsigned char *)buf, len))
+            return mr_err_set(err, MR_E_NOMEM, "out of memory");
+        break;
+    }
+    /* jansson's message may quote raw input bytes: keep the line printable */
     char text[JSON_ERROR_TEXT_LENGTH];
     size_t k = 0;
     for (; k + 1 < sizeof text && je->text[k]; k++) {
@@ -1029,11 +1218,13 @@ static mr_status load(const char *buf, size_t len, const char *src, mr_model **o
     }
     mr_sha256_hex(buf, len, m->sha256);
 
+    /* zeroed: jansson leaves the error code byte unset on some failures */
     json_error_t je;
+    memset(&je, 0, sizeof je);
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     mr_status st;
     if (!root) {
-        st = json_fail(err, &je);
+        st = json_fail(err, &je, buf, len);
     } else {
         ctx c = {.err = err, .plen = 0};
         c.path[0] = '\0';

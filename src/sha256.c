@@ -78,7 +78,7 @@ void mr_sha256_hex(const void *data, size_t len, char hex[65])
     tail[left] = 0x80;
     const size_t tail_len = left < 56 ? 64 : 128;
     const uint64_t bits = (uint64_t)len * 8u;
-    for (int i = 0; i < 8; i++)
+    for (size_t i = 0; i < 8; i++)
         tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
     compress(h, tail);
     if (tail_len == 128)

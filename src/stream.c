@@ -482,12 +482,14 @@ static mr_status read_csv_chunk(run *r, slot *s, mr_error *err)
     uint64_t recs = 0, lines = 0;
     size_t spos = r->rpos;
     size_t rec_start = r->rpos;
-    for (;;) {
+    while (recs < r->chunk_rows) {
         const uint64_t before = recs;
-        spos += mr_csv_scan(&r->scan, r->rbuf + spos, r->rend - spos, r->chunk_rows - recs, &recs, &lines);
-        if (recs > before)
-            rec_start = spos; /* approximately: the partial record starts after the last end */
-        if (recs == r->chunk_rows || (r->eof && spos == r->rend))
+        spos += mr_csv_scan(&r->scan, r->rbuf + spos, r->rend - spos, 1, &recs, &lines);
+        if (recs > before) {
+            rec_start = spos; /* one record per call: spos is right after its '\n' */
+            continue;
+        }
+        if (r->eof)
             break;
         if (spos - rec_start > r->o->max_record) {
             mr_err_set(err, MR_E_PARSE, "record longer than %zu bytes (missing line ends or an unterminated quote?)",

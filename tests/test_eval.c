@@ -1,0 +1,260 @@
+/* test_eval.c — the plan + block evaluator against a literal reading of
+ * SEMANTICS §2/§5 (a recursive evaluator written here), bit for bit. */
+#include <math.h>
+#include <stdio.h>
+
+#include "model.h"
+#include "plan.h"
+#include "test_util.h"
+
+/* Reference: SEMANTICS §2 word for word, one row at a time. */
+static double ref_term(const mr_term *t, const double *x)
+{
+    if (t->kind == MR_KIND_INTERACTION)
+        return ref_term(t->parent1, x) * ref_term(t->parent2, x);
+    double own;
+    const double v = t->var >= 0 ? x[t->var] : 0.0;
+    const int miss = t->var >= 0 && isnan(v);
+    switch (t->kind) {
+    case MR_KIND_CONSTANT: own = 1.0; break;
+    case MR_KIND_LINEAR: own = miss ? NAN : v; break;
+    case MR_KIND_HINGE: {
+        const double d = t->right ? v - t->knot : t->knot - v;
+        own = miss || isnan(d) ? NAN : (d > 0 ? d : 0.0);
+        break;
+    }
+    case MR_KIND_CATEGORICAL: own = miss ? NAN : (v == t->category ? 1.0 : 0.0); break;
+    case MR_KIND_MISSINGNESS: own = miss ? 1.0 : 0.0; break;
+    default: own = NAN; break;
+    }
+    return t->parent1 ? ref_term(t->parent1, x) * own : own;
+}
+
+static double ref_predict(const mr_model *m, const double *x)
+{
+    double acc = 0.0;
+    for (size_t i = 0; i < m->n_terms; i++) {
+        const double prod = m->coef[i] * ref_term(&m->terms[i], x);
+        acc = acc + prod;
+    }
+    return acc;
+}
+
+static int same_bits(double a, double b)
+{
+    if (isnan(a) && isnan(b))
+        return 1;
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static const char *kinds_model =
+    "{\"spec_version\":\"1.0\",\"params\":{\"allow_missing\":true},"
+    "\"feature_schema\":{\"n_features\":3,\"feature_names\":null},"
+    "\"basis_terms\":["
+    "{\"kind\":\"constant\"},"
+    "{\"kind\":\"linear\",\"variable_idx\":0,\"parent1\":{\"kind\":\"constant\"}},"
+    "{\"kind\":\"hinge\",\"variable_idx\":0,\"knot_val\":0.25,\"is_right_hinge\":true},"
+    "{\"kind\":\"hinge\",\"variable_idx\":1,\"knot_val\":-0.5,\"is_right_hinge\":false,"
+    " \"parent1\":{\"kind\":\"hinge\",\"variable_idx\":0,\"knot_val\":0.1,\"is_right_hinge\":true}},"
+    "{\"kind\":\"categorical\",\"variable_idx\":2,\"category\":1.0},"
+    "{\"kind\":\"missingness\",\"variable_idx\":1},"
+    "{\"kind\":\"interaction\",\"parent1\":{\"kind\":\"linear\",\"variable_idx\":1},"
+    " \"parent2\":{\"kind\":\"interaction\",\"parent1\":{\"kind\":\"missingness\",\"variable_idx\":0},"
+    "   \"parent2\":{\"kind\":\"hinge\",\"variable_idx\":2,\"knot_val\":0.5,\"is_right_hinge\":false}}}"
+    "],\"coefficients\":[0.5,-1.25,3.0,0.75,2.0,-4.0,1.5]}";
+
+static mr_engine *engine_for(const mr_model *m)
+{
+    mr_engine *e = NULL;
+    assert_int_equal(mr_engine_create(m, NULL, &e, NULL), MR_OK);
+    return e;
+}
+
+/* Random rows with NaN, ±0, ±inf, the knots themselves and category values. */
+static void random_rows(double *x, size_t n, size_t nf, uint64_t *seed)
+{
+    static const double special[] = { 0.0, -0.0, 0.25, 0.1, -0.5, 0.5, 1.0, 2.0, INFINITY, -INFINITY, NAN, 1e-320 };
+    for (size_t i = 0; i < n * nf; i++) {
+        const uint64_t r = rnd_next(seed);
+        x[i] = (r & 3) == 0 ? special[(r >> 8) % (sizeof special / sizeof *special)]
+                            : (rnd_unit(seed) - 0.5) * 4.0;
+    }
+}
+
+static void check_model_against_reference(const mr_model *m, size_t n)
+{
+    const size_t nf = m->n_features ? m->n_features : 1;
+    double *x = malloc(n * nf * sizeof *x);
+    double *y = malloc(n * sizeof *y);
+    double *d = malloc(n * (m->n_terms + 1) * sizeof *d);
+    uint64_t seed = 42;
+    random_rows(x, n, nf, &seed);
+    mr_engine *e = engine_for(m);
+    assert_int_equal(mr_predict(e, x, n, nf, y, NULL), MR_OK);
+    assert_int_equal(mr_design(e, x, n, nf, d, m->n_terms + 1, NULL), MR_OK);
+    for (size_t r = 0; r < n; r++) {
+        const double want = ref_predict(m, x + r * nf);
+        if (!same_bits(want, y[r]))
+            fail_msg("row %zu: expected %a got %a", r, want, y[r]);
+        for (size_t i = 0; i < m->n_terms; i++) {
+            const double b = ref_term(&m->terms[i], x + r * nf);
+            if (!same_bits(b, d[r * (m->n_terms + 1) + i]))
+                fail_msg("row %zu term %zu: expected %a got %a", r, i, b, d[r * (m->n_terms + 1) + i]);
+        }
+    }
+    /* block size independence: row by row gives the same bits */
+    for (size_t r = 0; r < n; r += 37) {
+        double one;
+        assert_int_equal(mr_predict(e, x + r * nf, 1, nf, &one, NULL), MR_OK);
+        assert_true(same_bits(one, y[r]));
+    }
+    mr_engine_free(e);
+    free(x);
+    free(y);
+    free(d);
+}
+
+static void every_kind_matches_reference(void **state)
+{
+    (void)state;
+    mr_model *m = load_json(kinds_model);
+    check_model_against_reference(m, 5000);
+    mr_model_free(m);
+}
+
+static void nan_rules(void **state)
+{
+    (void)state;
+    mr_model *m = load_json(kinds_model);
+    mr_engine *e = engine_for(m);
+    double d[7];
+    /* x1 missing: linear(x1) term and hinge on x1 are NaN even when a factor is 0 */
+    const double x[3] = { 0.0, NAN, 1.0 };
+    assert_int_equal(mr_design(e, x, 1, 3, d, 7, NULL), MR_OK);
+    assert_true(d[0] == 1.0);
+    assert_true(isnan(d[3]));  /* h(x0-0.1)=0 times NaN hinge = NaN */
+    assert_true(d[5] == 1.0);  /* missingness(x1) */
+    assert_true(isnan(d[6]));  /* NaN * 0 */
+    assert_true(d[4] == 1.0);  /* categorical x2 == 1 */
+    double y;
+    assert_int_equal(mr_predict(e, x, 1, 3, &y, NULL), MR_OK);
+    assert_true(isnan(y));
+    /* hinge at the knot: +0.0, never -0.0 */
+    const double at_knot[3] = { 0.25, 0.0, 0.0 };
+    assert_int_equal(mr_design(e, at_knot, 1, 3, d, 7, NULL), MR_OK);
+    assert_false(signbit(d[2]));
+    assert_true(d[2] == 0.0);
+    /* missing categorical value is NaN, not 0 */
+    const double cat_nan[3] = { 0.0, 0.0, NAN };
+    assert_int_equal(mr_design(e, cat_nan, 1, 3, d, 7, NULL), MR_OK);
+    assert_true(isnan(d[4]));
+    /* inf: hinge inf, 0 * inf = NaN */
+    const double inf[3] = { INFINITY, 1.0, 0.0 };
+    assert_int_equal(mr_design(e, inf, 1, 3, d, 7, NULL), MR_OK);
+    assert_true(isinf(d[2]));
+    mr_engine_free(e);
+    mr_model_free(m);
+}
+
+static void summation_order_is_canonical(void **state)
+{
+    (void)state;
+    /* 1e16 + 1 - 1e16: left to right gives 0 (1 is lost), any other order differs */
+    mr_model *m = load_json(
+        "{\"spec_version\":\"1.0\",\"params\":{},\"feature_schema\":{\"n_features\":1},"
+        "\"basis_terms\":[{\"kind\":\"constant\"},{\"kind\":\"constant\"},{\"kind\":\"linear\",\"variable_idx\":0}],"
+        "\"coefficients\":[1e16,1.0,-1e16]}");
+    mr_engine *e = engine_for(m);
+    const double x = 1.0;
+    double y;
+    assert_int_equal(mr_predict(e, &x, 1, 1, &y, NULL), MR_OK);
+    assert_true(y == 0.0);
+    /* 0.0 + (-0.0) = +0.0 */
+    mr_engine_free(e);
+    mr_model_free(m);
+    m = load_json("{\"spec_version\":\"1.0\",\"params\":{},\"feature_schema\":{\"n_features\":1},"
+                  "\"basis_terms\":[{\"kind\":\"linear\",\"variable_idx\":0}],\"coefficients\":[1.0]}");
+    e = engine_for(m);
+    const double mz = -0.0;
+    assert_int_equal(mr_predict(e, &mz, 1, 1, &y, NULL), MR_OK);
+    assert_false(signbit(y));
+    mr_engine_free(e);
+    mr_model_free(m);
+}
+
+static void empty_basis_predicts_zero(void **state)
+{
+    (void)state;
+    mr_model *m = load_json("{\"spec_version\":\"1.0\",\"params\":{},\"feature_schema\":{\"n_features\":2},"
+                            "\"basis_terms\":[],\"coefficients\":[]}");
+    mr_engine *e = engine_for(m);
+    const double x[4] = { 1, 2, NAN, 4 };
+    double y[2] = { 5, 5 };
+    assert_int_equal(mr_predict(e, x, 2, 2, y, NULL), MR_OK);
+    assert_true(y[0] == 0.0 && !signbit(y[0]) && y[1] == 0.0);
+    mr_engine_free(e);
+    mr_model_free(m);
+}
+
+static void shared_subterms_are_computed_once(void **state)
+{
+    (void)state;
+    mr_model *m = load_json(kinds_model);
+    mr_plan *p = NULL;
+    assert_int_equal(mr_plan_build(m, &p), MR_OK);
+    /* ops: linear x0, hinge x0 .25, hinge x0 .1, hinge x1 -.5 left, mul, cat, miss x1,
+     * linear x1, miss x0, hinge x2, mul, mul: 12 (constants are folded away) */
+    assert_int_equal(p->n_ops, 12);
+    assert_int_equal(p->term_reg[0], MR_REG_ONE);
+    mr_plan_free(p);
+    mr_model_free(m);
+}
+
+static void corpus_models_match_reference(void **state)
+{
+    (void)state;
+    static const char *cases[] = {
+        "deg2_interactions_shuffled", "deg3_chains", "handmade_interaction_kinds",
+        "missingness_terms", "sum_stress_64_terms", "extreme_values", "categorical_numeric_codes",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/models/valid/%s.json", MR_FIXTURES, cases[i]);
+        mr_model *m = NULL;
+        mr_error err;
+        if (mr_model_load_file(path, &m, &err) != MR_OK)
+            fail_msg("%s: %s", path, err.text);
+        check_model_against_reference(m, 2000);
+        mr_model_free(m);
+    }
+}
+
+static void bad_arguments(void **state)
+{
+    (void)state;
+    mr_model *m = load_json(kinds_model);
+    mr_engine *e = engine_for(m);
+    double x[3] = { 0 }, y;
+    mr_error err;
+    assert_int_equal(mr_predict(e, x, 1, 2, &y, &err), MR_E_SHAPE);
+    assert_int_equal(mr_predict(e, NULL, 1, 3, &y, &err), MR_E_INVAL);
+    assert_int_equal(mr_predict(e, NULL, 0, 3, &y, &err), MR_OK);
+    assert_int_equal(mr_design(e, x, 1, 3, &y, 2, &err), MR_E_SHAPE);
+    mr_engine_free(e);
+    mr_engine_free(NULL);
+    mr_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_kind_matches_reference),
+        cmocka_unit_test(nan_rules),
+        cmocka_unit_test(summation_order_is_canonical),
+        cmocka_unit_test(empty_basis_predicts_zero),
+        cmocka_unit_test(shared_subterms_are_computed_once),
+        cmocka_unit_test(corpus_models_match_reference),
+        cmocka_unit_test(bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
