@@ -7,7 +7,8 @@
  *     [+-] D1..Dk [1] e [-]X        (k <= KEEP_DIGITS, no decimal point)
  *
  * Why the rewrite is exact: every double and every midpoint between two
- * adjacent doubles has at most 767 significant decimal digits. Cutting the
+ * adjacent doubles has at most 768 significant decimal digits (e.g. the
+ * midpoint (2^53+1) * 2^-1075 just above DBL_MIN). Cutting the
  * significand after KEEP_DIGITS (>= 768) digits and appending one '1' when
  * a non-zero digit was cut keeps the value strictly on the same side of
  * every such midpoint, so the rounded result cannot change. Hence a fixed
@@ -30,7 +31,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* >= 768: the most significant digits any double or midpoint needs. */
+/* >= 768: the most significant digits any double or midpoint has. */
 #define KEEP_DIGITS 800
 
 /* Digits are counted in size_t; clamp before converting so the exponent sum

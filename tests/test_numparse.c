@@ -300,16 +300,18 @@ static int exact_decimal(uint64_t odd, int e2, char *s, int *exp10)
     return big_str(&b, s);
 }
 
-/* Midpoints between adjacent doubles, written out exactly (up to 767
- * significant digits), then nudged by a digit far beyond the 800th. */
+/* Midpoints between adjacent doubles (odd m in [2^53, 2^54) times 2^e2, or
+ * any odd m times 2^-1075 among subnormals), written out exactly (up to 768
+ * significant digits; 768 for the one just above DBL_MIN, which fails a
+ * 767-digit cut), then nudged by a digit far beyond the 800th. */
 static void test_midpoints(void **state)
 {
     (void)state;
     static const struct { uint64_t m; int e2; } mids[] = {
         {1, -1075},                          /* half the least subnormal */
         {3, -1075},
-        {((uint64_t)1 << 53) - 1, -1075},    /* most digits: 767 */
-        {((uint64_t)1 << 53) + 1, -1075},    /* around DBL_MIN */
+        {((uint64_t)1 << 53) - 1, -1075},    /* 767 digits */
+        {((uint64_t)1 << 53) + 1, -1075},    /* above DBL_MIN: 768 */
         {((uint64_t)1 << 54) - 1, -1075},
         {((uint64_t)1 << 53) + 1, -53},      /* 1 + 2^-53 */
         {((uint64_t)1 << 53) + 3, -53},
@@ -317,8 +319,9 @@ static void test_midpoints(void **state)
         {((uint64_t)1 << 53) + 1, 0},        /* 2^53 + 1 */
         {((uint64_t)1 << 54) - 1, 970},      /* DBL_MAX + half ulp: inf */
         {((uint64_t)1 << 54) - 3, 970},      /* below DBL_MAX */
-        {0x1234567890abcdu | 1, -1100},
-        {0x1fffffffffffffu, -600},
+        {((uint64_t)1 << 53) | 0x1234567890abcdu, -1000},
+        {((uint64_t)1 << 54) - 1, -600},
+        {((uint64_t)1 << 53) | 0x1234567890abcdu, 500},
     };
     static char digits[4096], s[8192];
     for (size_t t = 0; t < sizeof mids / sizeof mids[0]; t++) {

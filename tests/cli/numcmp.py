@@ -16,8 +16,11 @@ Values are compared bitwise (NaN == NaN whatever its sign or payload,
       GOT (from --keep COLS) has header COLS + prediction; its kept fields
       equal INPUT's fields of those columns and its last field equals PRED's
   numcmp.py unknown-nan GOT.csv INPUT.csv EXPECTED.csv COLUMN CLASS[,CLASS...] [NA-TOKENS]
-      GOT (from --unknown-level nan) is nan where INPUT's COLUMN holds a label
-      that is neither a missing token nor a class, and EXPECTED's value elsewhere
+      GOT (from --unknown-level nan) is the text nan where INPUT's COLUMN holds a
+      label that is neither a missing token nor a class, and EXPECTED's value
+      elsewhere
+  numcmp.py count-unknown INPUT.csv COLUMN CLASS[,CLASS...] [NA-TOKENS]
+      print the number of unknown labels in COLUMN
 """
 import ast
 import csv
@@ -173,10 +176,18 @@ def main(a):
             unknown = label not in na and label not in classes
             n_unknown += unknown
             want = float('nan') if unknown else num(e[0])
+            if unknown and g[0] != 'nan':
+                fail('%s: row %d (%s=%r): got %r, expected the text nan' % (a[1], i, a[4], label, g[0]))
             if not same(num(g[0]), want):
                 fail('%s: row %d (%s=%r): got %s, expected %r' % (a[1], i, a[4], label, g[0], want))
         if n_unknown == 0:
             fail('%s: no unknown labels in column %s: the test proves nothing' % (a[2], a[4]))
+    elif cmd == 'count-unknown':
+        ih, irows = read_csv(a[1])
+        col = ih.index(a[2])
+        classes = set(a[3].split(','))
+        na = set((a[4] if len(a) > 4 else ',NA,NaN,nan').split(','))
+        print(sum(1 for r in irows if r[col] not in na and r[col] not in classes))
     else:
         fail('numcmp.py: unknown command %r' % cmd)
 

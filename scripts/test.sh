@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Build and run the whole test suite: the README's test command and CI's.
+#   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, big stream)
+#   QUICK=1 scripts/test.sh    the release build's suites only
+# Build trees go to build-ci/<variant>; each variant is configured afresh when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc 2>/dev/null || echo 2)
+fuzz_seconds=${FUZZ_SECONDS:-15}
+failed=()
+
+say() { printf '\n=== %s ===\n' "$*"; }
+
+setup() { # setup DIR [meson args...]
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" --werror "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+  fi
+  ninja -C "$dir" -j "$jobs"
+}
+
+suite() { # suite NAME DIR [meson test args...]
+  local name=$1 dir=$2; shift 2
+  say "$name"
+  if ! meson test -C "$dir" --num-processes "$jobs" --print-errorlogs "$@"; then
+    failed+=("$name")
+  fi
+}
+
+mkdir -p build-ci
+
+say "release build (gcc, -Werror)"
+setup build-ci/release -Dbuildtype=release
+suite "release: unit + cli + fuzz-regress" build-ci/release
+
+if [ "${QUICK:-0}" != 1 ]; then
+  say "ASan + UBSan build"
+  setup build-ci/asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    suite "asan+ubsan: unit + cli + fuzz-regress" build-ci/asan
+
+  say "TSan build"
+  setup build-ci/tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
+  TSAN_OPTIONS=halt_on_error=1 suite "tsan: unit + cli" build-ci/tsan --suite unit --suite cli
+
+  if command -v clang >/dev/null; then
+    say "libFuzzer build (clang, ASan + UBSan), ${fuzz_seconds}s per target"
+    CC=clang setup build-ci/fuzz -Dbuildtype=debugoptimized -Dfuzzing=true \
+      -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
+    if ! bash tests/fuzz/run-short.sh build-ci/fuzz "$fuzz_seconds"; then failed+=("fuzz"); fi
+  fi
+
+  say "bounded memory on a large stream"
+  if ! bash tests/big_stream.sh build-ci/release/cli/mars-replay "${BIG_STREAM_MB:-1024}"; then
+    failed+=("big stream")
+  fi
+fi
+
+say "summary"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi
+echo "all test stages passed"

@@ -1,0 +1,45 @@
+# t_misc.sh — --help, --version, command-line errors.
+
+misc_help() { # misc_help ARGS...
+    r mr "$@"
+    want_rc 0 && want_no_err || return 1
+    grep -q '^Usage: mars-replay COMMAND' "$W/out" || { echo "no usage line on stdout: $(peek "$W/out")"; return 1; }
+    local o
+    for o in --model --output --threads --chunk-rows --input-format --output-format --keep --unknown-level --report; do
+        grep -q -- "$o" "$W/out" || { echo "help does not mention $o"; return 1; }
+    done
+}
+t "misc/help" misc_help --help
+t "misc/help-short" misc_help -h
+t "misc/help-after-command" misc_help predict --help
+
+misc_version() { # misc_version ARGS...
+    local h="$ROOT/src/include/marsreplay.h" lib proj
+    lib=$(sed -n 's/^#define MR_VERSION_MAJOR \([0-9]*\)/\1/p' "$h").$(sed -n 's/^#define MR_VERSION_MINOR \([0-9]*\)/\1/p' "$h").$(sed -n 's/^#define MR_VERSION_PATCH \([0-9]*\)/\1/p' "$h")
+    proj=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$BUILD/meson-info/intro-projectinfo.json" 2>/dev/null) || proj=$lib
+    r mr "$@"
+    want_rc 0 && want_no_err || return 1
+    [ "$(head -n 1 "$W/out")" = "mars-replay $proj" ] || { echo "first line '$(head -n 1 "$W/out")', expected 'mars-replay $proj'"; return 1; }
+    grep -q "^libmarsreplay $lib\\b" "$W/out" || { echo "no 'libmarsreplay $lib' line: $(peek "$W/out")"; return 1; }
+}
+t "misc/version-option" misc_version --version
+t "misc/version-command" misc_version version
+
+misc_no_command() {
+    r mr
+    want_rc 2 && want_no_out || return 1
+    [ "$(head -c 13 "$W/err")" = "mars-replay: " ] || { echo "stderr: $(peek "$W/err")"; return 1; }
+}
+t "misc/no-command" misc_no_command
+
+misc_usage() { # misc_usage REGEX ARGS...: exit 2, nothing on stdout, the first stderr line matches
+    local re=$1
+    shift
+    r mr "$@"
+    want_rc 2 && want_no_out || return 1
+    head -n 1 "$W/err" | grep -Eq -- "^mars-replay: .*$re" || { echo "stderr: $(peek "$W/err")"; return 1; }
+}
+t "misc/unknown-command" misc_usage "frobnicate" frobnicate
+t "misc/predict-without-model" misc_usage "model" predict "$PUB/deg1_hinges/input.csv"
+t "misc/two-inputs" misc_usage "unexpected argument" predict -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv" "$PUB/deg1_hinges/input.csv"
+t "misc/option-missing-argument" misc_usage "" predict -m

@@ -1,0 +1,77 @@
+# t_report.sh — --report FILE|- (JSON run report).
+
+RP_CASE="$PUB/categorical_strings_missing"
+RP_ROWS=$(($(wc -l <"$RP_CASE/expected.csv") - 1))
+
+rp_ok() { # rp_ok THREADS
+    local sha
+    sha=$(sha256sum "$RP_CASE/model.json" | cut -d' ' -f1)
+    r mr predict -m "$RP_CASE/model.json" --threads "$1" --report r.json "$RP_CASE/input.csv"
+    want_rc 0 && want_same "$W/out" "$RP_CASE/expected.csv" && want_exists r.json || return 1
+    "$PY" -m json.tool r.json >/dev/null 2>"$W/jerr" || { echo "not valid JSON: $(peek "$W/jerr")"; return 1; }
+    jcheck r.json --var sha="$sha" --var rows="$RP_ROWS" --var threads="$1" \
+        "j['rows_in'] == int(rows)" "j['rows_out'] == int(rows)" \
+        "isinstance(j['peak_rss_bytes'], int) and j['peak_rss_bytes'] > 0" \
+        "isinstance(j['threads'], int) and 1 <= j['threads'] <= int(threads)" \
+        "j['model']['sha256'] == sha" \
+        "j['exit_code'] == 0" "'error' not in j" \
+        "j['command'] == 'predict'"
+}
+t "report/success-threads-1" rp_ok 1
+t "report/success-threads-2" rp_ok 2
+
+rp_threads_exact() { # one thread asked, one used
+    r mr predict -m "$RP_CASE/model.json" --threads 1 --report r.json "$RP_CASE/input.csv"
+    want_rc 0 && jcheck r.json "j['threads'] == 1"
+}
+t "report/threads-1-reported" rp_threads_exact
+
+rp_unseen() {
+    local n
+    n=$(numcmp count-unknown "$RP_CASE/input.csv" colour blue,green,red)
+    r mr predict -m "$RP_CASE/model.json" --report r.json "$RP_CASE/input.csv"
+    want_rc 0 && jcheck r.json --var n="$n" \
+        "[c.get('unseen_levels') for c in j['columns'] if c['name'] == 'colour'] == [int(n)]"
+}
+t "report/unseen-levels-count" rp_unseen
+
+rp_big() {
+    r mr predict -m "$PUB/deg2_5000_rows/model.json" --threads 2 --chunk-rows 100 --report r.json "$PUB/deg2_5000_rows/input.csv"
+    local rows=$(($(wc -l <"$PUB/deg2_5000_rows/expected.csv") - 1))
+    want_rc 0 && jcheck r.json --var rows="$rows" "j['rows_in'] == int(rows) == j['rows_out']" "j['exit_code'] == 0"
+}
+t "report/rows-5000-threads-2-chunks-100" rp_big
+
+rp_fail() {
+    r mr predict -m "$INV/csv_non_numeric/model.json" --report r.json "$INV/csv_non_numeric/input.csv"
+    want_rc 4 && want_err_line && want_exists r.json || return 1
+    jcheck r.json "j['exit_code'] == 4" "j['rows_out'] == 0" "j['peak_rss_bytes'] > 0" \
+        "j['error']['line'] == 3" "'abc' in j['error']['message']"
+}
+t "report/failed-run-exit-4" rp_fail
+
+rp_fail_model() { # an invalid model: the report still says what happened
+    r mr predict -m "$INV/unknown_kind/model.json" --report r.json "$INV/unknown_kind/input.csv"
+    want_rc 3 && want_exists r.json && jcheck r.json "j['exit_code'] == 3"
+}
+t "report/invalid-model-exit-3" rp_fail_model
+
+rp_fail_io() {
+    mr predict -m "$PUB/deg1_hinges/model.json" --report r.json "$PUB/deg1_hinges/input.csv" >/dev/full 2>"$W/err"
+    RC=$?
+    want_rc 5 && want_exists r.json && jcheck r.json "j['exit_code'] == 5"
+}
+t "report/write-error-exit-5" rp_fail_io
+
+rp_stderr() { # --report - writes the JSON to stderr
+    r mr predict -m "$PUB/deg1_hinges/model.json" --report - "$PUB/deg1_hinges/input.csv"
+    want_rc 0 && want_same "$W/out" "$PUB/deg1_hinges/expected.csv" &&
+        jcheck "$W/err" "j['rows_out'] == 54" "j['exit_code'] == 0"
+}
+t "report/to-stderr" rp_stderr
+
+rp_unwritable() { # a report that cannot be written is an I/O error
+    r mr predict -m "$PUB/deg1_hinges/model.json" --report "$W/no/such/dir/r.json" "$PUB/deg1_hinges/input.csv"
+    want_rc 5 && want_err_line 'r\.json'
+}
+t "report/unwritable-path" rp_unwritable
