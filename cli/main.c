@@ -281,6 +281,7 @@ static int cmd_run(cli *c, int mode)
             .write = mode == MR_MODE_CHECK ? NULL : cli_write,
             .pwrite = out.seekable ? cli_pwrite : NULL,
             .write_cookie = &out,
+            .sink = c->output ? c->output : "<stdout>",
         };
         progress_state ps = { .total = in.size, .tty = isatty(STDERR_FILENO) };
         clock_gettime(CLOCK_MONOTONIC, &ps.start);

@@ -20,6 +20,8 @@
  *    of MR_MAX_DEPTH nested parents loads and one more is rejected.
  *  - In term names, any factor that evaluates to a constant (degree 0) is
  *    left out of a product, whether it is a parent1 or an interaction side.
+ *  - JSON errors carry an empty json_path (err->line/column are set); so does
+ *    a top level that is not an object.
  */
 #include "model.h"
 
@@ -1200,9 +1202,8 @@ static mr_status json_fail(mr_error *err, const json_error_t *je, const char *bu
         err->line = je->line > 0 ? (uint64_t)je->line : 0;
         err->column = je->column > 0 ? (uint32_t)je->column : 0;
     }
-    if (je->line <= 0)
-        return mr_err_set(err, MR_E_MODEL, "invalid JSON: %s", text);
-    return mr_err_set(err, MR_E_MODEL, "invalid JSON at %d:%d: %s", je->line, je->column, text);
+    /* the position travels in err->line/column: the CLI prints FILE:LINE:COL */
+    return mr_err_set(err, MR_E_MODEL, "invalid JSON: %s", text);
 }
 
 static mr_status load(const char *buf, size_t len, const char *src, mr_model **out,

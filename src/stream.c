@@ -866,17 +866,25 @@ static void free_run(run *r)
 
 /* ---- output ---------------------------------------------------------------- */
 
+/* A failed write names the output, not the input. */
+static mr_status write_failed(const run *r, mr_error *err)
+{
+    const int e = errno;
+    mr_err_clear(err);
+    mr_err_set(err, MR_E_IO, "write error: %s", strerror(e));
+    if (err) {
+        err->sys_errno = e;
+        mr_err_field(err->source, sizeof err->source, r->io->sink ? r->io->sink : "<output>");
+    }
+    return MR_E_IO;
+}
+
 static mr_status out_write(run *r, const void *buf, size_t len, mr_error *err)
 {
     if (!len || r->o->mode == MR_MODE_CHECK)
         return MR_OK;
-    if (r->io->write(r->io->write_cookie, buf, len) != 0) {
-        const int e = errno;
-        mr_err_set(err, MR_E_IO, "write error: %s", strerror(e));
-        if (err)
-            err->sys_errno = e;
-        return MR_E_IO;
-    }
+    if (r->io->write(r->io->write_cookie, buf, len) != 0)
+        return write_failed(r, err);
     r->out_bytes += len;
     return MR_OK;
 }
@@ -953,13 +961,8 @@ static mr_status finish_npy(run *r, mr_error *err)
     const size_t nvals = r->o->mode == MR_MODE_DESIGN ? r->m->n_terms : 0;
     const size_t hl = mr_npy_write_header(h, sizeof h, r->rows_out, nvals);
     RETURN_IF(hl != r->npy_header_len, MR_E_INTERNAL, err, "npy header length changed");
-    if (r->io->pwrite(r->io->write_cookie, h, hl, 0) != 0) {
-        const int e = errno;
-        mr_err_set(err, MR_E_IO, "write error: %s", strerror(e));
-        if (err)
-            err->sys_errno = e;
-        return MR_E_IO;
-    }
+    if (r->io->pwrite(r->io->write_cookie, h, hl, 0) != 0)
+        return write_failed(r, err);
     return MR_OK;
 }
 

@@ -144,7 +144,7 @@ static void test_json_syntax(void **state)
         const char *doc, *text;
     } cases[] = {
         {"", "invalid JSON"},
-        {"{", "invalid JSON at 1:"},
+        {"{", "invalid JSON: "},
         {"3", "invalid JSON"},
         {"\"x\"", "invalid JSON"},
         {"{\"a\":1} x", "invalid JSON"},
@@ -159,7 +159,7 @@ static void test_json_syntax(void **state)
         {"{\"a\":\"\xff\"}", "invalid JSON"},
         {"{'a':1}", "invalid JSON"},
         {"{\"a\":1,}", "invalid JSON"},
-        {"{\"a\":\"x\ny\"}", "invalid JSON at 1:"},
+        {"{\"a\":\"x\ny\"}", "invalid JSON: "},
         /* jansson reports an allocation failure as a syntax error, so every
          * syntax error is re-checked: none of these may come back NOMEM */
         {"{\"a\":01}", "invalid JSON"},
@@ -204,7 +204,7 @@ static void test_json_syntax(void **state)
     assert_int_equal(e.line, 3);
     assert_true(e.column > 0);
     assert_string_equal(e.source, "<buffer>");
-    assert_non_null(strstr(e.text, "invalid JSON at 3:"));
+    assert_non_null(strstr(e.text, "invalid JSON: "));
 
     /* top level must be an object */
     expect_fail_raw("[]", 2, MR_E_MODEL, "", "expected a JSON object at the top level, found an empty array");
@@ -1049,7 +1049,7 @@ static void test_corpus_invalid(void **state)
         const char *name, *path, *text;
     } cases[] = {
         {"coef_length_mismatch", "coefficients", "expected 6 coefficients"},
-        {"coefficient_nan_token", "", "invalid JSON at 133:"},
+        {"coefficient_nan_token", "", "invalid JSON: "},
         {"coefficient_overflow_inf", "", "real number overflow"},
         {"coefficient_string", "coefficients[0]", "expected a finite number, found \"1.5\""},
         {"empty_kind", "basis_terms[0].kind", "expected a non-empty string, found \"\""},
@@ -1067,7 +1067,7 @@ static void test_corpus_invalid(void **state)
         {"spec_version_bad_format", "spec_version", "found \"1.0.0\""},
         {"spec_version_major2", "spec_version", "found \"2.0\""},
         {"spec_version_not_string", "spec_version", "found 1.0"},
-        {"truncated_json", "", "invalid JSON at 16:"},
+        {"truncated_json", "", "invalid JSON: "},
         {"unknown_kind", "basis_terms[1].kind", "unknown term kind \"spline\""},
         {"variable_idx_negative", "basis_terms[1].variable_idx", "found -1"},
         {"variable_idx_out_of_range", "basis_terms[1].variable_idx", "expected a feature index in 0..2, found 7"},

@@ -143,7 +143,7 @@ static void test_grammar_reject(void **state)
         "1.2.3", "1..2", "..1", "1e5.5", "1e5e5", "1e++5", "1e+-5", "1.e",
         ".e1", "+.e1", "e", "1d5", "1f", "1.5f", "1L", "١", "１", "1e 5",
         "1 e5", "- 1", "+ 1", "0b101", "infinity.", "inf1", "1inf", "#1",
-        "1.5e-", "1.5e+", "0x", "0x1.8p1", "1e0x1", "½", "\xc2\xa0" "1",
+        "1.5e-", "1.5e+", "0x", "0x1.8p1", "1e0x1", "½", "\u00a01" /* NBSP */,
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         check_reject(bad[i]);

@@ -215,6 +215,7 @@ typedef struct mr_io {
     mr_write_fn write;        /* may be NULL in MR_MODE_CHECK */
     mr_pwrite_fn pwrite;      /* may be NULL: .npy output then needs a known row count */
     void *write_cookie;       /* for write and pwrite */
+    const char *sink;         /* output name for messages ("<stdout>", a path); may be NULL */
 } mr_io;
 
 /* Per-feature counters, in model feature order. */

@@ -4,9 +4,9 @@ OUT_MODEL="$PUB/deg1_hinges/model.json"
 OUT_IN="$PUB/deg1_hinges/input.csv"
 OUT_WANT="$PUB/deg1_hinges/expected.csv"
 OUT_BAD="$SHARED/late_bad.csv"   # 50000 rows, the last one bad (line 50001)
-OUT_BIG="$SHARED/numeric_big.csv" # 300000 numeric rows
+OUT_BIG="$SHARED/numeric_big.csv" # 100000 numeric rows (2 MB of output)
 gen num "$OUT_BAD" 50000 bad || echo "output: cannot generate $OUT_BAD" >&2
-gen num "$OUT_BIG" 300000 || echo "output: cannot generate $OUT_BIG" >&2
+gen num "$OUT_BIG" 100000 || echo "output: cannot generate $OUT_BIG" >&2
 
 no_tmp_left() {
     local left
@@ -54,6 +54,45 @@ out_replace_on_success() {
     want_rc 0 && want_same out.csv "$OUT_WANT" && no_tmp_left
 }
 t "output/existing-file-replaced-on-success" out_replace_on_success
+
+out_model_error_no_file() {
+    r mr predict -m "$INV/unknown_kind/model.json" -o out.csv "$OUT_IN"
+    want_rc 3 && want_absent out.csv && no_tmp_left
+}
+t "output/model-error-creates-no-file" out_model_error_no_file
+
+out_no_dir() {
+    r mr predict -m "$OUT_MODEL" -o no-such-dir/out.csv "$OUT_IN"
+    want_rc 5 && want_no_out && want_err_line 'no-such-dir/out\.csv'
+}
+t "output/directory-does-not-exist" out_no_dir
+
+out_is_dir() {
+    mkdir d
+    r mr predict -m "$OUT_MODEL" -o d "$OUT_IN"
+    want_rc 5 && want_no_out && want_err_line 'directory'
+}
+t "output/output-is-a-directory" out_is_dir
+
+out_sigterm() { # killed mid-run: the temporary file is removed, no out.csv
+    mkfifo in.fifo || { echo "mkfifo failed"; return 1; }
+    (head -n 20 "$OUT_IN" && exec sleep 20) >in.fifo 2>/dev/null &
+    local writer=$! pid i
+    "$BIN" predict -m "$OUT_MODEL" -o out.csv in.fifo >"$W/out" 2>"$W/err" &
+    pid=$!
+    for i in $(seq 100); do
+        [ -n "$(find . -maxdepth 1 -name '.out.csv.tmp.*')" ] && break
+        sleep 0.05
+    done
+    [ -n "$(find . -maxdepth 1 -name '.out.csv.tmp.*')" ] || { kill $pid $writer; echo "no temporary file appeared"; return 1; }
+    kill -TERM $pid
+    wait $pid
+    RC=$?
+    kill $writer 2>/dev/null
+    wait $writer 2>/dev/null
+    want_rc 143 && want_absent out.csv && no_tmp_left
+}
+t "output/sigterm-removes-temporary-file" out_sigterm
 
 out_dev_stdout_pipe() {
     mr predict -m "$OUT_MODEL" -o /dev/stdout "$OUT_IN" 2>"$W/err" | cat >"$W/out"
@@ -103,7 +142,7 @@ out_dev_full_big() { # a write error while the pipeline is busy (many chunks)
     RC=$?
     want_rc 5 && want_err_line 'write error'
 }
-t "output/stdout-dev-full-300000-rows" out_dev_full_big
+t "output/stdout-dev-full-100000-rows" out_dev_full_big
 
 out_closed_pipe() { # out_closed_pipe COMMAND OPTIONS...
     local cmd=$1

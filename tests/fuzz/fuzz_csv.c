@@ -7,7 +7,8 @@
  *       (strings+imputer, numeric hinges without missing, numeric codes,
  *       strings); bit 4 --keep id,note; bit 5 no output header; bit 6 filler:
  *       a fixed header and a ~1 MiB row go first, so that the data straddles
- *       the library's 1 MiB read buffer; bit 7 headerless, names from model
+ *       the library's 1 MiB read buffer (not with bit 7); bit 7 headerless,
+ *       names from model
  *   b2  bits 0-2 chunk rows (default, 1, 2, 3, 4, 7, 64, 1000); bits 3-4
  *       unknown level (mode, nan, error, mode); bit 5 delimiter ';';
  *       bit 6 NA tokens "NA,-,"; bit 7 raw f64 output
@@ -120,7 +121,8 @@ static int ref_split(const char *rec, size_t len, char delim, ref_fields *f)
                 f->out[o++] = rec[i];
             }
         }
-        f->len[f->n++] = o - f->start[f->n];
+        f->len[f->n] = o - f->start[f->n];
+        f->n++;
         if (i == len)
             return 0;
         i++; /* delimiter */
@@ -230,7 +232,7 @@ static const mr_model *model(int i)
     return m[i];
 }
 
-/* Fixed header and one long valid row for filler mode; *row_len set. */
+/* Filler mode: the fixed header line, and the end of the long first row. */
 static char *filler_head(const mr_model *m, char delim, size_t *head_len, int header)
 {
     fz_sink s = {0};
@@ -272,8 +274,8 @@ static void check_run(const uint8_t *data, size_t size)
     static const int64_t chunks[8] = {0, 1, 2, 3, 4, 7, 64, 1000};
     const int mode = (b1 & 3) == 3 ? MR_MODE_PREDICT : b1 & 3;
     const mr_model *m = model((b1 >> 2) & 3);
-    const int keep = b1 & 0x10, out_header = !(b1 & 0x20), filler = b1 & 0x40;
-    const int headerless = b1 & 0x80, f64 = b2 & 0x80;
+    const int keep = b1 & 0x10, out_header = !(b1 & 0x20), headerless = b1 & 0x80;
+    const int filler = (b1 & 0x40) && !headerless, f64 = b2 & 0x80;
     const char delim = b2 & 0x20 ? ';' : ',';
 
     mr_options *o;
@@ -328,7 +330,7 @@ static void check_run(const uint8_t *data, size_t size)
         /* scan the stream as the library saw it (filler ends with '\n') */
         const char *p = csv;
         size_t n = len;
-        if (!filler && !headerless && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        if (!filler && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
             p += 3;
             n -= 3;
         }
