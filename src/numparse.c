@@ -34,10 +34,11 @@
 /* >= 768: the most significant digits any double or midpoint has. */
 #define KEEP_DIGITS 800
 
-/* Digits are counted in size_t; clamp before converting so the exponent sum
- * below stays far from INT64 overflow (both bounds are absurdly large). */
-#define POS_CLAMP ((int64_t)1000000000000000) /* 1e15 */
-#define EXP_CLAMP ((int64_t)10000000000)      /* 1e10 */
+/* Saturation bounds that keep point + exponent far from int64 overflow.
+ * No token in memory has 1e15 digits, and an exponent past 1e17 outweighs
+ * any digit count, so saturating changes no result. */
+#define POS_CLAMP ((int64_t)1000000000000000)   /* 1e15 */
+#define EXP_CLAMP ((int64_t)100000000000000000) /* 1e17 */
 
 /* Clinger's fast path needs every double operation rounded once, in double. */
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
@@ -115,9 +116,9 @@ int mr_parse_double(const char *s, size_t len, double *out)
 
     /* Significand. nsig counts digits from the first non-zero one; nz is
      * nsig as of the last non-zero digit (so trailing zeros are free). */
-    size_t nsig = 0, nz = 0, ndigits = 0;
+    size_t nsig = 0, nz = 0, ndigits;
     uint64_t w = 0;          /* first min(nsig, 19) significant digits */
-    int64_t point = 0;       /* value = 0.D1D2... * 10^point */
+    int64_t point;           /* value = 0.D1D2... * 10^point */
     size_t int_start = i;
     for (; i < len && is_digit(s[i]); i++) {
         if (nsig == 0 && s[i] == '0')
@@ -152,7 +153,7 @@ int mr_parse_double(const char *s, size_t len, double *out)
     if (ndigits == 0)
         return -1; /* "", ".", "+", "e5", ".e1" */
 
-    /* Exponent, saturated: beyond 1e10 the result is 0 or inf anyway. */
+    /* Exponent, saturated at EXP_CLAMP (then the result is 0 or inf). */
     int64_t ev = 0;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         int eneg = 0;
@@ -178,7 +179,7 @@ int mr_parse_double(const char *s, size_t len, double *out)
         return 0;
     }
     int64_t e10 = point + ev; /* value = 0.D1D2... * 10^e10, D1 != 0 */
-    if (e10 > 310) { /* value >= 10^309 > DBL_MAX */
+    if (e10 > 310) { /* value >= 10^310 > DBL_MAX */
         *out = neg ? -INFINITY : INFINITY;
         return 0;
     }

@@ -1,10 +1,15 @@
 /* test_numparse.c — grammar and bit-exactness of mr_parse_double. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strtod_l, newlocale */
+#endif
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -250,6 +255,13 @@ static void test_hard_cases(void **state)
     check_value("1e-320", 0x1.fap-1064);
     check_value("1e99999999999", INFINITY);
     check_value("-1e-99999999999", -0.0);
+
+    /* strtod's ERANGE does not leak out. */
+    errno = 0;
+    check_value("1e-320", 0x1.fap-1064);
+    check_value("1e999", INFINITY);
+    check_value("1.7976931348623159e308", INFINITY);
+    assert_int_equal(errno, 0);
 }
 
 /* Decimal digits of a * 2^e2 ... built by repeated small multiplication. */

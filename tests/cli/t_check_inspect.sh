@@ -2,15 +2,17 @@
 
 CI_CASE="$PUB/deg1_hinges"
 
-ci_check_ok() {
-    r mr check -m "$CI_CASE/model.json" "$CI_CASE/input.csv"
-    want_rc 0 && want_no_out && want_no_err
+ci_check_ok() { # nothing on stdout; the report shows every row was read
+    r mr check -m "$CI_CASE/model.json" --report r.json "$CI_CASE/input.csv"
+    want_rc 0 && want_no_out && want_no_err &&
+        jcheck r.json --var rows=$(($(wc -l <"$CI_CASE/input.csv") - 1)) "j['rows_in'] == int(rows)"
 }
 t "check/valid-input" ci_check_ok
 
 ci_check_big() {
-    r mr check -m "$PUB/deg2_5000_rows/model.json" --threads 3 --chunk-rows 100 "$PUB/deg2_5000_rows/input.csv"
-    want_rc 0 && want_no_out && want_no_err
+    r mr check -m "$PUB/deg2_5000_rows/model.json" --threads 3 --chunk-rows 100 --report r.json "$PUB/deg2_5000_rows/input.csv"
+    want_rc 0 && want_no_out && want_no_err &&
+        jcheck r.json --var rows=$(($(wc -l <"$PUB/deg2_5000_rows/input.csv") - 1)) "j['rows_in'] == int(rows)"
 }
 t "check/valid-input-threads-3" ci_check_big
 

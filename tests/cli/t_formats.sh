@@ -20,6 +20,8 @@ fmt_npy_f4() { # float32 .npy == the CSV of the same float32 values
     r mr predict -m "$FMT_MODEL" "$SHARED/f4.csv"
     want_rc 0 || return 1
     mv "$W/out" want
+    [ "$(wc -l <want)" = "$(wc -l <"$FMT_WANT")" ] || { echo "CSV run gave $(wc -l <want) lines"; return 1; }
+    ! cmp -s want "$FMT_WANT" || { echo "float32 rounding changed no prediction: the test proves nothing"; return 1; }
     r mr predict -m "$FMT_MODEL" "$SHARED/f4.npy"
     want_rc 0 && want_no_err && want_same "$W/out" want
 }
