@@ -8,6 +8,7 @@ CSV_WANT="$SHARED/csv_want.csv"
 head -n 11 "$PUB/deg1_hinges/input.csv" >"$CSV_IN"
 head -n 11 "$PUB/deg1_hinges/expected.csv" >"$CSV_WANT"
 MISS_MODEL="$PUB/missingness_terms/model.json"
+CLI_FIX="$ROOT/fixtures/cli" # small hand-made inputs (see its README.md)
 
 # csv_same FILE OPTIONS...: predictions for FILE (made in $W) == the reference
 csv_same() {
@@ -26,15 +27,18 @@ t "csv/crlf-no-final-newline" csv_crlf_no_final
 csv_bom() { { printf '\xef\xbb\xbf'; cat "$CSV_IN"; } >in.csv && csv_same in.csv; }
 t "csv/utf8-bom" csv_bom
 
-csv_no_final_newline() { head -c -1 "$CSV_IN" >in.csv && csv_same in.csv; }
+csv_no_final_newline() { csv_same "$CLI_FIX/no_final_newline.csv"; } # = $CSV_IN less its last byte
 t "csv/no-trailing-newline" csv_no_final_newline
 
-csv_no_final_newline_2() { head -n 3 "$CSV_IN" | head -c -1 >in.csv && head -n 3 "$CSV_WANT" >want && r mr predict -m "$CSV_MODEL" in.csv && want_rc 0 && want_same "$W/out" want; }
+csv_no_final_newline_2() {
+    head -n 3 "$CSV_WANT" >want
+    r mr predict -m "$CSV_MODEL" "$CLI_FIX/no_final_newline_2rows.csv"
+    want_rc 0 && want_same "$W/out" want
+}
 t "csv/no-trailing-newline-2-rows" csv_no_final_newline_2
 
 csv_no_final_newline_stdin() {
-    head -c -1 "$CSV_IN" | mr predict -m "$CSV_MODEL" - >"$W/out" 2>"$W/err"
-    RC=${PIPESTATUS[1]}
+    rin "$CLI_FIX/no_final_newline.csv" mr predict -m "$CSV_MODEL" -
     want_rc 0 && want_same "$W/out" "$CSV_WANT"
 }
 t "csv/no-trailing-newline-stdin" csv_no_final_newline_stdin
@@ -100,12 +104,10 @@ csv_empty_line() {
 t "csv/empty-line-is-a-ragged-row" csv_empty_line
 
 csv_empty_line_one_col() { # one column: an empty line is a row with a missing value
-    printf 'x0\n1.5\n\n-2\n' >in.csv
-    r mr predict -m "$PUB/fixture_missingness/model.json" in.csv
+    r mr predict -m "$PUB/fixture_missingness/model.json" "$CLI_FIX/empty_line_one_column.csv"
     want_rc 0 || return 1
-    printf 'x0\n1.5\nNA\n-2\n' >in2.csv
     mv "$W/out" got
-    r mr predict -m "$PUB/fixture_missingness/model.json" in2.csv
+    r mr predict -m "$PUB/fixture_missingness/model.json" "$CLI_FIX/empty_line_one_column_ref.csv"
     want_rc 0 && want_same got "$W/out" || return 1
     [ "$(wc -l <got)" = 4 ] || { echo "$(wc -l <got) lines, expected 4"; return 1; }
 }
@@ -128,14 +130,13 @@ t "csv/header-only-no-newline" csv_header_only predict 'x0,x1,x2'
 t "csv/header-only-design" csv_header_only design $'x0,x1,x2\n'
 
 csv_na_col() { # --na-col x0=-999,NA: -999 is missing in x0 only
-    printf 'x0,note,x2,x1\nNA,a,1.5,2\n-999,a,1.5,2\n0.25,a,-999,2\n' >in.csv
-    printf 'x0,note,x2,x1\nNA,a,1.5,2\nNA,a,1.5,2\n0.25,a,-999,2\n' >ref.csv
-    r mr predict -m "$MISS_MODEL" ref.csv
+    local in="$CLI_FIX/na_col.csv"
+    r mr predict -m "$MISS_MODEL" "$CLI_FIX/na_col_ref.csv"
     want_rc 0 || return 1
     mv "$W/out" want
-    r mr predict -m "$MISS_MODEL" --na-col 'x0=-999,NA' in.csv
+    r mr predict -m "$MISS_MODEL" --na-col 'x0=-999,NA' "$in"
     want_rc 0 && want_same "$W/out" want || return 1
-    r mr predict -m "$MISS_MODEL" in.csv # without the option -999 is a number
+    r mr predict -m "$MISS_MODEL" "$in" # without the option -999 is a number
     want_rc 0 || return 1
     ! cmp -s "$W/out" want || { echo "-999 in x0 gives the missing-value prediction without --na-col"; return 1; }
 }
@@ -148,15 +149,14 @@ csv_na_col_bad() {
 t "csv/na-col-without-equals" csv_na_col_bad
 
 csv_na_replaced() { # --na '?' replaces the list: '?' is missing, NA is not a number
-    printf 'x0,note,x2,x1\nNA,a,1.5,2\n0.5,b,NaN,2\n' >na.csv
-    printf 'x0,note,x2,x1\n?,a,1.5,2\n0.5,b,?,2\n' >q.csv
-    r mr predict -m "$MISS_MODEL" na.csv
+    local na="$CLI_FIX/na_default.csv"
+    r mr predict -m "$MISS_MODEL" "$na"
     want_rc 0 || return 1
     mv "$W/out" want
-    r mr predict -m "$MISS_MODEL" --na '?' q.csv
+    r mr predict -m "$MISS_MODEL" --na '?' "$CLI_FIX/na_question.csv"
     want_rc 0 && want_same "$W/out" want || return 1
-    r mr predict -m "$MISS_MODEL" --na '?' na.csv
-    want_rc 4 && want_no_out && want_err_line 'na\.csv:2:1: .*NA'
+    r mr predict -m "$MISS_MODEL" --na '?' "$na"
+    want_rc 4 && want_no_out && want_err_line 'na_default\.csv:2:1: .*NA'
 }
 t "csv/na-replaces-tokens" csv_na_replaced
 
@@ -175,29 +175,25 @@ csv_no_out_header() { tail -n +2 "$CSV_WANT" >want && r mr predict -m "$CSV_MODE
 t "csv/no-out-header" csv_no_out_header
 
 csv_max_record() { # a record longer than --max-record-bytes is a data error
-    { echo 'x0,x1,x2,pad'; echo "1,2,3,$(head -c 3000 /dev/zero | tr '\0' 'a')"; } >in.csv
-    r mr predict -m "$CSV_MODEL" --max-record-bytes 1024 in.csv
+    r mr predict -m "$CSV_MODEL" --max-record-bytes 1024 "$CLI_FIX/record_3000_bytes.csv"
     want_rc 4 && want_no_out && want_err_line
 }
 t "csv/max-record-bytes" csv_max_record
 
 csv_unterminated_quote() {
-    printf 'x0,x1,x2\n1,2,3\n"4,5,6\n7,8,9\n' >in.csv
-    r mr predict -m "$CSV_MODEL" in.csv
-    want_rc 4 && want_no_out && want_err_line 'in\.csv'
+    r mr predict -m "$CSV_MODEL" "$CLI_FIX/unterminated_quote.csv"
+    want_rc 4 && want_no_out && want_err_line 'unterminated_quote\.csv:3'
 }
 t "csv/unterminated-quote" csv_unterminated_quote
 
 csv_unterminated_quote_last() {
-    printf 'x0,x1,x2\n1,2,3\n4,5,6\n7,8,"9\n' >in.csv
-    r mr predict -m "$CSV_MODEL" in.csv
-    want_rc 4 && want_no_out && want_err_line 'in\.csv:4'
+    r mr predict -m "$CSV_MODEL" "$CLI_FIX/unterminated_quote_last_field.csv"
+    want_rc 4 && want_no_out && want_err_line 'unterminated_quote_last_field\.csv:4'
 }
 t "csv/unterminated-quote-last-field" csv_unterminated_quote_last
 
 csv_malformed_quote_field() { # the error names the field that holds the bad quote
-    printf 'x0,x1,x2\n1,2,3\n"4"x,5,6\n' >in.csv
-    r mr predict -m "$CSV_MODEL" in.csv
-    want_rc 4 && want_no_out && want_err_line 'in\.csv:3:1: '
+    r mr predict -m "$CSV_MODEL" "$CLI_FIX/malformed_quote_field1.csv"
+    want_rc 4 && want_no_out && want_err_line 'malformed_quote_field1\.csv:3:1: '
 }
 t "csv/malformed-quote-names-its-field" csv_malformed_quote_field

@@ -69,7 +69,39 @@ static int in_grammar(const char *s, size_t len)
     return i == len;
 }
 
-/* Python repr(float) of v, from the shortest round-tripping %.*e digits. */
+/* Shortest p-digit decimal M * 10^E that reads back as v: the correctly
+ * rounded one, or at a power of two (where the gap below v is half the gap
+ * above) its upper/lower neighbour; the closest wins. 0 if none. */
+static int shortest_at(double v, int p, uint64_t *m, int *e)
+{
+    char s[48];
+    snprintf(s, sizeof s, "%.*e", p - 1, v);
+    uint64_t m0 = 0;
+    const char *q = s;
+    for (; *q != 'e'; q++)
+        if (digit(*q))
+            m0 = m0 * 10 + (uint64_t)(*q - '0');
+    const int e0 = atoi(q + 1) - (p - 1);
+    const uint64_t cand[3] = {m0, m0 + 1, m0 - 1};
+    long double best = -1;
+    for (int i = 0; i < 3; i++) {
+        if (cand[i] == 0)
+            continue;
+        snprintf(s, sizeof s, "%llue%d", (unsigned long long)cand[i], e0);
+        if (strtod(s, NULL) != v)
+            continue;
+        const long double d = fabsl(strtold(s, NULL) - (long double)v);
+        if (best < 0 || d < best) {
+            best = d;
+            *m = cand[i];
+            *e = e0;
+        }
+    }
+    return best >= 0;
+}
+
+/* Python repr(float): shortest round-tripping digits, closest of those,
+ * fixed notation for decimal exponents in [-4, 16). */
 static void py_repr(double v, char *out, size_t cap)
 {
     if (isnan(v)) {
@@ -80,29 +112,20 @@ static void py_repr(double v, char *out, size_t cap)
         snprintf(out, cap, v < 0 ? "-inf" : "inf");
         return;
     }
-    char e[40];
-    int p = 1;
-    for (; p <= 17; p++) {
-        snprintf(e, sizeof e, "%.*e", p - 1, v);
-        if (strtod(e, NULL) == v)
-            break;
+    const double a = fabs(v);
+    uint64_t m = 0;
+    int e = 0;
+    for (int p = 1; p <= 17 && !shortest_at(a, p, &m, &e); p++)
+        ;
+    while (m >= 10 && m % 10 == 0) {
+        m /= 10;
+        e++;
     }
-    /* e = [-]d[.ddd]e±XX: digits without trailing zeros, decimal exponent */
-    const char *q = e;
-    const int neg = *q == '-';
-    if (neg)
-        q++;
-    char dig[20];
-    size_t nd = 0;
-    for (; *q != 'e'; q++)
-        if (digit(*q))
-            dig[nd++] = *q;
-    const int x = atoi(q + 1);
-    while (nd > 1 && dig[nd - 1] == '0')
-        nd--;
-    dig[nd] = '\0';
+    char dig[24];
+    const size_t nd = (size_t)snprintf(dig, sizeof dig, "%llu", (unsigned long long)m);
+    const int x = e + (int)nd - 1; /* v = d.ddd * 10^x */
     size_t o = 0;
-    if (neg)
+    if (signbit(v))
         out[o++] = '-';
     if (x >= -4 && x < 16) {
         if (x < 0) {

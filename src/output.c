@@ -1,0 +1,194 @@
+/* output.c — evaluating a block and formatting it (CSV, .npy, raw f64), the
+ * output header (held back until the first chunk is written), writes. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "npy.h"
+#include "numfmt.h"
+#include "stream_internal.h"
+
+static int needs_quotes(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            return 1;
+    return 0;
+}
+
+/* Append s as one CSV output field (quoted when needed, RFC 4180). */
+int mr_csv_put_field(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (mr_buf_grow(buf, cap, *len + 2 * n + 3) != 0)
+        return -1;
+    char *o = *buf + *len;
+    if (!needs_quotes(s, n)) {
+        memcpy(o, s, n);
+        *len += n;
+        return 0;
+    }
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            *o++ = '"';
+        *o++ = s[i];
+    }
+    *o++ = '"';
+    *len = (size_t)(o - *buf);
+    return 0;
+}
+
+static size_t put_value(char *o, double v, const char *na_out, size_t na_len)
+{
+    if (isnan(v)) {
+        memcpy(o, na_out, na_len);
+        return na_len;
+    }
+    return mr_format_double(v, o);
+}
+
+int mr_output_rows(run *r, slot *s, work *w, size_t n)
+{
+    const mr_plan *p = r->e->plan;
+    const int mode = r->o->mode;
+    if (mode == MR_MODE_CHECK)
+        return 0;
+    const size_t nvals = mode == MR_MODE_DESIGN ? p->n_terms : 1;
+    if (mode == MR_MODE_DESIGN)
+        mr_eval_design(p, w->x, MR_BLOCK, n, w->scratch, w->vals, nvals);
+    else
+        mr_eval_predict(p, w->x, MR_BLOCK, n, w->scratch, w->vals);
+    if (r->o->out_fmt != MR_FMT_CSV) {
+        const size_t bytes = n * nvals * sizeof(double);
+        if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + bytes) != 0)
+            return -1;
+        memcpy(s->out + s->out_len, w->vals, bytes);
+        s->out_len += bytes;
+        return 0;
+    }
+    const char *na = r->o->na_out ? r->o->na_out : "nan";
+    const size_t na_len = strlen(na);
+    const size_t per_val = (na_len > MR_FMT_MAX ? na_len : MR_FMT_MAX) + 1;
+    size_t kstart = 0;
+    for (size_t j = 0; j < n; j++) {
+        const size_t klen = r->nkeep ? w->keep_end[j] - kstart : 0;
+        if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + klen + nvals * per_val + 1) != 0)
+            return -1;
+        char *o = s->out + s->out_len;
+        if (klen) {
+            memcpy(o, w->keep + kstart, klen);
+            o += klen;
+        }
+        kstart = r->nkeep ? w->keep_end[j] : 0;
+        for (size_t i = 0; i < nvals; i++) {
+            if (i)
+                *o++ = ',';
+            o += put_value(o, w->vals[j * nvals + i], na, na_len);
+        }
+        *o++ = '\n';
+        s->out_len = (size_t)(o - s->out);
+    }
+    return 0;
+}
+
+/* A failed write names the output, not the input. */
+static mr_status write_failed(const run *r, mr_error *err)
+{
+    const int e = errno;
+    mr_err_clear(err);
+    mr_err_set(err, MR_E_IO, "write error: %s", strerror(e));
+    if (err) {
+        err->sys_errno = e;
+        mr_err_field(err->source, sizeof err->source, r->io->sink ? r->io->sink : "<output>");
+    }
+    return MR_E_IO;
+}
+
+mr_status mr_output_write(run *r, const void *buf, size_t len, mr_error *err)
+{
+    if (!len || r->o->mode == MR_MODE_CHECK)
+        return MR_OK;
+    if (r->io->write(r->io->write_cookie, buf, len) != 0)
+        return write_failed(r, err);
+    r->out_bytes += len;
+    return MR_OK;
+}
+
+/* Keep the output header until the first chunk (or the end) is written. */
+static mr_status hold_header(run *r, const void *buf, size_t len, mr_error *err)
+{
+    r->header = malloc(len ? len : 1);
+    RETURN_IF(!r->header, MR_E_NOMEM, err, "out of memory");
+    memcpy(r->header, buf, len);
+    r->header_len = len;
+    return MR_OK;
+}
+
+mr_status mr_output_flush_header(run *r, mr_error *err)
+{
+    if (!r->header)
+        return MR_OK;
+    const mr_status st = mr_output_write(r, r->header, r->header_len, err);
+    free(r->header);
+    r->header = NULL;
+    return st;
+}
+
+mr_status mr_output_header(run *r, mr_error *err)
+{
+    const mr_options *o = r->o;
+    if (o->mode == MR_MODE_CHECK)
+        return MR_OK;
+    const size_t nvals = o->mode == MR_MODE_DESIGN ? r->m->n_terms : 1;
+    if (o->out_fmt == MR_FMT_NPY) {
+        unsigned char h[256];
+        r->npy_rows_known = r->in_fmt == MR_FMT_NPY;
+        RETURN_IF(!r->npy_rows_known && !r->io->pwrite, MR_E_INVAL, err,
+                  "npy output of unknown length needs a seekable output file (-o FILE) or .npy input");
+        r->npy_header_len = mr_npy_write_header(h, sizeof h, r->npy_rows_known ? r->npy_rows : 0,
+                                                o->mode == MR_MODE_DESIGN ? nvals : 0);
+        RETURN_IF(!r->npy_header_len, MR_E_INTERNAL, err, "npy header does not fit");
+        return hold_header(r, h, r->npy_header_len, err);
+    }
+    if (o->out_fmt != MR_FMT_CSV || !o->out_header)
+        return MR_OK;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int bad = 0;
+    for (size_t k = 0; k < r->nkeep; k++) {
+        bad |= mr_csv_put_field(&buf, &len, &cap, r->keep_names[k], strlen(r->keep_names[k]));
+        bad |= mr_buf_grow(&buf, &cap, len + 1);
+        if (!bad)
+            buf[len++] = ',';
+    }
+    for (size_t i = 0; i < nvals && !bad; i++) {
+        const char *name = o->mode == MR_MODE_DESIGN ? r->m->term_names[i] : "prediction";
+        if (i)
+            buf[len++] = ',';
+        bad |= mr_csv_put_field(&buf, &len, &cap, name, strlen(name));
+        bad |= mr_buf_grow(&buf, &cap, len + 2);
+    }
+    if (bad) {
+        free(buf);
+        return mr_err_set(err, MR_E_NOMEM, "out of memory");
+    }
+    buf[len++] = '\n';
+    const mr_status st = hold_header(r, buf, len, err);
+    free(buf);
+    return st;
+}
+
+mr_status mr_output_finish(run *r, mr_error *err)
+{
+    if (r->o->out_fmt != MR_FMT_NPY || r->o->mode == MR_MODE_CHECK || r->npy_rows_known)
+        return MR_OK;
+    unsigned char h[256];
+    const size_t nvals = r->o->mode == MR_MODE_DESIGN ? r->m->n_terms : 0;
+    const size_t hl = mr_npy_write_header(h, sizeof h, r->rows_out, nvals);
+    RETURN_IF(hl != r->npy_header_len, MR_E_INTERNAL, err, "npy header length changed");
+    if (r->io->pwrite(r->io->write_cookie, h, hl, 0) != 0)
+        return write_failed(r, err);
+    return MR_OK;
+}
