@@ -129,9 +129,12 @@ int cli_output_open(cli_output *out, const char *path)
         return 0;
     }
     out->path = path;
+    /* /dev/stdout, /proc/self/fd/N and the like are links to an open file:
+     * write through them, never rename over them */
+    const int special = strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) {
+    if (special || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+        if (!special && S_ISDIR(st.st_mode)) {
             cli_msg("%s: is a directory", path);
             return MR_EXIT_IO;
         }
@@ -144,6 +147,10 @@ int cli_output_open(cli_output *out, const char *path)
         out->is_tty = isatty(out->fd);
         return 0;
     }
+    /* a link to a regular file: replace the target, keep the link */
+    char *resolved = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (resolved = realpath(path, NULL)) != NULL)
+        path = resolved;
     char *dup = strdup(path), *base = strdup(path);
     if (!dup || !base) {
         free(dup);
@@ -159,6 +166,7 @@ int cli_output_open(cli_output *out, const char *path)
         snprintf(out->tmp, n, "%s/.%s.tmp.XXXXXX", dir, b);
     free(dup);
     free(base);
+    out->target = resolved; /* rename onto the link's target (NULL: onto path) */
     if (!out->tmp) {
         cli_msg("out of memory");
         return MR_EXIT_INTERNAL;
@@ -196,7 +204,7 @@ int cli_output_commit(cli_output *out)
     }
     out->fd = -1;
     if (out->tmp) {
-        if (rc == 0 && rename(out->tmp, out->path) != 0) {
+        if (rc == 0 && rename(out->tmp, out->target ? out->target : out->path) != 0) {
             cli_msg("%s: cannot rename the temporary file into place: %s", out->path, strerror(errno));
             rc = MR_EXIT_IO;
         }
@@ -206,6 +214,8 @@ int cli_output_commit(cli_output *out)
         free(out->tmp);
         out->tmp = NULL;
     }
+    free(out->target);
+    out->target = NULL;
     return rc;
 }
 
@@ -220,6 +230,8 @@ void cli_output_abort(cli_output *out)
         free(out->tmp);
         out->tmp = NULL;
     }
+    free(out->target);
+    out->target = NULL;
 }
 
 int cli_write(void *cookie, const void *buf, size_t len)

@@ -19,6 +19,7 @@ typedef struct cli_output {
     int fd;
     const char *path;       /* NULL: stdout */
     char *tmp;              /* temp path to rename on success, or NULL */
+    char *target;           /* resolved target when path is a symlink, or NULL */
     int seekable;           /* pwrite allowed */
     int is_tty;
 } cli_output;

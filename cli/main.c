@@ -124,16 +124,18 @@ typedef struct cli {
     int verbose;
     int threads_set;
     int binary_out;
+    const char *keep;
     int unknown_mode;
     long threads;
     mr_options *opt;
 } cli;
 
+/* One line, like every other error: the hint rides on the same line. */
 static int usage_error(const char *fmt, const char *arg)
 {
     fputs("mars-replay: ", stderr);
     fprintf(stderr, fmt, arg);
-    fputs("\nTry 'mars-replay --help' for more information.\n", stderr);
+    fputs(" (see mars-replay --help)\n", stderr);
     return MR_EXIT_USAGE;
 }
 
@@ -269,6 +271,10 @@ static int cmd_run(cli *c, int mode)
         rc = cli_input_open(&in, c->input);
     if (rc == 0 && mode != MR_MODE_CHECK)
         rc = cli_output_open(&out, c->output);
+    if (rc == 0 && c->binary_out && c->keep) {
+        cli_output_abort(&out);
+        rc = usage_error("%s", "--keep needs CSV output (-O csv)");
+    }
     if (rc == 0 && c->binary_out && out.is_tty) {
         cli_output_abort(&out);
         rc = usage_error("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
@@ -370,7 +376,8 @@ int main(int argc, char **argv)
     int opt;
     long v;
     optind = 2;
-    while (rc == 0 && (opt = getopt_long(argc, argv, "m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
+    opterr = 0; /* getopt's own messages would start with argv[0]: ours say mars-replay */
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
         switch (opt) {
         case 'm': c.model = optarg; break;
         case 'o': c.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
@@ -422,7 +429,10 @@ int main(int argc, char **argv)
             if (mr_options_set_str(c.opt, MR_OPT_NA_COLUMN, optarg) != MR_OK)
                 rc = usage_error("--na-col: expected COLUMN=TOKENS, found '%s'", optarg);
             break;
-        case OPT_KEEP: mr_options_set_str(c.opt, MR_OPT_KEEP, optarg); break;
+        case OPT_KEEP:
+            c.keep = optarg;
+            mr_options_set_str(c.opt, MR_OPT_KEEP, optarg);
+            break;
         case OPT_UNKNOWN_LEVEL:
             c.unknown_mode = strcmp(optarg, "mode") == 0 ? MR_UNKNOWN_MODE
                            : strcmp(optarg, "nan") == 0 ? MR_UNKNOWN_NAN
@@ -452,9 +462,14 @@ int main(int argc, char **argv)
         case OPT_VERSION:
             mr_options_free(c.opt);
             return print_version();
+        case ':':
+            rc = usage_error("option '%s' needs a value", argv[optind - 1]);
+            break;
         default:
-            rc = MR_EXIT_USAGE; /* getopt printed the message */
-            fputs("Try 'mars-replay --help' for more information.\n", stderr);
+            if (optopt)
+                rc = usage_error("unknown option '-%s'", (char[]){ (char)optopt, 0 });
+            else
+                rc = usage_error("unknown option '%s'", argv[optind - 1]);
             break;
         }
     }

@@ -162,6 +162,17 @@ static int no_space(unsigned char c)
     return 0; /* never trim: " 1" must stay " 1" (SEMANTICS §3) */
 }
 
+/* After a parse error libcsv's state is not reset (csv_fini returns early):
+ * start the next quoted record with a fresh parser. */
+static void drop_parser(mr_csv_fields *fs)
+{
+    if (fs->parser) {
+        csv_free(fs->parser);
+        free(fs->parser);
+        fs->parser = NULL;
+    }
+}
+
 static mr_status split_quoted(mr_csv_fields *fs, const char *rec, size_t len,
                               unsigned char delim, uint32_t *bad_field)
 {
@@ -180,13 +191,19 @@ static mr_status split_quoted(mr_csv_fields *fs, const char *rec, size_t len,
     fs->failed = 0;
     fs->records = 0;
     const size_t used = csv_parse(p, rec, len, on_field, on_record, fs);
+    if (used != len) { /* the field being parsed is the bad one; fini would submit it */
+        *bad_field = (uint32_t)fs->n + 1;
+        drop_parser(fs);
+        return fs->failed ? MR_E_NOMEM : MR_E_PARSE;
+    }
     const int fini = csv_fini(p, on_field, on_record, fs);
     if (fs->failed)
         return MR_E_NOMEM;
     /* libcsv ends a record at a bare '\r' too: inside one of our records
      * that is malformed input, not a second row. */
-    if (used != len || fini != 0 || fs->records > 1) {
-        *bad_field = (uint32_t)fs->n + 1;
+    if (fini != 0 || fs->records > 1) {
+        *bad_field = (uint32_t)fs->n + (fini != 0);
+        drop_parser(fs);
         return MR_E_PARSE;
     }
     for (size_t i = 0; i < fs->n; i++)

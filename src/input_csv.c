@@ -48,6 +48,10 @@ mr_status mr_csv_input_header(run *r, mr_error *err)
         size_t len = spos - r->rpos;
         if (recs)
             len--; /* drop '\n' */
+        if (len > r->o->max_record) {
+            mr_err_set(err, MR_E_PARSE, "header line longer than %zu bytes (--max-record-bytes)", r->o->max_record);
+            return mr_stream_fail_at(r, err, MR_E_PARSE, 1, 0, 0, NULL);
+        }
         uint32_t bad = 0;
         st = mr_csv_split(&fs, r->rbuf + r->rpos, len, r->o->delim, &bad);
         if (st == MR_E_PARSE) {
@@ -160,26 +164,35 @@ out:
     return st;
 }
 
-/* Cut the next chunk of whole records into s. Sets *n_records (0 at the end). */
+static mr_status too_long(run *r, mr_error *err, uint64_t line, uint64_t row)
+{
+    mr_err_set(err, MR_E_PARSE, "record longer than %zu bytes (--max-record-bytes; missing line ends or an unterminated quote?)",
+               r->o->max_record);
+    return mr_stream_fail_at(r, err, MR_E_PARSE, line, row, 0, NULL);
+}
+
+/* Cut the next chunk of whole records (up to chunk_rows) into s. */
 mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
 {
     uint64_t recs = 0, lines = 0;
+    uint64_t rec_lines = 0; /* lines before the current record, within this chunk */
     size_t spos = r->rpos;
     size_t rec_start = r->rpos;
     while (recs < r->chunk_rows) {
         const uint64_t before = recs;
         spos += mr_csv_scan(&r->scan, r->rbuf + spos, r->rend - spos, 1, &recs, &lines);
-        if (recs > before) {
-            rec_start = spos; /* one record per call: spos is right after its '\n' */
+        if (recs > before) { /* one record per call: spos is right after its '\n' */
+            if (spos - rec_start - 1 > r->o->max_record)
+                return too_long(r, err, r->lines + rec_lines + 1, r->rows_read + recs);
+            rec_start = spos;
+            rec_lines = lines;
             continue;
         }
+        /* the buffer ends inside a record */
+        if (spos - rec_start > r->o->max_record)
+            return too_long(r, err, r->lines + rec_lines + 1, r->rows_read + recs + 1);
         if (r->eof)
             break;
-        if (spos - rec_start > r->o->max_record) {
-            mr_err_set(err, MR_E_PARSE, "record longer than %zu bytes (missing line ends or an unterminated quote?)",
-                       r->o->max_record);
-            return mr_stream_fail_at(r, err, MR_E_PARSE, r->lines + lines + 1, r->rows_read + recs + 1, 0, NULL);
-        }
         const size_t off = spos - r->rpos, roff = rec_start - r->rpos;
         FORWARD_IF(mr_stream_fill(r, r->rpos, r->rend - r->rpos + READ_SIZE, err));
         spos = r->rpos + off;
@@ -188,8 +201,8 @@ mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
     if (r->eof && spos == r->rend && spos > rec_start) {
         /* a last record without '\n' */
         if (mr_csv_scanner_in_quotes(&r->scan)) {
-            mr_err_set(err, MR_E_PARSE, "unterminated quoted field at end of input");
-            return mr_stream_fail_at(r, err, MR_E_PARSE, r->lines + lines + 1, r->rows_read + recs + 1, 0, NULL);
+            mr_err_set(err, MR_E_PARSE, "unterminated quoted field at end of input (the record starts here)");
+            return mr_stream_fail_at(r, err, MR_E_PARSE, r->lines + rec_lines + 1, r->rows_read + recs + 1, 0, NULL);
         }
         recs++;
     }

@@ -156,7 +156,7 @@ mr_status mr_output_header(run *r, mr_error *err)
         return MR_OK;
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    int bad = 0;
+    int bad = mr_buf_grow(&buf, &cap, 64); /* a model without terms: "\n" alone */
     for (size_t k = 0; k < r->nkeep; k++) {
         bad |= mr_csv_put_field(&buf, &len, &cap, r->keep_names[k], strlen(r->keep_names[k]));
         bad |= mr_buf_grow(&buf, &cap, len + 1);

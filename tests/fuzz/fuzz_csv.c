@@ -318,7 +318,8 @@ static void check_run(const uint8_t *data, size_t size)
     fz_reader_add(&rd, csv, len, 0);
 
     fz_sink out = {0};
-    const mr_io io = { fz_read, &rd, "input.csv", fz_write, fz_pwrite, &out };
+    const mr_io io = { .read = fz_read, .read_cookie = &rd, .source = "input.csv",
+                       .write = fz_write, .pwrite = fz_pwrite, .write_cookie = &out };
     mr_run_stats stats;
     const mr_status st = mr_run(e, &io, NULL, NULL, &stats, &err);
     FUZZ_CHECK(st == MR_OK || (fz_is_error_status(st) && st != MR_E_INTERNAL && st != MR_E_IO),

@@ -404,7 +404,8 @@ static void check_stream(const mr_model *m, const double *x, size_t ld, int desi
     fz_reader_init(&rd, (uint8_t)(NROWS + nt));
     fz_reader_add(&rd, csv.p, csv.len, 0);
     fz_sink out = {0};
-    const mr_io io = { fz_read, &rd, "rows", fz_write, fz_pwrite, &out };
+    const mr_io io = { .read = fz_read, .read_cookie = &rd, .source = "rows",
+                       .write = fz_write, .pwrite = fz_pwrite, .write_cookie = &out };
     mr_run_stats stats;
     st = mr_run(e, &io, NULL, NULL, &stats, &err);
     const mr_status want = has_dup_names(m) ? MR_E_SHAPE : fails ? MR_E_DATA : MR_OK;

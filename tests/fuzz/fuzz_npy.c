@@ -205,7 +205,8 @@ static void check_run(const uint8_t *data, size_t size, mr_status hst, const mr_
     fz_reader_init(&rd, (uint8_t)(size * 37 + 11));
     fz_reader_add(&rd, data, size, 0);
     fz_sink out = {0};
-    const mr_io io = { fz_read, &rd, "input.npy", fz_write, fz_pwrite, &out };
+    const mr_io io = { .read = fz_read, .read_cookie = &rd, .source = "input.npy",
+                       .write = fz_write, .pwrite = fz_pwrite, .write_cookie = &out };
     mr_run_stats stats;
     const mr_status st = mr_run(e, &io, NULL, NULL, &stats, &err);
 

@@ -60,7 +60,8 @@ static void run(const mr_model *m, int mode, int keep, int threads, int64_t chun
     fz_reader_init(&rd, pattern);
     fz_reader_add(&rd, csv, len, 0);
     memset(res, 0, sizeof *res);
-    const mr_io io = { fz_read, &rd, "input.csv", fz_write, fz_pwrite, &res->out };
+    const mr_io io = { .read = fz_read, .read_cookie = &rd, .source = "input.csv",
+                       .write = fz_write, .pwrite = fz_pwrite, .write_cookie = &res->out };
     res->st = mr_run(e, &io, NULL, NULL, &res->stats, &res->err);
     mr_engine_free(e);
     mr_options_free(o);
