@@ -129,7 +129,12 @@ int cli_output_open(cli_output *out, const char *path)
         return 0;
     }
     out->path = path;
-    /* /dev/stdout, /proc/self/fd/N and the like are links to an open file:
+    /* our own standard output by name: use the descriptor itself, so that an
+     * appending or seekable stdout behaves exactly like -o - */
+    if (strcmp(path, "/dev/stdout") == 0 || strcmp(path, "/dev/fd/1") == 0 ||
+        strcmp(path, "/proc/self/fd/1") == 0)
+        return cli_output_open(out, NULL);
+    /* /dev/stderr, /proc/self/fd/N and the like are links to an open file:
      * write through them, never rename over them */
     const int special = strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
     struct stat st;

@@ -82,17 +82,20 @@ static const char usage_text[] =
     "  -m, --model FILE          ModelSpec v1 JSON file (required)\n"
     "  -o, --output FILE         output file (default: stdout); written to a temporary\n"
     "                            file beside it and renamed only on success\n"
-    "  -@, --threads N           worker threads in total (default: CPUs in the affinity\n"
-    "                            mask, or $MARS_REPLAY_THREADS); 1 = serial\n"
+    "  -@, --threads N           evaluation worker threads (default: $MARS_REPLAY_THREADS,\n"
+    "                            else the CPUs in the affinity mask); 1 = serial, no pool;\n"
+    "                            with N > 1 the main thread reads and writes\n"
     "      --chunk-rows N        rows per chunk (default: 8192, fewer for wide inputs)\n"
-    "  -I, --input-format F      csv, npy or f64 (default: .npy magic, else csv)\n"
+    "  -I, --input-format F      csv, npy, f64 or auto (default auto: .npy magic, else csv)\n"
     "  -O, --output-format F     csv, npy or f64 (default: csv)\n"
-    "      --cols N              columns of raw f64 input (default: model features)\n"
+    "      --cols N              columns of raw f64 input; must equal the model's feature\n"
+    "                            count (a check on the data layout)\n"
     "      --no-header           CSV input has no header line; needs --names or\n"
     "                            --names-from-model\n"
     "      --names A,B,C         column names of headerless CSV input\n"
     "      --names-from-model    headerless CSV columns are the model's features in order\n"
-    "  -d, --delimiter C         CSV field delimiter (default: ,)\n"
+    "  -d, --delimiter C         CSV input field delimiter (default: ,; 'tab' or \\t for a\n"
+    "                            tab); CSV output always uses ,\n"
     "      --na TOKENS           missing-value tokens, comma-separated (default: ,NA,NaN,nan\n"
     "                            i.e. empty, NA, NaN, nan)\n"
     "      --na-col COL=TOKENS   missing-value tokens for one column (repeatable)\n"
@@ -102,10 +105,10 @@ static const char usage_text[] =
     "      --na-out TOKEN        text of a NaN output value (default: nan)\n"
     "      --no-out-header       no header line in CSV output\n"
     "      --max-record-bytes N  longest CSV record accepted (default: 67108864)\n"
-    "      --progress            rows/s and %% on stderr\n"
+    "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr)\n"
-    "  -q, --quiet               fewer messages\n"
-    "  -v, --verbose             more messages (repeatable)\n"
+    "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
+    "  -v, --verbose             a summary line at the end (rows, seconds, threads)\n"
     "  -h, --help                this help\n"
     "      --version             program and library versions\n"
     "\n"
@@ -168,8 +171,8 @@ static long default_threads(void)
 {
     const char *env = getenv("MARS_REPLAY_THREADS");
     long v;
-    if (env && *env && parse_count(env, 1, 4096, &v) == 0)
-        return v;
+    if (env && *env)
+        return parse_count(env, 1, 4096, &v) == 0 ? v : -1;
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
         return CPU_COUNT(&set);
@@ -246,7 +249,11 @@ static int cmd_run(cli *c, int mode)
     if (!c->model)
         return usage_error("%s: no model given (-m MODEL.json)", c->command);
     mr_options_set_int(c->opt, MR_OPT_MODE, mode);
-    mr_options_set_int(c->opt, MR_OPT_THREADS, c->threads_set ? c->threads : default_threads());
+    const long threads = c->threads_set ? c->threads : default_threads();
+    if (threads < 1)
+        return usage_error("MARS_REPLAY_THREADS: expected a whole number from 1 to 4096, found '%s'",
+                           getenv("MARS_REPLAY_THREADS"));
+    mr_options_set_int(c->opt, MR_OPT_THREADS, threads);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -303,7 +310,8 @@ static int cmd_run(cli *c, int mode)
             rc = cli_exit_code(st);
             have_err = 1;
         }
-        cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display); /* never silent */
+        if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
+            cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
     }
     if (rc == 0 && mode != MR_MODE_CHECK && out.fd >= 0)
         rc = cli_output_commit(&out);

@@ -58,6 +58,7 @@ mr_status mr_bin_input_header(run *r, mr_error *err)
 mr_status mr_bin_input_chunk(run *r, slot *s, mr_error *err)
 {
     const size_t rowbytes = r->cols * r->itemsize;
+    s->n_rows = 0; /* on an error below, n_rows counts the whole rows before it */
     uint64_t want_rows = r->chunk_rows;
     if (r->npy_rows != UINT64_MAX && r->npy_rows - r->rows_read < want_rows)
         want_rows = r->npy_rows - r->rows_read;

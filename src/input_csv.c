@@ -171,26 +171,36 @@ static mr_status too_long(run *r, mr_error *err, uint64_t line, uint64_t row)
     return mr_stream_fail_at(r, err, MR_E_PARSE, line, row, 0, NULL);
 }
 
-/* Cut the next chunk of whole records (up to chunk_rows) into s. */
+/* Cut the next chunk of whole records (up to chunk_rows) into s. When the
+ * cutter itself meets an error (an over-long record, a quote still open at
+ * the end), s still gets the complete records before it, so that a bad row
+ * among them is reported first, whatever the chunk size. */
 mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
 {
     uint64_t recs = 0, lines = 0;
     uint64_t rec_lines = 0; /* lines before the current record, within this chunk */
     size_t spos = r->rpos;
     size_t rec_start = r->rpos;
+    mr_status st = MR_OK;
+    s->n_rows = 0;
     while (recs < r->chunk_rows) {
         const uint64_t before = recs;
         spos += mr_csv_scan(&r->scan, r->rbuf + spos, r->rend - spos, 1, &recs, &lines);
         if (recs > before) { /* one record per call: spos is right after its '\n' */
-            if (spos - rec_start - 1 > r->o->max_record)
-                return too_long(r, err, r->lines + rec_lines + 1, r->rows_read + recs);
+            if (spos - rec_start - 1 > r->o->max_record) {
+                recs--;
+                st = too_long(r, err, r->lines + rec_lines + 1, r->rows_read + recs + 1);
+                break;
+            }
             rec_start = spos;
             rec_lines = lines;
             continue;
         }
         /* the buffer ends inside a record */
-        if (spos - rec_start > r->o->max_record)
-            return too_long(r, err, r->lines + rec_lines + 1, r->rows_read + recs + 1);
+        if (spos - rec_start > r->o->max_record) {
+            st = too_long(r, err, r->lines + rec_lines + 1, r->rows_read + recs + 1);
+            break;
+        }
         if (r->eof)
             break;
         const size_t off = spos - r->rpos, roff = rec_start - r->rpos;
@@ -198,15 +208,18 @@ mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
         spos = r->rpos + off;
         rec_start = r->rpos + roff;
     }
-    if (r->eof && spos == r->rend && spos > rec_start) {
+    if (st == MR_OK && r->eof && spos == r->rend && spos > rec_start) {
         /* a last record without '\n' */
         if (mr_csv_scanner_in_quotes(&r->scan)) {
             mr_err_set(err, MR_E_PARSE, "unterminated quoted field at end of input (the record starts here)");
-            return mr_stream_fail_at(r, err, MR_E_PARSE, r->lines + rec_lines + 1, r->rows_read + recs + 1, 0, NULL);
+            st = mr_stream_fail_at(r, err, MR_E_PARSE, r->lines + rec_lines + 1, r->rows_read + recs + 1, 0, NULL);
+        } else {
+            recs++;
+            rec_start = spos;
+            rec_lines = lines;
         }
-        recs++;
     }
-    const size_t len = spos - r->rpos;
+    const size_t len = rec_start - r->rpos; /* whole records only */
     if (mr_buf_grow(&s->in, &s->in_cap, len + 1) != 0)
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
     memcpy(s->in, r->rbuf + r->rpos, len);
@@ -214,10 +227,10 @@ mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
     s->first_row = r->rows_read;
     s->first_line = r->lines + 1;
     s->n_rows = (size_t)recs;
-    r->rpos = spos;
+    r->rpos = rec_start;
     r->rows_read += recs;
-    r->lines += lines;
-    return MR_OK;
+    r->lines += rec_lines;
+    return st;
 }
 
 void mr_csv_input_job(run *r, slot *s, work *w)

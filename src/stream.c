@@ -171,11 +171,14 @@ static mr_status detect_format(run *r, mr_error *err)
     FORWARD_IF(mr_stream_fill(r, 0, 16, err));
     const unsigned char *b = (const unsigned char *)r->rbuf + r->rpos;
     const size_t n = r->rend - r->rpos;
-    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+    /* compressed text is refused with a hint; an explicit binary format is
+     * taken as given (raw float64 may start with any bytes) */
+    const int may_be_text = r->o->in_fmt == MR_FMT_AUTO || r->o->in_fmt == MR_FMT_CSV;
+    if (may_be_text && n >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
         mr_err_set(err, MR_E_PARSE, "input is gzip-compressed: pipe it through zcat");
         return mr_stream_fail_at(r, err, MR_E_PARSE, 0, 0, 0, NULL);
     }
-    if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) {
+    if (may_be_text && n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) {
         mr_err_set(err, MR_E_PARSE, "input is zstd-compressed: pipe it through zstdcat");
         return mr_stream_fail_at(r, err, MR_E_PARSE, 0, 0, 0, NULL);
     }
@@ -207,6 +210,10 @@ static void job(void *ctx, size_t si, unsigned wi)
         mr_csv_input_job(r, s, w);
     else
         mr_bin_input_job(r, s, w);
+    if (s->st == MR_OK && s->cut_st != MR_OK) {
+        s->st = s->cut_st;
+        s->err = s->cut_err;
+    }
 }
 
 static mr_status alloc_pipeline(run *r, unsigned threads)
@@ -305,6 +312,7 @@ static mr_status drain(run *r, slot *s, mr_run_stats *stats, mr_error *err)
     FORWARD_IF(mr_output_flush_header(r, err));
     FORWARD_IF(mr_output_write(r, s->out, s->out_len, err));
     r->rows_out += s->rows_done;
+    r->chunks++;
     return MR_OK;
 }
 
@@ -337,16 +345,25 @@ static mr_status pump(run *r, mr_ordered *q, mr_progress_fn progress, void *pcoo
             slot *s = &r->slots[next_read & (r->nslots - 1)];
             mr_err_clear(&rerr);
             read_st = read_chunk(r, s, &rerr);
-            if (read_st != MR_OK || s->n_rows == 0) {
+            s->cut_st = MR_OK;
+            if (read_st != MR_OK && s->n_rows > 0) {
+                /* the cutter failed after some whole rows: those are still
+                 * checked, so that a bad row among them wins (as with any
+                 * chunk size), but the chunk fails either way */
+                s->cut_st = read_st;
+                s->cut_err = rerr;
+                read_st = MR_OK;
                 done_reading = 1;
-                continue;
             }
-            if (q) {
-                mr_ordered_submit(q, next_read++);
-            } else {
-                job(r, next_read & (r->nslots - 1), 0);
+            if (s->n_rows > 0) {
+                if (q)
+                    mr_ordered_submit(q, next_read);
+                else
+                    job(r, next_read & (r->nslots - 1), 0);
                 next_read++;
             }
+            if (read_st != MR_OK || s->n_rows == 0)
+                done_reading = 1;
         }
         /* write what is ready; block only when the ring is full or input ended */
         while (next_write < next_read) {
@@ -405,8 +422,10 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     st = detect_format(&r, err);
     if (st == MR_OK)
         st = r.in_fmt == MR_FMT_CSV ? mr_csv_input_header(&r, err) : mr_bin_input_header(&r, err);
-    if (st == MR_OK && r.in_fmt != MR_FMT_CSV && r.o->keep)
-        st = mr_err_set(err, MR_E_INVAL, "--keep needs CSV input");
+    if (st == MR_OK && r.o->keep && (r.in_fmt != MR_FMT_CSV || r.o->out_fmt != MR_FMT_CSV))
+        st = mr_err_set(err, MR_E_INVAL, "--keep needs CSV input and CSV output");
+    if (st == MR_OK && r.in_fmt == MR_FMT_CSV && r.o->header && (r.o->names || r.o->names_from_model))
+        st = mr_err_set(err, MR_E_INVAL, "--names and --names-from-model are for headerless input (--no-header)");
     unsigned threads = e->opt.threads ? e->opt.threads : 1;
     mr_ordered *q = NULL;
     if (st == MR_OK) {
@@ -442,7 +461,10 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         stats->bytes_out = r.out_bytes;
         stats->threads = threads;
         stats->buffer_bytes = pipeline_bytes(&r);
+        stats->chunks = r.chunks;
     }
+    if (st == MR_OK)
+        mr_err_clear(err);
     if (st != MR_OK && err && !err->source[0])
         mr_err_field(err->source, sizeof err->source, r.src);
     free_run(&r);

@@ -38,6 +38,8 @@ typedef struct slot {
     size_t rows_done;
     mr_status st;
     mr_error err;
+    mr_status cut_st;        /* the reader's error right after this chunk's rows */
+    mr_error cut_err;
     counters cnt;
 } slot;
 
@@ -86,6 +88,7 @@ typedef struct run {
     /* output */
     uint64_t out_bytes;
     uint64_t rows_out;
+    uint64_t chunks;         /* chunks written */
     size_t npy_header_len;
     int npy_rows_known;
     char *header;            /* output header, written with the first chunk: a run */

@@ -27,6 +27,8 @@ static char *make_csv(size_t rows, uint64_t seed, size_t *len)
     static const char *labels[] = { "blue", "green", "red", "purple", "NA", "" };
     size_t cap = rows * 80 + 64, n = 0;
     char *s = malloc(cap);
+    if (!s)
+        abort();
     n += (size_t)sprintf(s, "id,c,note,b,colour\n");
     for (size_t r = 0; r < rows; r++) {
         const uint64_t x = rnd_next(&seed);

@@ -135,8 +135,11 @@ MR_API const char *mr_model_class_label(const mr_model *m, size_t j, size_t k);
 typedef struct mr_options mr_options;
 
 typedef enum {
-    MR_OPT_THREADS = 1,       /* int: worker threads, >= 1 (default 1) */
-    MR_OPT_CHUNK_ROWS = 2,    /* int: rows per chunk (default 8192) */
+    MR_OPT_THREADS = 1,       /* int: evaluation workers, >= 1 (default 1 = no pool: the
+                                 calling thread does everything); with N > 1 the calling
+                                 thread reads and writes while N workers evaluate */
+    MR_OPT_CHUNK_ROWS = 2,    /* int: rows per chunk; 0 (default) = 8192 for inputs of up to
+                                 32 columns, else 262144 / columns (at least 64) */
     MR_OPT_INPUT_FORMAT = 3,  /* int: mr_format (default MR_FMT_AUTO) */
     MR_OPT_OUTPUT_FORMAT = 4, /* int: mr_format (default MR_FMT_CSV) */
     MR_OPT_HEADER = 5,        /* int: 1 = CSV input has a header line (default 1) */
@@ -146,7 +149,8 @@ typedef enum {
     MR_OPT_NA_TOKENS = 9,     /* str: comma-separated missing tokens ("" entry = empty
                                  field); default ",NA,NaN,nan" */
     MR_OPT_NA_COLUMN = 10,    /* str: "COL=TOK1,TOK2": per-column tokens; repeatable */
-    MR_OPT_KEEP = 11,         /* str: comma-separated input columns copied to output */
+    MR_OPT_KEEP = 11,         /* str: comma-separated input columns copied to the front of
+                                 each output row (CSV input and output only) */
     MR_OPT_UNKNOWN_LEVEL = 12,/* int: mr_unknown_level (default MR_UNKNOWN_MODE) */
     MR_OPT_NA_OUT = 13,       /* str: text for a NaN output value (default "nan") */
     MR_OPT_MODE = 14,         /* int: mr_mode (default MR_MODE_PREDICT) */

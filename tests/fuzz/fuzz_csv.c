@@ -177,7 +177,8 @@ static void check_scan_split(const char *b, size_t len, char delim, uint8_t patt
                (unsigned long long)lines);
     FUZZ_CHECK(mr_csv_scanner_in_quotes(&s) == ref_inq, "piecewise in_quotes");
 
-    /* every record, and the unterminated last one, through the splitter */
+    /* every record, and the unterminated last one, through the splitter;
+     * after a malformed record the splitter must still work */
     mr_csv_fields fs;
     mr_csv_fields_init(&fs);
     ref_fields *rf = malloc(sizeof *rf);
@@ -185,7 +186,7 @@ static void check_scan_split(const char *b, size_t len, char delim, uint8_t patt
     size_t start = 0;
     for (size_t r = 0; r <= nends; r++) {
         const size_t stop = r < nends ? ends[r] - 1 : len;
-        if (r == nends && (start == len || ref_inq))
+        if (r == nends && start == len)
             break;
         const char *rec = b + start;
         const size_t rl = stop - start;
@@ -200,6 +201,15 @@ static void check_scan_split(const char *b, size_t len, char delim, uint8_t patt
                    r, rl, st, want ? "malformed" : "ok");
         if (st != MR_OK) {
             FUZZ_CHECK(bad >= 1, "no bad field");
+            char probe[8] = {'"', 'p', '"', delim, 'q', '"', '"', '"'};
+            FUZZ_CHECK(mr_csv_split(&fs, probe, 5, (unsigned char)delim, &bad) == MR_OK &&
+                           fs.n == 2 && fs.f[0].len == 1 && fs.f[0].p[0] == 'p' &&
+                           fs.f[1].len == 1 && fs.f[1].p[0] == 'q',
+                       "splitter broken after a malformed record (%zu fields)", fs.n);
+            FUZZ_CHECK(mr_csv_split(&fs, probe + 5, 3, (unsigned char)delim, &bad) == MR_E_PARSE,
+                       "unterminated probe accepted");
+            FUZZ_CHECK(mr_csv_split(&fs, probe, 5, (unsigned char)delim, &bad) == MR_OK && fs.n == 2,
+                       "splitter broken after an unterminated record");
             continue;
         }
         FUZZ_CHECK(fs.n == rf->n, "record %zu: %zu fields, reference %zu", r, fs.n, rf->n);
