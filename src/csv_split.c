@@ -173,9 +173,45 @@ static void drop_parser(mr_csv_fields *fs)
     }
 }
 
+/* libcsv ends a record at a bare '\r', and skips one at a record's start:
+ * for us a '\r' outside quotes is data, and with a quote in the record it
+ * makes the record malformed. Returns the 1-based field holding such a
+ * '\r', or 0. */
+static uint32_t bare_cr_field(const char *rec, size_t len, unsigned char delim)
+{
+    uint32_t field = 1;
+    int state = ST_FIELD_START;
+    for (size_t i = 0; i < len; i++) {
+        const unsigned char c = (unsigned char)rec[i];
+        if (state == ST_QUOTED) {
+            if (c == '"')
+                state = ST_QUOTE_SEEN;
+            continue;
+        }
+        if (c == '\r')
+            return field;
+        if (c == delim) {
+            field++;
+            state = ST_FIELD_START;
+        } else if (c == '"') {
+            state = state == ST_FIELD_START || state == ST_QUOTE_SEEN ? ST_QUOTED : ST_UNQUOTED;
+        } else {
+            state = ST_UNQUOTED;
+        }
+    }
+    return 0;
+}
+
 static mr_status split_quoted(mr_csv_fields *fs, const char *rec, size_t len,
                               unsigned char delim, uint32_t *bad_field)
 {
+    if (memchr(rec, '\r', len)) {
+        const uint32_t f = bare_cr_field(rec, len, delim);
+        if (f) {
+            *bad_field = f;
+            return MR_E_PARSE;
+        }
+    }
     if (!fs->parser) {
         struct csv_parser *p = malloc(sizeof *p);
         if (!p || csv_init(p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
