@@ -198,7 +198,7 @@ mr_status mr_engine_create(const mr_model *m, const mr_options *o, mr_engine **o
         st = mr_plan_build(m, &e->plan);
     if (st == MR_OK) {
         e->scratch = malloc(mr_plan_scratch_len(e->plan) * sizeof *e->scratch);
-        e->xblock = malloc((m->n_features ? m->n_features : 1) * MR_BLOCK * sizeof *e->xblock);
+        e->xblock = malloc((m->n_features ? m->n_features : 1) * MR_STRIDE * sizeof *e->xblock);
         if (!e->scratch || !e->xblock)
             st = MR_E_NOMEM;
     }
@@ -225,9 +225,13 @@ void mr_engine_free(mr_engine *e)
 static void transpose_block(const mr_engine *e, const double *x, size_t n, size_t ld)
 {
     const size_t nf = e->m->n_features;
-    for (size_t r = 0; r < n; r++)
-        for (size_t f = 0; f < nf; f++)
-            e->xblock[f * MR_BLOCK + r] = x[r * ld + f];
+    /* column by column: contiguous stores, the block's rows stay in L1 */
+    for (size_t f = 0; f < nf; f++) {
+        double *restrict col = e->xblock + f * MR_STRIDE;
+        const double *restrict src = x + f;
+        for (size_t r = 0; r < n; r++)
+            col[r] = src[r * ld];
+    }
 }
 
 static mr_status check_args(const mr_engine *e, const double *x, size_t n, size_t ld,
@@ -248,7 +252,7 @@ mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t ld, do
     for (size_t r0 = 0; r0 < n_rows; r0 += MR_BLOCK) {
         const size_t n = n_rows - r0 < MR_BLOCK ? n_rows - r0 : MR_BLOCK;
         transpose_block(e, x + r0 * ld, n, ld);
-        mr_eval_predict(e->plan, e->xblock, MR_BLOCK, n, e->scratch, out + r0);
+        mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0);
     }
     return MR_OK;
 }
@@ -263,7 +267,7 @@ mr_status mr_design(mr_engine *e, const double *x, size_t n_rows, size_t ld, dou
     for (size_t r0 = 0; r0 < n_rows; r0 += MR_BLOCK) {
         const size_t n = n_rows - r0 < MR_BLOCK ? n_rows - r0 : MR_BLOCK;
         transpose_block(e, x + r0 * ld, n, ld);
-        mr_eval_design(e->plan, e->xblock, MR_BLOCK, n, e->scratch, out + r0 * ld_out, ld_out);
+        mr_eval_design(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0 * ld_out, ld_out);
     }
     return MR_OK;
 }

@@ -117,7 +117,7 @@ void mr_bin_input_job(run *r, slot *s, work *w)
                 memcpy(&fv, rowp + f * 4, 4);
                 v = (double)fv;
             }
-            double *x = &w->x[f * MR_BLOCK + nb];
+            double *x = &w->x[f * MR_STRIDE + nb];
             const mr_cell c = mr_decode_binary(&r->dec, f, v, x);
             if (c == MR_CELL_VALUE)
                 continue;

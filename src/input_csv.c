@@ -265,7 +265,7 @@ void mr_csv_input_job(run *r, slot *s, work *w)
         }
         for (size_t f = 0; f < r->m->n_features; f++) {
             const mr_field *fl = &w->fs.f[r->feat_col[f]];
-            double *x = &w->x[f * MR_BLOCK + nb];
+            double *x = &w->x[f * MR_STRIDE + nb];
             const mr_cell c = mr_decode_text(&r->dec, f, fl->p, fl->len, x);
             if (c == MR_CELL_VALUE)
                 continue;

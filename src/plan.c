@@ -103,5 +103,5 @@ void mr_plan_free(mr_plan *p)
 
 size_t mr_plan_scratch_len(const mr_plan *p)
 {
-    return (p->n_ops + 1) * MR_BLOCK; /* +1: the constant register */
+    return (p->n_ops + 1) * MR_STRIDE; /* +1: the constant register */
 }

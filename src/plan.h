@@ -16,6 +16,10 @@
 #include "model.h"
 
 #define MR_BLOCK 128 /* rows per evaluation block */
+/* Distance between consecutive registers / block columns, in doubles. Not a
+ * multiple of 4 KiB / 8: arrays 4 KiB apart make loads wait on unrelated
+ * stores (4K aliasing), which cost 2-3x in the column loops here. */
+#define MR_STRIDE (MR_BLOCK + 24)
 
 typedef enum {
     MR_OP_LINEAR,  /* r = x[a] */

@@ -241,7 +241,7 @@ static mr_status alloc_pipeline(run *r, unsigned threads)
     for (unsigned i = 0; i < r->nwork; i++) {
         work *w = &r->works[i];
         mr_csv_fields_init(&w->fs);
-        w->x = malloc(nf * MR_BLOCK * sizeof *w->x);
+        w->x = malloc(nf * MR_STRIDE * sizeof *w->x);
         w->scratch = malloc(mr_plan_scratch_len(r->e->plan) * sizeof *w->scratch);
         w->vals = malloc((nvals ? nvals : 1) * MR_BLOCK * sizeof *w->vals);
         if (!w->x || !w->scratch || !w->vals)

@@ -108,6 +108,8 @@ typedef struct fz_sink {
 static inline int fz_write(void *cookie, const void *buf, size_t len)
 {
     fz_sink *s = cookie;
+    if (len == 0)
+        return 0; /* s->p may still be NULL */
     if (len > FZ_OUT_LIMIT - s->len) {
         errno = ENOSPC;
         return -1;
