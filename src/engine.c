@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "transpose.h"
 
 void mr_options_defaults(mr_options *o)
 {
@@ -224,14 +225,7 @@ void mr_engine_free(mr_engine *e)
 /* Row-major caller rows → the evaluators' column-wise block. */
 static void transpose_block(const mr_engine *e, const double *x, size_t n, size_t ld)
 {
-    const size_t nf = e->m->n_features;
-    /* column by column: contiguous stores, the block's rows stay in L1 */
-    for (size_t f = 0; f < nf; f++) {
-        double *restrict col = e->xblock + f * MR_STRIDE;
-        const double *restrict src = x + f;
-        for (size_t r = 0; r < n; r++)
-            col[r] = src[r * ld];
-    }
+    mr_transpose_rows(x, ld, e->m->n_features, n, e->xblock, MR_STRIDE);
 }
 
 static mr_status check_args(const mr_engine *e, const double *x, size_t n, size_t ld,

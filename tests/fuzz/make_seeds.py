@@ -5,8 +5,8 @@
 
 CONFORMANCE_DIR defaults to ../shared/conformance next to the repository
 (the corpus described in docs/semantics.md). Writes only files named seed-*
-under fixtures/fuzz/<target>/ (crash reproducers saved next to them by hand
-are left alone) and tests/fuzz/fuzz_models.h. Standard library only.
+under fixtures/fuzz/<target>/ (crash-* and regress-* files saved next to them
+by hand are left alone) and tests/fuzz/fuzz_models.h. Standard library only.
 """
 import json
 import math
@@ -296,6 +296,10 @@ def numparse_seeds():
     for i, s in enumerate(NUMBERS):
         write("numparse", "%02d" % i, s)
     write("numparse", "embedded-nul", b"1\x002")
+    # 2^-1007: a power of two whose shortest repr is a neighbour of the
+    # correctly rounded 16-digit value (caught a bug in the repr reference)
+    write("numparse", "repr-pow2-boundary-bytes", struct.pack("<d", 2.0 ** -1007))
+    write("numparse", "repr-pow2-boundary-text", "7.291122019556398e-304")
 
 
 def main():
