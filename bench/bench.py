@@ -208,6 +208,8 @@ class Bench:
                      rows=r["rows"], seconds=r["lib_2t_s"], checksum=r["checksum"])
             wall, _, rc, err = self.proc([os.path.join(self.bin, "floor_" + model), mpath, data,
                                           str(self.runs_inproc)], stdout=os.path.join(self.tmp, "floor.json"))
+            if rc not in (0, 3):  # 3: ran, but rows differ from mr_predict (reported below)
+                raise RuntimeError("floor_%s failed (exit %d): %s" % (model, rc, err.strip()[-2000:]))
             f = json.loads(open(os.path.join(self.tmp, "floor.json")).read())
             for v, label in (("scalar", "floor: straight-line C, 1 row at a time"),
                              ("simd4", "floor: straight-line C, 4 rows per vector")):
@@ -334,7 +336,10 @@ def bits_equal(a, b):
     ba, bb = a.tobytes(), b.tobytes()
     if ba == bb:
         return len(a)
-    return sum(1 for x, y in zip(a, b) if x == y and str(x) == str(y) or (x != x and y != y))
+    qa, qb = array.array("Q"), array.array("Q")
+    qa.frombytes(ba)
+    qb.frombytes(bb)
+    return sum(1 for i in range(len(a)) if qa[i] == qb[i] or (a[i] != a[i] and b[i] != b[i]))
 
 
 def max_abs_diff(a, b):

@@ -184,9 +184,10 @@ static int print_version(void)
 {
     const unsigned v = mr_version();
     const unsigned f = mr_features();
-    printf("mars-replay %s\nlibmarsreplay %u.%u.%u (%s)\nbackends: cpu%s%s\n", MR_PROJECT_VERSION,
+    printf("mars-replay %s\nlibmarsreplay %u.%u.%u, %s\nbackends: cpu%s%s%s\n", MR_PROJECT_VERSION,
            v >> 16, (v >> 8) & 0xff, v & 0xff, mr_version_string(),
-           (f & MR_FEATURE_OPENCL) ? " opencl" : "", (f & MR_FEATURE_MPI) ? " mpi" : "");
+           (f & MR_FEATURE_SIMD) ? " (avx2)" : "", (f & MR_FEATURE_OPENCL) ? " opencl" : "",
+           (f & MR_FEATURE_MPI) ? " mpi" : "");
     return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
 }
 

@@ -12,9 +12,20 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
     !defined(__SANITIZE_THREAD__) && !defined(MR_NO_CLONES)
 #define MR_CLONES __attribute__((target_clones("avx2", "default")))
+#define MR_CLONES_ON 1
 #else
 #define MR_CLONES
+#define MR_CLONES_ON 0
 #endif
+
+int mr_eval_simd(void)
+{
+#if MR_CLONES_ON
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
 
 MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *reg)
 {

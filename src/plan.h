@@ -57,6 +57,9 @@ size_t mr_plan_scratch_len(const mr_plan *p);
  * n <= MR_BLOCK; scratch holds mr_plan_scratch_len() doubles. */
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                      double *scratch, double *out);
+/* 1 if the evaluators run their AVX2 versions on this CPU (for mr_features). */
+int mr_eval_simd(void);
+
 /* out[r*ld_out + i] = value of term i for row r. */
 void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
                     double *scratch, double *out, size_t ld_out);

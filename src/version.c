@@ -1,6 +1,7 @@
 /* version.c — run-time version and feature queries. */
 #include "config.h"
 #include "marsreplay.h"
+#include "plan.h"
 #include "vcs_version.h"
 
 unsigned mr_version(void)
@@ -10,10 +11,12 @@ unsigned mr_version(void)
 
 const char *mr_version_string(void)
 {
-    return MR_VCS_VERSION;
+    /* "0.1.0", or "0.1.0 (git 5d749e4-dirty)" when built from a git checkout */
+    return sizeof MR_VCS_VERSION > 1 ? MR_PROJECT_VERSION " (git " MR_VCS_VERSION ")" : MR_PROJECT_VERSION;
 }
 
 unsigned mr_features(void)
 {
-    return (MR_HAVE_OPENCL ? MR_FEATURE_OPENCL : 0u) | (MR_HAVE_MPI ? MR_FEATURE_MPI : 0u);
+    return (MR_HAVE_OPENCL ? MR_FEATURE_OPENCL : 0u) | (MR_HAVE_MPI ? MR_FEATURE_MPI : 0u) |
+           (mr_eval_simd() ? MR_FEATURE_SIMD : 0u);
 }
