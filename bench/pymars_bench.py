@@ -1,7 +1,8 @@
 """pymars peer (pip mars-earth, run inside bench/.venv).
 
-  python pymars_bench.py mem MODEL.json DATA.npy RUNS OUT.f64   in-memory Earth.predict,
-        median of RUNS (JSON on stdout); the last predictions go to OUT.f64 (raw float64)
+  python pymars_bench.py mem MODEL.json DATA.npy RUNS OUT.f64 [MAXROWS]   in-memory
+        Earth.predict on the first MAXROWS rows (default all), median of RUNS (JSON on
+        stdout); the last predictions go to OUT.f64 (raw float64)
   python pymars_bench.py csv MODEL.json IN.csv OUT.csv           pandas.read_csv +
         Earth.predict + to_csv(float_format="%.17g"); timed from outside (whole process)
 The model is rebuilt from the ModelSpec by pymars_spec.load (PyPI's mars-earth has no
@@ -24,6 +25,8 @@ def main():
     load_s = time.perf_counter() - t0
     if mode == "mem":
         X = np.load(sys.argv[3])
+        if len(sys.argv) > 6:
+            X = X[:int(sys.argv[6])]
         runs = int(sys.argv[4])
         ts = []
         for _ in range(runs):

@@ -241,19 +241,33 @@ static const char DIGIT_PAIRS[200] = {
     '9', '6', '9', '7', '9', '8', '9', '9',
 };
 
-static inline int decimal_length(uint64_t v)
+static inline int decimal_length(uint64_t v) /* 1 <= v < 10^17 */
 {
-    int n = 1;
-    for (uint64_t p = 10; n < 20 && v >= p; p *= 10)
-        n++;
-    return n;
+    /* high to low: most outputs have 16 or 17 digits */
+    if (v >= 10000000000000000u) return 17;
+    if (v >= 1000000000000000u) return 16;
+    if (v >= 100000000000000u) return 15;
+    if (v >= 10000000000000u) return 14;
+    if (v >= 1000000000000u) return 13;
+    if (v >= 100000000000u) return 12;
+    if (v >= 10000000000u) return 11;
+    if (v >= 1000000000u) return 10;
+    if (v >= 100000000u) return 9;
+    if (v >= 10000000u) return 8;
+    if (v >= 1000000u) return 7;
+    if (v >= 100000u) return 6;
+    if (v >= 10000u) return 5;
+    if (v >= 1000u) return 4;
+    if (v >= 100u) return 3;
+    if (v >= 10u) return 2;
+    return 1;
 }
 
-/* The n decimal digits of v (v < 10^n) into d[0..n). */
+/* The n decimal digits of v (10^(n-1) <= v < 10^n) into d[0..n). */
 static inline void write_digits(uint64_t v, int n, char *d)
 {
     char *e = d + n;
-    while (v >= 100000000u) { /* eight at a time in 32-bit arithmetic */
+    if (v >= 100000000u) { /* the low eight in 32-bit arithmetic */
         const uint64_t hi = v / 100000000u;
         uint32_t lo = (uint32_t)(v - hi * 100000000u);
         v = hi;
@@ -262,6 +276,17 @@ static inline void write_digits(uint64_t v, int n, char *d)
             lo /= 100;
             e -= 2;
             memcpy(e, DIGIT_PAIRS + 2 * r, 2);
+        }
+        if (v >= 100000000u) {
+            const uint64_t h2 = v / 100000000u;
+            lo = (uint32_t)(v - h2 * 100000000u);
+            v = h2;
+            for (int k = 0; k < 4; k++) {
+                const uint32_t r = lo % 100;
+                lo /= 100;
+                e -= 2;
+                memcpy(e, DIGIT_PAIRS + 2 * r, 2);
+            }
         }
     }
     uint32_t u = (uint32_t)v;
@@ -304,21 +329,23 @@ size_t mr_format_double(double v, char *buf)
 
     int e;
     const uint64_t out = shortest(ieee_m, ieee_e, &e);
-    char d[20];
     const int nd = decimal_length(out);
-    write_digits(out, nd, d);
-    const int x = e + nd - 1; /* v = d[0].d[1..] * 10^x */
+    const int x = e + nd - 1; /* v = d1.d2..dnd * 10^x */
     char *p = buf + n;
 
+    /* The digits go straight to their place; no byte past the result is
+     * written. */
     if (x >= 16 || x < -4) { /* D.DDDe±XX */
-        *p++ = d[0];
+        write_digits(out, nd, p + 1);
+        p[0] = p[1];
         if (nd > 1) {
-            *p++ = '.';
-            memcpy(p, d + 1, (size_t)(nd - 1));
-            p += nd - 1;
+            p[1] = '.';
+            p += nd + 1;
+        } else {
+            p += 1;
         }
-        *p++ = 'e';
         int a = x;
+        *p++ = 'e';
         if (a < 0) {
             *p++ = '-';
             a = -a;
@@ -332,23 +359,25 @@ size_t mr_format_double(double v, char *buf)
         memcpy(p, DIGIT_PAIRS + 2 * a, 2);
         p += 2;
     } else if (x < 0) { /* 0.000DDD */
-        memcpy(p, "0.000", (size_t)(1 - x));
-        p += 1 - x;
-        memcpy(p, d, (size_t)nd);
+        *p++ = '0';
+        *p++ = '.';
+        for (int k = -1; k > x; k--)
+            *p++ = '0';
+        write_digits(out, nd, p);
         p += nd;
     } else if (nd <= x + 1) { /* DDD00.0 */
-        memcpy(p, d, (size_t)nd);
+        write_digits(out, nd, p);
         p += nd;
-        memset(p, '0', (size_t)(x + 1 - nd));
-        p += x + 1 - nd;
-        memcpy(p, ".0", 2);
-        p += 2;
-    } else { /* DDD.DD */
-        memcpy(p, d, (size_t)(x + 1));
-        p += x + 1;
+        for (int k = nd; k <= x; k++)
+            *p++ = '0';
         *p++ = '.';
-        memcpy(p, d + x + 1, (size_t)(nd - x - 1));
-        p += nd - x - 1;
+        *p++ = '0';
+    } else { /* DDD.DD: the integer digits move one to the left */
+        write_digits(out, nd, p + 1);
+        for (int k = 0; k <= x; k++)
+            p[k] = p[k + 1];
+        p[x + 1] = '.';
+        p += nd + 1;
     }
     return (size_t)(p - buf); /* <= 24: "-" + 17 digits + "." + "e-308" */
 }

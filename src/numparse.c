@@ -1009,6 +1009,21 @@ int mr_parse_double(const char *s, size_t len, double *out)
         1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     };
+    static const uint64_t upow10[] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+        100000000u, 1000000000u, 10000000000u, 100000000000u,
+        1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u,
+        1000000000000000000u, 10000000000000000000u,
+    };
+    static const uint64_t upow5[] = { /* 5^0 .. 5^27 */
+        1u, 5u, 25u, 125u, 625u, 3125u, 15625u, 78125u, 390625u, 1953125u,
+        9765625u, 48828125u, 244140625u, 1220703125u, 6103515625u,
+        30517578125u, 152587890625u, 762939453125u, 3814697265625u,
+        19073486328125u, 95367431640625u, 476837158203125u,
+        2384185791015625u, 11920928955078125u, 59604644775390625u,
+        298023223876953125u, 1490116119384765625u, 7450580596923828125u,
+    };
 
     if (s == NULL || out == NULL || len == 0)
         return -1;
@@ -1119,6 +1134,25 @@ int mr_parse_double(const char *s, size_t len, double *out)
     const uint64_t a = eisel_lemire(w, q);
     if (a != 0)
         return store(a, neg, out);
+
+    /* Eisel-Lemire cannot tell an exact tie, or (q < 0, where 5^q is
+     * truncated) an exactly representable value, from a value just beside
+     * it. When w * 10^q is an integer below 2^64, or u * 2^q with u = w /
+     * 5^-q an integer, one correctly rounded conversion of that integer
+     * decides it (the scaling by 2^q is exact: q >= -27). */
+    if (q >= 0 && q <= 19 && w <= UINT64_MAX / upow10[q]) {
+        const double d = (double)(w * upow10[q]);
+        *out = neg ? -d : d;
+        return 0;
+    }
+    if (q < 0 && q >= -27 && w % upow5[-q] == 0) {
+        const uint64_t sb = (uint64_t)(1023 + q) << 52;
+        double scale;
+        memcpy(&scale, &sb, sizeof scale);
+        const double d = (double)(w / upow5[-q]) * scale;
+        *out = neg ? -d : d;
+        return 0;
+    }
     *out = parse_slow(s, len);
     return 0;
 }

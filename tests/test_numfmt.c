@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "numfmt.h"
+#include "numparse.h"
+
+#include "num_oracle.h"
 
 static locale_t c_loc;
 
@@ -52,6 +55,20 @@ static double from_bits(uint64_t u)
 
 static uint64_t rng_state;
 
+/* MR_NUM_LONG=N: the random tests draw N values instead of their default
+ * (for one long run, e.g. N = 100000000 with a release build). */
+static long long random_count(long long dflt)
+{
+    const char *e = getenv("MR_NUM_LONG");
+    if (e == NULL || *e == '\0')
+        return dflt;
+    char *end;
+    double n = strtod(e, &end);
+    if (*end != '\0' || !(n >= 1))
+        return dflt;
+    return (long long)n;
+}
+
 static uint64_t xorshift(void)
 {
     uint64_t x = rng_state;
@@ -76,6 +93,26 @@ static size_t format(double v, char out[MR_FMT_MAX + 1])
     memcpy(out, buf, n);
     out[n] = '\0';
     return n;
+}
+
+/* mr_format_double gives the oracle's bytes, and both mr_parse_double and
+ * strtod read them back as v (NaN: "nan"). */
+static void check_oracle(double v)
+{
+    char got[MR_FMT_MAX + 1], want[MR_FMT_MAX + 8];
+    size_t n = format(v, got);
+    size_t m = oracle_format_double(v, want);
+    want[m] = '\0';
+    if (n != m || memcmp(got, want, n) != 0)
+        fail_msg("%a: got \"%s\", oracle \"%s\"", v, got, want);
+    if (isnan(v))
+        return;
+    double back = 12345.0;
+    if (mr_parse_double(got, n, &back) != 0 || bits(back) != bits(v))
+        fail_msg("%a: \"%s\" parses back as %a", v, got, back);
+    back = strtod_l(got, NULL, c_loc);
+    if (bits(back) != bits(v))
+        fail_msg("%a: \"%s\" reads back (strtod) as %a", v, got, back);
 }
 
 static void check_repr(double v, const char *want)
@@ -146,13 +183,21 @@ static void test_table(void **state)
         {0x1p-1017, "7.120236347223045e-307"},
         {-0x1p-1017, "-7.120236347223045e-307"},
         {0x1p-296, "7.854549544476363e-90"},
+        /* two shortest candidates equally near: the even digit (dtoa mode 0) */
+        {562949953421312.25, "562949953421312.2"},
+        {562949953421312.75, "562949953421312.8"},
+        {562949953421313.25, "562949953421313.2"},
+        {1125899906842624.25, "1125899906842624.2"},
+        {562949953421312.375, "562949953421312.4"},
         {0.0, "0.0"},
         {-0.0, "-0.0"},
         {INFINITY, "inf"},
         {-INFINITY, "-inf"},
     };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         check_repr(table[i].v, table[i].s);
+        check_oracle(table[i].v);
+    }
 
     errno = 0; /* reading back subnormals sets ERANGE inside; not ours */
     check_repr(5e-324, "5e-324");
@@ -169,6 +214,8 @@ static void test_nan(void **state)
     check_repr(from_bits(0xFFF8000000000000u), "nan");
     check_repr(from_bits(0xFFFFFFFFFFFFFFFFu), "nan");
     check_repr(from_bits(0x7FFDEADBEEF00000u), "nan");
+    check_oracle(NAN);
+    check_oracle(from_bits(0xFFF0000000000001u));
 }
 
 /* ---- independent checker ---------------------------------------------- */
@@ -291,6 +338,7 @@ static void render(int neg, const struct dec *x, char *s)
 static void check_spec(double v)
 {
     char got[MR_FMT_MAX + 1], want[64];
+    check_oracle(v);
     format(v, got);
 
     double back = strtod_l(got, NULL, c_loc);
@@ -390,16 +438,63 @@ static void test_decades(void **state)
         check_spec(i / 1000.0);
 }
 
-static void test_random(void **state)
+/* The full specification check (slow) on random bit patterns. */
+static void test_random_spec(void **state)
 {
     (void)state;
     rng_state = 0x0123456789ABCDEFu;
-    for (int i = 0; i < 1000000; i++) {
+    for (int i = 0; i < 200000; i++) {
         double v = from_bits(xorshift());
         if (isnan(v))
             continue;
         check_spec(v);
     }
+}
+
+/* A double that often has a short repr: k-digit integer times 10^e. */
+static double short_decimal(void)
+{
+    char s[48];
+    uint64_t r = xorshift();
+    static const uint64_t lim[] = {10, 100, 1000, 10000, 100000, 10000000,
+                                   1000000000, 100000000000000u};
+    uint64_t m = xorshift() % lim[r & 7];
+    int e = (int)((r >> 3) % 660) - 340;
+    if ((r >> 20) & 1)
+        e = (int)((r >> 21) % 50) - 25;
+    int n = snprintf(s, sizeof s, "%llue%d", (unsigned long long)m, e);
+    double d;
+    if (oracle_parse_double(s, (size_t)n, &d) != 0)
+        fail_msg("oracle rejected %s", s);
+    return ((r >> 30) & 1) ? -d : d;
+}
+
+/* Against the oracle, byte for byte, and read back: random bit patterns,
+ * uniform [0, 1) values, short decimals, and neighbours of those. */
+static void test_random_oracle(void **state)
+{
+    (void)state;
+    rng_state = 0x6A09E667F3BCC908u;
+    const long long n = random_count(1000000);
+    for (long long i = 0; i < n; i++) {
+        double v;
+        switch (i & 7) {
+        case 0: case 1: case 2: case 3:
+            v = from_bits(xorshift());
+            break;
+        case 4: case 5:
+            v = (double)(xorshift() >> 11) * 0x1p-53;
+            break;
+        case 6:
+            v = short_decimal();
+            break;
+        default:
+            v = nextafter(short_decimal(), (xorshift() & 1) ? INFINITY : -INFINITY);
+            break;
+        }
+        check_oracle(v);
+    }
+    print_message("%lld doubles formatted as the oracle does, read back\n", n);
 }
 
 static void test_comma_locale(void **state)
@@ -470,7 +565,8 @@ int main(void)
         cmocka_unit_test(test_powers_of_two),
         cmocka_unit_test(test_subnormals),
         cmocka_unit_test(test_decades),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random_spec),
+        cmocka_unit_test(test_random_oracle),
         cmocka_unit_test(test_comma_locale),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <float.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -17,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "numparse.h"
+
+#include "num_oracle.h"
 
 static locale_t c_loc;
 
@@ -33,6 +37,20 @@ static int teardown(void **state)
     (void)state;
     freelocale(c_loc);
     return 0;
+}
+
+/* MR_NUM_LONG=N: the random tests draw N values instead of their default
+ * (for one long run, e.g. N = 100000000 with a release build). */
+static long long random_count(long long dflt)
+{
+    const char *e = getenv("MR_NUM_LONG");
+    if (e == NULL || *e == '\0')
+        return dflt;
+    char *end;
+    double n = strtod(e, &end);
+    if (*end != '\0' || !(n >= 1))
+        return dflt;
+    return (long long)n;
 }
 
 static uint64_t bits(double d)
@@ -82,6 +100,24 @@ static void check_same(const char *s)
     double want = reference(s);
     if (bits(got) != bits(want))
         fail_msg("\"%.60s\": got %a, strtod %a", s, got, want);
+    double orc = 54321.0;
+    if (oracle_parse_double(s, strlen(s), &orc) != 0 || bits(orc) != bits(want))
+        fail_msg("\"%.60s\": oracle %a, strtod %a", s, orc, want);
+}
+
+/* Lighter check_same for the random loops: s[0..len) is a NUL-terminated
+ * number; mr_parse_double must give strtod's bits. */
+static void check_strtod(const char *s, size_t len)
+{
+    double got = 12345.0;
+    if (parse_exact(s, len, &got) != 0)
+        fail_msg("rejected: \"%s\"", s);
+    char *end;
+    double want = strtod_l(s, &end, c_loc);
+    if (end != s + len)
+        fail_msg("\"%s\": strtod stopped at %zu", s, (size_t)(end - s));
+    if (bits(got) != bits(want))
+        fail_msg("\"%s\": got %a, strtod %a", s, got, want);
 }
 
 static void check_value(const char *s, double want)
@@ -99,6 +135,8 @@ static void check_reject_len(const char *s, size_t len)
     if (parse_exact(s, len, &got) != -1)
         fail_msg("accepted: \"%.*s\" (len %zu) as %a", (int)len, s, len, got);
     assert_true(got == 12345.0); /* nothing stored */
+    if (oracle_parse_double(s, len, &got) != -1)
+        fail_msg("oracle accepted: \"%.*s\"", (int)len, s);
 }
 
 static void check_reject(const char *s)
@@ -267,6 +305,7 @@ static void test_hard_cases(void **state)
 /* Decimal digits of a * 2^e2 ... built by repeated small multiplication. */
 struct big {
     uint32_t limb[200]; /* base 1e9, little endian */
+    /* 200 limbs: 1800 digits, more than 2^1024 or (2^54) * 5^1075 need */
     int n;
 };
 
@@ -306,7 +345,10 @@ static int exact_decimal(uint64_t odd, int e2, char *s, int *exp10)
 {
     struct big b;
     big_set(&b, odd);
-    for (int i = 0; i < (e2 < 0 ? -e2 : e2); i++)
+    int k = e2 < 0 ? -e2 : e2;
+    for (; k >= 13; k -= 13) /* 5^13 and 2^13 fit the 32-bit factor */
+        big_mul(&b, e2 < 0 ? 1220703125u : 8192u);
+    for (; k > 0; k--)
         big_mul(&b, e2 < 0 ? 5 : 2);
     *exp10 = e2 < 0 ? e2 : 0;
     return big_str(&b, s);
@@ -433,55 +475,439 @@ static void test_long_mantissas(void **state)
 static void roundtrip_fmt(const char *fmt, double d)
 {
     char s[64];
-    snprintf(s, sizeof s, fmt, d);
-    double got;
-    if (mr_parse_double(s, strlen(s), &got) != 0)
-        fail_msg("rejected: \"%s\"", s);
-    double want = reference(s);
-    if (bits(got) != bits(want))
-        fail_msg("\"%s\": got %a, strtod %a", s, got, want);
+    int n = snprintf(s, sizeof s, fmt, d);
+    check_strtod(s, (size_t)n);
 }
 
+/* A double from 64 random bits, never NaN. */
+static double random_double(void)
+{
+    for (;;) {
+        uint64_t u = xorshift();
+        double d;
+        memcpy(&d, &u, sizeof d);
+        if (!isnan(d))
+            return d;
+    }
+}
+
+/* Random doubles printed with %.17g (always round-trips), and in the shortest
+ * repr (mr_format_double), which must read back as the same double; every
+ * fourth also with %.15g and %.6e, which usually do not. Half random bit
+ * patterns, half uniform in [0, 1) (the typical model input). */
 static void test_random_doubles(void **state)
 {
     (void)state;
     rng_state = 0x0123456789ABCDEFu;
-    for (int i = 0; i < 1000000; i++) {
-        uint64_t u = xorshift();
-        double d;
-        memcpy(&d, &u, sizeof d);
-        if (isnan(d))
-            continue;
+    const long long n = random_count(1000000);
+    for (long long i = 0; i < n; i++) {
+        double d = (i & 1) ? (double)(xorshift() >> 11) * 0x1p-53 : random_double();
         roundtrip_fmt("%.17g", d);
-        roundtrip_fmt("%.15g", d);
-        roundtrip_fmt("%.6e", d);
+        if ((i & 3) == 0) {
+            roundtrip_fmt("%.15g", d);
+            roundtrip_fmt("%.6e", d);
+        }
+        char s[MR_FMT_MAX + 1];
+        size_t len = mr_format_double(d, s);
+        s[len] = '\0';
+        double back;
+        if (mr_parse_double(s, len, &back) != 0 || bits(back) != bits(d))
+            fail_msg("%a: shortest \"%s\" reads back as %a", d, s, back);
     }
+    print_message("%lld random doubles: %%.17g and shortest texts read back\n", n);
 }
 
-/* Random short decimal texts, the inputs the fast path decides. */
+/* Random decimal texts: 1..25 digits (sometimes after leading zeros), the
+ * point anywhere or nowhere, and no exponent, a small one, one anywhere in
+ * the double range, or one near the ends of it for the digits given. */
 static void test_random_decimals(void **state)
 {
     (void)state;
     rng_state = 0xFEDCBA9876543210u;
-    char s[64];
-    for (int i = 0; i < 300000; i++) {
+    const long long count = random_count(1000000);
+    char s[96];
+    for (long long i = 0; i < count; i++) {
         int len = 0;
         uint64_t r = xorshift();
         if (r & 1)
-            s[len++] = '-';
-        int n = 1 + (int)((r >> 1) % 22);
-        int pt = (int)((r >> 8) % (uint64_t)(n + 2)) - 1;
-        for (int k = 0; k < n; k++) {
+            s[len++] = (r & 2) ? '-' : '+';
+        int lead = ((r >> 2) & 7) == 0 ? (int)((r >> 5) % 4) : 0;
+        int n = 1 + (int)((r >> 8) % 25);
+        int total = lead + n;
+        int pt = (int)((r >> 16) % (uint64_t)(total + 2)) - 1; /* -1: none */
+        uint64_t dg = xorshift();
+        for (int k = 0; k < total; k++) {
             if (k == pt)
                 s[len++] = '.';
-            s[len++] = (char)('0' + xorshift() % 10);
+            if (k < lead) {
+                s[len++] = '0';
+            } else {
+                if (k % 16 == 0)
+                    dg = xorshift();
+                s[len++] = (char)('0' + (dg & 0xF) % 10);
+                dg >>= 4;
+            }
         }
-        if (pt == n)
+        if (pt == total)
             s[len++] = '.';
-        if ((r >> 16) & 1)
-            len += sprintf(s + len, "e%d", (int)((r >> 20) % 80) - 40);
+        /* decimal exponent of the first digit, roughly */
+        int lead_exp = (pt < 0 ? total : pt) - 1 - lead;
+        int ex;
+        switch ((r >> 24) & 7) {
+        case 0: case 1: case 2:
+            ex = INT32_MIN; /* none */
+            break;
+        case 3: case 4:
+            ex = (int)((r >> 28) % 81) - 40;
+            break;
+        case 5:
+            ex = (int)((r >> 28) % 701) - 360;
+            break;
+        case 6: /* near the overflow threshold 1.8e308 */
+            ex = 308 - lead_exp + (int)((r >> 28) % 5) - 2;
+            break;
+        default: /* near and below the least subnormal, 4.9e-324 */
+            ex = -324 - lead_exp + (int)((r >> 28) % 21) - 10;
+            break;
+        }
+        if (ex != INT32_MIN)
+            len += sprintf(s + len, "%c%d", ((r >> 40) & 1) ? 'e' : 'E', ex);
         s[len] = '\0';
-        check_same(s);
+        check_strtod(s, (size_t)len);
+    }
+    print_message("%lld random decimal texts equal to strtod\n", count);
+}
+
+/* Every power of two and of ten, in several spellings. */
+static void test_powers(void **state)
+{
+    (void)state;
+    static char s[2048];
+    static const char *fmts[] = {"%.17g", "%.16g", "%.15g", "%.19e", "%.21e",
+                                 "%.25e", "%.40e", "%.767e", "%.0f"};
+    for (int k = -1074; k <= 1023; k++) {
+        double d = ldexp(1.0, k);
+        for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+            if (f == 8 && k > 200)
+                continue; /* "%.0f" only where it is short enough */
+            int n = snprintf(s, sizeof s, fmts[f], d);
+            check_strtod(s, (size_t)n);
+        }
+        /* the neighbours, and the midpoints to them */
+        roundtrip_fmt("%.17g", nextafter(d, 0));
+        roundtrip_fmt("%.17g", nextafter(d, INFINITY));
+    }
+    for (int k = -400; k <= 400; k++) {
+        int n = snprintf(s, sizeof s, "1e%d", k);
+        check_strtod(s, (size_t)n);
+        n = snprintf(s, sizeof s, "10E%+d", k - 1);
+        check_strtod(s, (size_t)n);
+        n = snprintf(s, sizeof s, "-0.1e%d", k + 1);
+        check_strtod(s, (size_t)n);
+        n = snprintf(s, sizeof s, ".00001e%d", k + 5);
+        check_strtod(s, (size_t)n);
+        if (k >= 0) { /* 1000...0 and 1000...0.0 */
+            s[0] = '1';
+            memset(s + 1, '0', (size_t)k);
+            s[k + 1] = '\0';
+            check_strtod(s, (size_t)k + 1);
+            memcpy(s + k + 1, ".0", 3);
+            check_strtod(s, (size_t)k + 3);
+        } else { /* 0.000...01 */
+            memcpy(s, "0.", 2);
+            memset(s + 2, '0', (size_t)(-k - 1));
+            memcpy(s + 1 - k, "1", 2);
+            check_strtod(s, (size_t)(2 - k));
+        }
+        /* the double nearest 10^k and its neighbours, at 17 digits */
+        double d = strtod_l((snprintf(s, sizeof s, "1e%d", k), s), NULL, c_loc);
+        if (d != 0 && !isinf(d)) {
+            roundtrip_fmt("%.17g", d);
+            roundtrip_fmt("%.17g", nextafter(d, 0));
+            roundtrip_fmt("%.17g", nextafter(d, INFINITY));
+            roundtrip_fmt("%.16e", d);
+        }
+    }
+    for (int k = 0; k <= 22; k++) /* Clinger's range and one past it */
+        for (int m = 1; m <= 9; m++) {
+            roundtrip_fmt("%.0f", m * pow(10, k));
+            int n = snprintf(s, sizeof s, "%de-%d", m, k);
+            check_strtod(s, (size_t)n);
+            n = snprintf(s, sizeof s, "9007199254740993e%d", k);
+            check_strtod(s, (size_t)n);
+            n = snprintf(s, sizeof s, "9007199254740993e-%d", k);
+            check_strtod(s, (size_t)n);
+            n = snprintf(s, sizeof s, "9007199254740992e%d", k + 1);
+            check_strtod(s, (size_t)n);
+            n = snprintf(s, sizeof s, "9007199254740992e-%d", k + 1);
+            check_strtod(s, (size_t)n);
+        }
+}
+
+/* Around DBL_MIN, the least subnormal, DBL_MAX and the overflow threshold. */
+static void test_subnormal_boundaries(void **state)
+{
+    (void)state;
+    static const char *fmts[] = {"%.17g", "%.16e", "%.20e", "%.30e", "%.3e",
+                                 "%.1e", "%.0e"};
+    static const double anchors[] = {DBL_MIN, 0x1p-1074, 0x1p-1073,
+                                     0x1p-1060, 0x1p-1023, DBL_MAX, 0x1p1023};
+    for (size_t a = 0; a < sizeof anchors / sizeof anchors[0]; a++) {
+        double lo = anchors[a], hi = anchors[a];
+        for (int i = 0; i < 300; i++) {
+            for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+                roundtrip_fmt(fmts[f], lo);
+                if (!isinf(hi))
+                    roundtrip_fmt(fmts[f], hi);
+            }
+            lo = nextafter(lo, 0);
+            hi = nextafter(hi, INFINITY);
+        }
+    }
+    static const char *texts[] = {
+        "2.2250738585072014e-308", "2.2250738585072013e-308",
+        "2.2250738585072012e-308", "2.2250738585072011e-308",
+        "2.22507385850720138309e-308", "2.22507385850720113605e-308",
+        "2.2250738585072011360574097967091319759348195463516456480234261e-308",
+        "4.9406564584124654e-324", "4.94065645841246544e-324",
+        "2.4703282292062327208828439643411068618252990130716238221279284e-324",
+        "2.4703282292062327208828439643411068618252990130716238221279285e-324",
+        "7.4109846876186981626485318930233205854758970392148714663837852e-324",
+        "7.4109846876186981626485318930233205854758970392148714663837851e-324",
+        "1.7976931348623158079372897140530341507993413271003782693617377e308",
+        "1.7976931348623158079372897140530341507993413271003782693617378e308",
+        "1.797693134862315807937289714053034150799341327100378269361737e308",
+        "179769313486231580793728971405303415079934132710037826936173770e245",
+        "1.7976931348623157e308", "1.7976931348623158e308",
+        "1.7976931348623159e308", "1e-323", "1e-324", "3e-324", "2e-324",
+        "2.5e-324", "2.4e-324", "2.47e-324", "2.48e-324", "4e-320",
+        "9.8813129168249309e-324", "1.4821969375237396e-323",
+        "0.000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000049406564584124654",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        check_same(texts[i]);
+}
+
+/* ---- exact midpoints between adjacent doubles ------------------------- */
+
+/* s[0..n) (digits, first non-zero) plus or minus one unit in the last place,
+ * in place; returns the new length (one more on 99..9 + 1, with the
+ * exponent *x adjusted so that the value is digits * 10^x). */
+static int digits_step(char *s, int n, int up, int *x)
+{
+    int i = n - 1;
+    if (up) {
+        while (i >= 0 && s[i] == '9')
+            s[i--] = '0';
+        if (i >= 0) {
+            s[i]++;
+            return n;
+        }
+        memmove(s + 1, s, (size_t)n);
+        s[0] = '1';
+        return n + 1;
+    }
+    while (s[i] == '0')
+        s[i--] = '9';
+    s[i]--;
+    if (s[0] == '0') { /* 100..0 - 1 = 099..9: keep the length, one less digit */
+        memmove(s, s + 1, (size_t)n - 1);
+        s[n - 1] = '9';
+        (*x)--;
+        return n;
+    }
+    return n;
+}
+
+/* The midpoint above d (d finite, > 0, below DBL_MAX) as digits * 10^x. */
+static int midpoint_digits(double d, char *s, int *x)
+{
+    int e;
+    double f = frexp(d, &e); /* d = f * 2^e, f in [0.5, 1) */
+    uint64_t m;
+    int e2;
+    if (e < -1021) { /* subnormal: m * 2^-1074 */
+        m = (uint64_t)ldexp(d, 1074);
+        e2 = -1074;
+    } else {
+        m = (uint64_t)ldexp(f, 53);
+        e2 = e - 53;
+    }
+    /* midpoint = (2m + 1) * 2^(e2 - 1) */
+    return exact_decimal(2 * m + 1, e2 - 1, s, x);
+}
+
+/* The midpoint between d and its successor, spelt exactly, one unit above
+ * and below in the last digit, and cut to 18..25 significant digits (below)
+ * and cut plus one unit (above); each rounds to a known one of the two. */
+static void check_midpoint(double d)
+{
+    static char dig[2048], s[2200];
+    double up = nextafter(d, INFINITY);
+    int x;
+    int n = midpoint_digits(d, dig, &x);
+    uint64_t bd = bits(d);
+    double even = (bd & 1) ? up : d;
+
+    struct { int len, up, cut; } v[32];
+    int nv = 0;
+    v[nv].len = n, v[nv].up = -1, v[nv++].cut = 0; /* exact */
+    v[nv].len = n, v[nv].up = 1, v[nv++].cut = 0;
+    v[nv].len = n, v[nv].up = 0, v[nv++].cut = 0;
+    /* from 18 digits on, one unit in the last place is < 2^-54 relative:
+     * less than half an ulp, so the cuts stay between d and up */
+    for (int c = 18; c <= 25 && c < n; c++) {
+        v[nv].len = c, v[nv].up = 0, v[nv++].cut = 1;
+        v[nv].len = c, v[nv].up = 1, v[nv++].cut = 1;
+    }
+    for (int i = 0; i < nv; i++) {
+        char t[2048];
+        int len = v[i].len, xe = x + (n - v[i].len);
+        memcpy(t, dig, (size_t)len);
+        double want;
+        if (v[i].up < 0) {
+            want = even;
+        } else if (v[i].up) {
+            len = digits_step(t, len, 1, &xe);
+            want = up;
+        } else if (!v[i].cut) { /* exact minus one unit */
+            len = digits_step(t, len, 0, &xe);
+            want = d;
+        } else { /* cut: below unless only zeros were cut */
+            want = even;
+            for (int k = len; k < n; k++)
+                if (dig[k] != '0')
+                    want = d;
+        }
+        int sl = 0;
+        memcpy(s, t, (size_t)len);
+        sl = len;
+        sl += sprintf(s + sl, "e%d", xe);
+        double got = 12345.0;
+        if (mr_parse_double(s, (size_t)sl, &got) != 0)
+            fail_msg("rejected: \"%.60s...\"", s);
+        if (bits(got) != bits(want))
+            fail_msg("midpoint of %a, variant %d: \"%.40s...e%d\" (%d digits) gave %a, want %a",
+                     d, i, s, xe, len, got, want);
+        double ref = strtod_l(s, NULL, c_loc);
+        if (bits(ref) != bits(want))
+            fail_msg("midpoint of %a, variant %d: strtod %a, want %a", d, i, ref, want);
+    }
+}
+
+static void test_random_midpoints(void **state)
+{
+    (void)state;
+    rng_state = 0x243F6A8885A308D3u;
+    const long long count = random_count(1000000) / 200;
+    for (long long i = 0; i < count; i++) {
+        double d = fabs(random_double());
+        switch (i & 3) {
+        case 0: { /* subnormal */
+            uint64_t u = xorshift() >> 12;
+            memcpy(&d, &u, sizeof d);
+            break;
+        }
+        case 1: /* moderate exponents: shorter midpoints */
+            d = ldexp(frexp(d, &(int){0}), (int)(xorshift() % 200) - 100);
+            break;
+        default:
+            break;
+        }
+        if (d == 0 || isinf(d) || d == DBL_MAX)
+            continue;
+        check_midpoint(d);
+    }
+    check_midpoint(DBL_MIN);
+    check_midpoint(nextafter(DBL_MIN, 0));
+    check_midpoint(0x1p-1074);
+    check_midpoint(nextafter(DBL_MAX, 0));
+    check_midpoint(1.0);
+    check_midpoint(nextafter(1.0, 0));
+    print_message("%lld random midpoints, 3 to 19 spellings each\n", count);
+}
+
+/* Midpoints with at most 19 or 20 significant digits, the ones the
+ * Eisel-Lemire path sees whole: integers (2m+1) * 2^(k-1) between 2^53 and
+ * 2^64, and (2m+1) * 2^-j (j = 1..3) just below 2^53. */
+static void test_short_midpoints(void **state)
+{
+    (void)state;
+    rng_state = 0x13198A2E03707344u;
+    char s[64];
+    const long long count = random_count(1000000) / 10;
+    for (long long i = 0; i < count; i++) {
+        uint64_t m = ((uint64_t)1 << 52) | (xorshift() >> 12); /* 53 bits */
+        if (i % 7 == 0)
+            m = (i % 14 == 0) ? ((uint64_t)1 << 52) : ((uint64_t)1 << 53) - 1;
+        int k = (int)(xorshift() % 15) - 3; /* ulp 2^k of a double m * 2^k */
+        uint64_t odd = 2 * m + 1;
+        double d = ldexp((double)m, k);
+        double up = nextafter(d, INFINITY);
+        double even = (m & 1) ? up : d;
+        int n;
+        for (int v = 0; v < 3; v++) { /* exact, one above, one below */
+            uint64_t t;
+            int e10;
+            if (k >= 1) {
+                if (k > 11)
+                    break; /* (2m+1) * 2^(k-1) < 2^64 */
+                t = odd << (k - 1);
+                e10 = 0;
+            } else {
+                t = odd;
+                for (int j = 0; j < 1 - k; j++)
+                    t *= 5; /* (2m+1) * 5^j * 10^-j */
+                e10 = k - 1;
+            }
+            t += v == 1 ? 1 : v == 2 ? (uint64_t)-1 : 0;
+            double want = v == 0 ? even : v == 1 ? up : d;
+            n = snprintf(s, sizeof s, "%llue%d", (unsigned long long)t, e10);
+            double got = 12345.0;
+            if (mr_parse_double(s, (size_t)n, &got) != 0 || bits(got) != bits(want))
+                fail_msg("\"%s\": got %a, want %a", s, got, want);
+            check_strtod(s, (size_t)n);
+        }
+    }
+    print_message("%lld short midpoints, 3 spellings each\n", count);
+}
+
+/* Inputs at the edges of each path: 19 and 20 digits, w = 2^53 and
+ * 2^53 + 1, q = +-22 and +-23, the ends of the table, UINT64_MAX. */
+static void test_path_edges(void **state)
+{
+    (void)state;
+    static const char *t[] = {
+        "9999999999999999999", "99999999999999999999", "10000000000000000000",
+        "18446744073709551615", "18446744073709551616", "18446744073709551617",
+        "1844674407370955161.5", "1844674407370955161.6e-3",
+        "9223372036854775807", "9223372036854775808", "9223372036854775809",
+        "9007199254740992e22", "9007199254740992e-22", "9007199254740992e23",
+        "9007199254740992e-23", "9007199254740993e22", "9007199254740993e-22",
+        "1e308", "1e-342", "1e-343", "9999999999999999999e-343",
+        "9999999999999999999e-342", "1e-325", "1e-326", "9999999999999999999e289",
+        "9999999999999999999e290", "1797693134862315708e290",
+        "1797693134862315807e290", "1797693134862315808e290",
+        "17976931348623158079e289", "17976931348623158080e289",
+        "2470328229206232720e-342", "2470328229206232721e-342",
+        "24703282292062327208e-343", "24703282292062327209e-343",
+        "4940656458412465441e-342", "4940656458412465442e-342",
+        "2225073858507201136e-326", "2225073858507201137e-326",
+        "22250738585072011360e-327", "22250738585072011361e-327",
+        "1234567890123456789e-7", "12345678901234567890e-8",
+        "123456789012345678901234567890", "0.1234567890123456789012345678",
+        "7.0e-10", "3.0e-322", "5e-324", "0.30000000000000000001",
+        "0.29999999999999999999", "4.0e22", "4.3e22", "1.1e23",
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        check_same(t[i]);
+        char neg[64];
+        snprintf(neg, sizeof neg, "-%s", t[i]);
+        check_same(neg);
     }
 }
 
@@ -560,6 +986,11 @@ int main(void)
         cmocka_unit_test(test_long_mantissas),
         cmocka_unit_test(test_random_doubles),
         cmocka_unit_test(test_random_decimals),
+        cmocka_unit_test(test_powers),
+        cmocka_unit_test(test_subnormal_boundaries),
+        cmocka_unit_test(test_random_midpoints),
+        cmocka_unit_test(test_short_midpoints),
+        cmocka_unit_test(test_path_edges),
         cmocka_unit_test(test_comma_locale),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
