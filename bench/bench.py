@@ -246,6 +246,13 @@ class Bench:
         self.leg(id="phys_printf", what='glibc snprintf("%.17g"), 1 per row', group="phys", rows=n,
                  seconds=p["printf_s"] * n / p["values"], values_per_s=p["values"] / p["printf_s"])
 
+        # number conversion: our parser and printer against glibc, 1e6 values per set
+        log("number parsing and printing (num_bench)")
+        self.numbers = self.json_cmd([os.path.join(self.bin, "num_bench"), "1000000", "--json"])
+        for name, st in self.numbers["sets"].items():
+            log("  %-22s parse %.1f vs strtod %.1f ns, format %.1f vs printf %.1f ns" % (
+                name, st["parse_shortest_ns"], st["strtod_shortest_ns"], st["format_ns"], st["printf_ns"]))
+
         # 4. pymars
         self.pymars(csv, npy, npy_cat)
         # 5. R earth
@@ -486,6 +493,14 @@ def targets(b):
         r = n1["rows_per_s"] / c1["rows_per_s"]
         add("npy_vs_csv_1t", "%.1fx (%s vs %s rows/s)" % (r, fmt_rate(n1["rows_per_s"]),
             fmt_rate(c1["rows_per_s"])), ">= 10x", r >= 10)
+    sets = getattr(b, "numbers", {}).get("sets", {})
+    if sets:
+        # the worst ratio over both value sets and both spellings (%.17g and shortest)
+        parse = min((st["strtod_%s_ns" % k] / st["parse_%s_ns" % k], name, k)
+                    for name, st in sets.items() for k in ("17g", "shortest"))
+        add("numparse_vs_strtod", "%.2fx (worst case: %s, %s text)" % parse, ">= 3x", parse[0] >= 3)
+        fmt = min((st["printf_ns"] / st["format_ns"], name) for name, st in sets.items())
+        add("numfmt_vs_printf_17g", "%.2fx (worst case: %s)" % fmt, ">= 3x", fmt[0] >= 3)
     big = [x for x in b.rss if x["rows"] == 10 * b.rows]
     base = [x for x in b.rss if x["rows"] == b.rows][0]
     small = [x for x in b.rss if x["rows"] == max(b.rows // 10, 1)][0]
@@ -522,6 +537,27 @@ def warnings(b):
                        "CPUs): other work shared the CPUs, so 2-thread figures and targets of this run "
                        "understate scaling" % (model, f2["speedup_vs_1t"]))
     return out
+
+
+def numbers_lines(b, markdown=False):
+    """num_bench: mr_parse_double vs strtod and mr_format_double vs snprintf("%.17g")."""
+    sets = (getattr(b, "numbers", None) or {}).get("sets", {})
+    head = ["set", "strtod %.17g", "ours", "strtod shortest", "ours", "printf %.17g", "ours shortest",
+            "parse x", "format x"]
+    rows = []
+    for name, st in sets.items():
+        px = min(st["strtod_17g_ns"] / st["parse_17g_ns"], st["strtod_shortest_ns"] / st["parse_shortest_ns"])
+        rows.append([name, "%.1f" % st["strtod_17g_ns"], "%.1f" % st["parse_17g_ns"],
+                     "%.1f" % st["strtod_shortest_ns"], "%.1f" % st["parse_shortest_ns"],
+                     "%.1f" % st["printf_ns"], "%.1f" % st["format_ns"], "%.2f" % px,
+                     "%.2f" % (st["printf_ns"] / st["format_ns"])])
+    if not rows:
+        return []
+    if markdown:
+        return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
+    w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
+    return ["numbers (ns per value, median of %d; x = glibc time / ours, worst of the two spellings):"
+            % b.numbers["runs"]] + ["  " + "  ".join(x[i].rjust(w[i]) for i in range(len(head))) for x in [head] + rows]
 
 
 def table_rows(b):
@@ -580,6 +616,9 @@ def report(b):
           % (" ".join(m["loadavg_before"]), " ".join(m.get("loadavg_after", [])), b.nproc))
     print(text_table(rows))
     print()
+    for line in numbers_lines(b):
+        print(line)
+    print()
     for c in b.checks:
         print("CHECK %s: %s (%s)" % (c["name"], "info" if c.get("info") else ("ok" if c["ok"] else "FAILED"),
                                      c["detail"]))
@@ -597,7 +636,7 @@ def report(b):
     os.makedirs(b.a.out_dir, exist_ok=True)
     day = m["date"][:10]
     name = "%s-%s%s" % (day, m["commit_short"][:7], "" if b.rows == 1000000 else "-%drows" % b.rows)
-    doc = {"meta": m, "warnings": warnings(b), "legs": b.legs, "default_settings_rss": b.rss, "checks": b.checks, "skipped": b.skipped,
+    doc = {"meta": m, "numbers": getattr(b, "numbers", None), "warnings": warnings(b), "legs": b.legs, "default_settings_rss": b.rss, "checks": b.checks, "skipped": b.skipped,
            "targets": ts, "data_generation_s": b.gen_times, "notes": NOTES}
     jp = os.path.join(b.a.out_dir, name + ".json")
     with open(jp + ".tmp", "w") as f:
@@ -616,7 +655,9 @@ def report(b):
         md.append("- pymars venv: %s" % m["pymars"])
     if "r" in m:
         md.append("- R: %s" % m["r"])
-    md += ["", md_table(rows), "", NOTES, "", "## Targets", ""]
+    md += ["", md_table(rows), "", NOTES, "", "## Number parsing and printing (ns per value)", ""]
+    md += numbers_lines(b, markdown=True)
+    md += ["", "## Targets", ""]
     md += ["- **%s** %s: measured %s, target %s" % (t["result"], t["name"], t["measured"], t["target"]) for t in ts]
     md += [""] + ["Warning: " + w for w in warnings(b)]
     md += ["", "## Checks", ""]

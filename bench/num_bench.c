@@ -2,7 +2,8 @@
  *
  *   cc -O3 -ffp-contract=off -D_GNU_SOURCE -Isrc -Isrc/include \
  *      bench/num_bench.c src/numparse.c src/numfmt.c -lpthread -lm
- *   ./a.out [count]            (default 1000000 values per set)
+ *   ./a.out [count] [--json]   (default 1000000 values per set; --json: one JSON
+ *                              line instead of the text table, for bench/run)
  *
  * Two sets of doubles: uniform in [0, 1) (53 random bits) and random 64-bit
  * patterns (NaN excluded). Each set is printed twice, with "%.17g" and with
@@ -175,7 +176,9 @@ static void free_texts(struct texts *t)
     free(t->len);
 }
 
-static void bench_set(const char *name, const double *v, size_t n)
+static int json_out;
+
+static void bench_set(const char *name, const double *v, size_t n, const char *sep)
 {
     struct texts g, s;
     make_texts(&g, v, n, 0);
@@ -190,6 +193,16 @@ static void bench_set(const char *name, const double *v, size_t n)
     double strtod_s = time_strtod(&s, v, n), parse_s = time_parse(&s, v, n);
     double printf_t = time_printf(v, n), format_t = time_format(v, n);
 
+    if (json_out) {
+        printf("%s\"%s\": {\"values\": %zu, \"chars_17g\": %.2f, \"chars_shortest\": %.2f, "
+               "\"strtod_17g_ns\": %.3f, \"parse_17g_ns\": %.3f, \"strtod_shortest_ns\": %.3f, "
+               "\"parse_shortest_ns\": %.3f, \"printf_ns\": %.3f, \"format_ns\": %.3f}",
+               sep, name, n, mean_g / (double)n, mean_s / (double)n, strtod_g, parse_g, strtod_s,
+               parse_s, printf_t, format_t);
+        free_texts(&g);
+        free_texts(&s);
+        return;
+    }
     printf("%s (%zu values; %%.17g texts %.1f chars, shortest %.1f chars)\n", name,
            n, mean_g / (double)n, mean_s / (double)n);
     printf("  parse  %%.17g text:   strtod %7.1f ns   mr_parse_double %6.1f ns   x%.2f\n",
@@ -204,7 +217,13 @@ static void bench_set(const char *name, const double *v, size_t n)
 
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
+    size_t n = 1000000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json_out = 1;
+        else
+            n = (size_t)strtoull(argv[i], NULL, 10);
+    }
     if (n == 0)
         n = 1;
     double *v = malloc(n * sizeof *v);
@@ -212,11 +231,14 @@ int main(int argc, char **argv)
         perror("malloc");
         return 1;
     }
-    printf("num_bench: ns per value, median of %d runs; xN = glibc time / ours\n", RUNS);
+    if (json_out)
+        printf("{\"runs\": %d, \"sets\": {", RUNS);
+    else
+        printf("num_bench: ns per value, median of %d runs; xN = glibc time / ours\n", RUNS);
 
     for (size_t i = 0; i < n; i++)
         v[i] = (double)(next_u64() >> 11) * 0x1p-53;
-    bench_set("uniform [0,1)", v, n);
+    bench_set("uniform [0,1)", v, n, "");
 
     for (size_t i = 0; i < n;) {
         uint64_t u = next_u64();
@@ -225,7 +247,9 @@ int main(int argc, char **argv)
         if (!isnan(d))
             v[i++] = d;
     }
-    bench_set("random bit patterns", v, n);
+    bench_set("random bit patterns", v, n, ", ");
+    if (json_out)
+        printf("}}\n");
 
     free(v);
     return 0;

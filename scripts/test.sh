@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and run the whole test suite: the README's test command and CI's.
-#   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, big stream)
+#   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, callgrind gate,
+#                              big stream)
 #   QUICK=1 scripts/test.sh    the release build's suites only
 # Build trees go to build-ci/<variant>; each variant is configured afresh when missing.
 set -euo pipefail
@@ -49,6 +50,11 @@ if [ "${QUICK:-0}" != 1 ]; then
     CC=clang setup build-ci/fuzz -Dbuildtype=debugoptimized -Dfuzzing=true \
       -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
     if ! bash tests/fuzz/run-short.sh build-ci/fuzz "$fuzz_seconds"; then failed+=("fuzz"); fi
+  fi
+
+  say "instruction-count regression gate (callgrind, bench/baseline.json, +5% fails)"
+  if ! bash bench/callgrind_gate.sh build-ci/release/cli/mars-replay; then
+    failed+=("callgrind gate")
   fi
 
   say "bounded memory on a large stream"

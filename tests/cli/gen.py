@@ -12,6 +12,12 @@
   gen.py f32csv OUT.csv IN.csv COLS  the named columns rounded to float32, as CSV
   gen.py num OUT.csv NROWS [bad]     numeric rows x0,x1,x2 (for deg1_hinges); with
                                      `bad` the last row has 'bad' in x1
+  gen.py nanmix OUT.npy OUT.csv COLS NROWS SEED [ROW:COL]
+                                     the same random float64 rows as .npy and as CSV
+                                     (header COLS), with NaNs of many payloads and
+                                     signs (CSV: nan) and +-inf in about 4% of the
+                                     cells; with ROW:COL (1-based) only that one cell
+                                     is NaN
 """
 import csv
 import random
@@ -100,6 +106,39 @@ def main(a):
                 fh.write('%r,%r,%r\n' % (rnd.uniform(-2, 2), rnd.uniform(-2, 2), rnd.uniform(-2, 2)))
             if bad:
                 fh.write('0.5,bad,0.5\n')
+    elif a[0] == 'nanmix':
+        cols = a[3].split(',')
+        n, rnd = int(a[4]), random.Random(int(a[5]))
+        only = tuple(int(v) for v in a[6].split(':')) if len(a) > 6 else None
+        rows, text = [], []
+        for i in range(n):
+            row, cells = [], []
+            for j in range(len(cols)):
+                u = rnd.random()
+                if only:
+                    u = 0.0 if (i + 1, j + 1) == only else 1.0
+                if u < 0.03:  # quiet or signalling-looking payloads, either sign
+                    bits = 0x7ff0000000000000 | rnd.getrandbits(52) | rnd.choice([0, 1 << 51])
+                    bits |= rnd.choice([0, 1 << 63])
+                    if bits & 0x000fffffffffffff == 0:
+                        bits |= 1
+                    row.append(struct.unpack('<d', struct.pack('<Q', bits))[0])
+                    cells.append('nan')
+                elif u < 0.04:
+                    v = rnd.choice([float('inf'), float('-inf')])
+                    row.append(v)
+                    cells.append(repr(v))
+                else:
+                    v = rnd.uniform(-3, 10)
+                    row.append(v)
+                    cells.append(repr(v))
+            rows.append(row)
+            text.append(','.join(cells))
+        with open(a[1], 'wb') as fh:
+            fh.write(npy_bytes(rows, len(cols), '<f8'))
+        with open(a[2], 'w', newline='') as fh:
+            fh.write(','.join('"%s"' % c if ' ' in c else c for c in cols) + '\n')
+            fh.write(''.join(t + '\n' for t in text))
     else:
         sys.exit('gen.py: unknown command %r' % a[0])
 

@@ -164,3 +164,31 @@ fmt_bad_format_name() {
     want_rc 2 && want_no_out
 }
 t "formats/unknown-output-format" fmt_bad_format_name
+
+# The .npy fast path (whole blocks transposed, NaN counted and made canonical column by
+# column) against the CSV path on the same values: NaNs of many payloads and both signs
+# (CSV: nan), +-inf, blocks cut short by --chunk-rows, 2 threads.
+NM_MODEL="$PUB/handmade_interaction_kinds/model.json" # numeric, allow_missing true
+NM_FEATS=$(features_of "$NM_MODEL")
+gen nanmix "$SHARED/nm.npy" "$SHARED/nm.csv" "$NM_FEATS" 3000 5 || echo "formats: cannot generate nm.npy" >&2
+
+fmt_npy_nan_payloads() {
+    r mr predict -m "$NM_MODEL" -O npy -o want.npy --report want.json "$SHARED/nm.csv"
+    want_rc 0 || return 1
+    r mr predict -m "$NM_MODEL" -O npy -o got.npy --report got.json --chunk-rows 300 -@ 2 "$SHARED/nm.npy"
+    want_rc 0 && want_no_err && want_same got.npy want.npy || return 1
+    "$PY" - want.json got.json <<'PY'
+import json, sys
+a, b = (json.load(open(p))["columns"] for p in sys.argv[1:])
+assert a == b, (a, b)
+assert all(c["missing"] > 0 for c in a), a
+PY
+}
+t "formats/npy-fast-path-nan-payloads-equal-csv" fmt_npy_nan_payloads
+
+fmt_npy_nan_not_allowed() { # allow_missing false: the first bad cell, in a later block
+    gen nanmix one.npy one.csv "$FMT_FEATS" 1000 5 700:3 || return 1
+    r mr predict -m "$FMT_MODEL" -O npy -o y.npy one.npy
+    want_rc 4 && want_err_line 'one.npy: row 700: column "x2": missing value' && want_absent y.npy
+}
+t "formats/npy-nan-not-allowed-names-row-and-column" fmt_npy_nan_not_allowed
