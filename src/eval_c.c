@@ -27,17 +27,34 @@ int mr_eval_simd(void)
 #endif
 }
 
-MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *reg)
+_Static_assert(sizeof(const double *) <= sizeof(double), "register addresses live in the scratch");
+
+/* The register address table at the end of the scratch: register i of the
+ * block, or the input column of a LINEAR op (not copied), or 1.0 at n_ops. */
+static const double **reg_table(const mr_plan *p, const double *x, size_t stride, double *scratch)
+{
+    const double **reg = (const double **)(void *)(scratch + (p->n_ops + 1) * MR_STRIDE);
+    for (size_t i = 0; i < p->n_ops; i++)
+        reg[i] = p->ops[i].code == MR_OP_LINEAR ? x + (size_t)p->ops[i].a * stride : scratch + i * MR_STRIDE;
+    double *one = scratch + p->n_ops * MR_STRIDE;
+    for (size_t j = 0; j < MR_BLOCK; j++)
+        one[j] = 1.0;
+    reg[p->n_ops] = one;
+    return reg;
+}
+
+MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch,
+                              const double *const *reg)
 {
     for (size_t i = 0; i < p->n_ops; i++) {
+        if (p->cpu_skip[i])
+            continue;
         const mr_op *o = &p->ops[i];
-        double *restrict r = reg + i * MR_STRIDE;
+        double *restrict r = scratch + i * MR_STRIDE;
         const double *restrict xa = x + (size_t)o->a * stride;
         const double k = o->k;
         switch (o->code) {
-        case MR_OP_LINEAR:
-            for (size_t j = 0; j < n; j++)
-                r[j] = xa[j];
+        case MR_OP_LINEAR: /* skipped: the register is the input column */
             break;
         case MR_OP_HINGE_R:
             for (size_t j = 0; j < n; j++) {
@@ -60,26 +77,14 @@ MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, 
                 r[j] = xa[j] != xa[j] ? 1.0 : 0.0;
             break;
         case MR_OP_MUL: {
-            const double *restrict a = reg + (size_t)o->a * MR_STRIDE;
-            const double *restrict b = reg + (size_t)o->b * MR_STRIDE;
+            const double *restrict a = reg[o->a];
+            const double *restrict b = reg[o->b];
             for (size_t j = 0; j < n; j++)
                 r[j] = a[j] * b[j];
             break;
         }
         }
     }
-}
-
-static const double *term_values(const mr_plan *p, size_t i, const double *reg)
-{
-    return reg + (p->term_reg[i] == MR_REG_ONE ? p->n_ops : p->term_reg[i]) * MR_STRIDE;
-}
-
-static void fill_one(const mr_plan *p, double *reg)
-{
-    double *one = reg + p->n_ops * MR_STRIDE;
-    for (size_t j = 0; j < MR_BLOCK; j++)
-        one[j] = 1.0;
 }
 
 /* acc[j] = ((acc[j] + c0*b0[j]) + c1*b1[j]) + ...: four terms per pass over
@@ -99,33 +104,75 @@ MR_CLONES static void accumulate4(double *restrict acc, const double *restrict b
     }
 }
 
+/* The same when some of the four terms are products the sum computes
+ * (plan.h: term_b); a term that is not has v = the 1.0 register, and
+ * u * 1.0 == u exactly (NaN and -0.0 included). */
+MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const *u, const double *const *v,
+                                      const double *c, size_t n)
+{
+    const double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+    const double *restrict u0 = u[0], *restrict u1 = u[1], *restrict u2 = u[2], *restrict u3 = u[3];
+    const double *restrict v0 = v[0], *restrict v1 = v[1], *restrict v2 = v[2], *restrict v3 = v[3];
+    for (size_t j = 0; j < n; j++) {
+        double a = acc[j];
+        a = a + c0 * (u0[j] * v0[j]);
+        a = a + c1 * (u1[j] * v1[j]);
+        a = a + c2 * (u2[j] * v2[j]);
+        a = a + c3 * (u3[j] * v3[j]);
+        acc[j] = a;
+    }
+}
+
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                      double *scratch, double *out)
 {
-    run_ops(p, x, stride, n, scratch);
-    fill_one(p, scratch);
+    const double **reg = reg_table(p, x, stride, scratch);
+    run_ops(p, x, stride, n, scratch, reg);
     for (size_t j = 0; j < n; j++)
         out[j] = 0.0;
     size_t i = 0;
-    for (; i + 4 <= p->n_terms; i += 4) /* canonical order: term by term */
-        accumulate4(out, term_values(p, i, scratch), term_values(p, i + 1, scratch),
-                    term_values(p, i + 2, scratch), term_values(p, i + 3, scratch), p->coef + i, n);
+    for (; i + 4 <= p->n_terms; i += 4) { /* canonical order: term by term */
+        const double *u[4], *v[4];
+        int products = 0;
+        for (int k = 0; k < 4; k++) {
+            const uint32_t b = p->term_b[i + k];
+            u[k] = reg[p->term_a[i + k]];
+            v[k] = reg[b != MR_REG_ONE ? b : p->n_ops];
+            products |= b != MR_REG_ONE;
+        }
+        if (products)
+            accumulate4_mul(out, u, v, p->coef + i, n);
+        else
+            accumulate4(out, u[0], u[1], u[2], u[3], p->coef + i, n);
+    }
     for (; i < p->n_terms; i++) {
         const double c = p->coef[i];
-        const double *restrict b = term_values(p, i, scratch);
-        for (size_t j = 0; j < n; j++)
-            out[j] = out[j] + c * b[j];
+        const double *restrict u = reg[p->term_a[i]];
+        if (p->term_b[i] != MR_REG_ONE) {
+            const double *restrict v = reg[p->term_b[i]];
+            for (size_t j = 0; j < n; j++)
+                out[j] = out[j] + c * (u[j] * v[j]);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                out[j] = out[j] + c * u[j];
+        }
     }
 }
 
 void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
                     double *scratch, double *out, size_t ld_out)
 {
-    run_ops(p, x, stride, n, scratch);
-    fill_one(p, scratch);
+    const double **reg = reg_table(p, x, stride, scratch);
+    run_ops(p, x, stride, n, scratch, reg);
     for (size_t i = 0; i < p->n_terms; i++) {
-        const double *b = term_values(p, i, scratch);
-        for (size_t j = 0; j < n; j++)
-            out[j * ld_out + i] = b[j];
+        const double *u = reg[p->term_a[i]];
+        if (p->term_b[i] != MR_REG_ONE) {
+            const double *v = reg[p->term_b[i]];
+            for (size_t j = 0; j < n; j++)
+                out[j * ld_out + i] = u[j] * v[j];
+        } else {
+            for (size_t j = 0; j < n; j++)
+                out[j * ld_out + i] = u[j];
+        }
     }
 }

@@ -65,6 +65,42 @@ static uint32_t compile(builder *bd, const mr_term *t, int *oom)
     return mul(bd, parent, own, oom); /* parent on the left (SEMANTICS §2) */
 }
 
+/* cpu_skip, term_a, term_b (see plan.h). */
+static int plan_cpu_schedule(mr_plan *p)
+{
+    const size_t nt = p->n_terms ? p->n_terms : 1, no = p->n_ops ? p->n_ops : 1;
+    p->term_a = malloc(nt * sizeof *p->term_a);
+    p->term_b = malloc(nt * sizeof *p->term_b);
+    p->cpu_skip = calloc(no, sizeof *p->cpu_skip);
+    uint32_t *uses = calloc(no, sizeof *uses);
+    if (!p->term_a || !p->term_b || !p->cpu_skip || !uses) {
+        free(uses);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n_ops; i++) {
+        if (p->ops[i].code == MR_OP_MUL) {
+            uses[p->ops[i].a] += 2; /* an op's operand: stays stored */
+            uses[p->ops[i].b] += 2;
+        }
+        p->cpu_skip[i] = p->ops[i].code == MR_OP_LINEAR;
+    }
+    for (size_t i = 0; i < p->n_terms; i++)
+        if (p->term_reg[i] != MR_REG_ONE)
+            uses[p->term_reg[i]]++;
+    for (size_t i = 0; i < p->n_terms; i++) {
+        const uint32_t r = p->term_reg[i];
+        p->term_a[i] = r == MR_REG_ONE ? (uint32_t)p->n_ops : r;
+        p->term_b[i] = MR_REG_ONE;
+        if (r != MR_REG_ONE && p->ops[r].code == MR_OP_MUL && uses[r] == 1) {
+            p->cpu_skip[r] = 1;
+            p->term_a[i] = p->ops[r].a;
+            p->term_b[i] = p->ops[r].b;
+        }
+    }
+    free(uses);
+    return 0;
+}
+
 mr_status mr_plan_build(const mr_model *m, mr_plan **out)
 {
     *out = NULL;
@@ -83,6 +119,8 @@ mr_status mr_plan_build(const mr_model *m, mr_plan **out)
     }
     p->ops = bd.ops;
     p->n_ops = bd.n;
+    if (!oom)
+        oom = plan_cpu_schedule(p) != 0;
     if (oom) {
         mr_plan_free(p);
         return MR_E_NOMEM;
@@ -98,10 +136,15 @@ void mr_plan_free(mr_plan *p)
     free(p->ops);
     free(p->term_reg);
     free(p->coef);
+    free(p->cpu_skip);
+    free(p->term_a);
+    free(p->term_b);
     free(p);
 }
 
 size_t mr_plan_scratch_len(const mr_plan *p)
 {
-    return (p->n_ops + 1) * MR_STRIDE; /* +1: the constant register */
+    /* registers, the constant register, then n_ops + 1 register addresses
+     * (a pointer fits in a double's 8 bytes) */
+    return (p->n_ops + 1) * MR_STRIDE + p->n_ops + 1;
 }

@@ -45,12 +45,22 @@ typedef struct mr_plan {
     size_t n_terms;
     uint32_t *term_reg; /* register of each top-level term, or MR_REG_ONE */
     double *coef;
+    /* How the CPU block evaluators run the plan (other evaluators may ignore
+     * this and run every op): a LINEAR op is not copied, its register is the
+     * input column itself; a MUL read by exactly one top-level term and by no
+     * op is not stored: the sum computes reg[a] * reg[b] where it adds the
+     * term (the same multiplication, operands in the same order). Term i's
+     * value is reg[term_a[i]] * reg[term_b[i]] when term_b[i] != MR_REG_ONE,
+     * else reg[term_a[i]]; register n_ops is the constant 1.0. */
+    uint8_t *cpu_skip; /* n_ops entries: 1 = not run by the CPU evaluators */
+    uint32_t *term_a, *term_b;
 } mr_plan;
 
 mr_status mr_plan_build(const mr_model *m, mr_plan **out);
 void mr_plan_free(mr_plan *p);
 
-/* Scratch doubles needed by the evaluators (registers), 64-byte alignable. */
+/* Scratch doubles needed by the evaluators (registers and a table of
+ * register addresses), 64-byte alignable. */
 size_t mr_plan_scratch_len(const mr_plan *p);
 
 /* Block evaluators (eval_c.c). Feature f of row r is x[f*stride + r];
