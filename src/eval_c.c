@@ -29,28 +29,36 @@ int mr_eval_simd(void)
 
 _Static_assert(sizeof(const double *) <= sizeof(double), "register addresses live in the scratch");
 
-/* The register address table at the end of the scratch: register i of the
- * block, or the input column of a LINEAR op (not copied), or 1.0 at n_ops. */
+/* The register address table at the end of the scratch: op i's register (its
+ * packed slot), or the input column of a LINEAR op (not copied); entry n_ops
+ * is the 1.0 register. */
 static const double **reg_table(const mr_plan *p, const double *x, size_t stride, double *scratch)
 {
     const double **reg = (const double **)(void *)(scratch + (p->n_ops + 1) * MR_STRIDE);
     for (size_t i = 0; i < p->n_ops; i++)
-        reg[i] = p->ops[i].code == MR_OP_LINEAR ? x + (size_t)p->ops[i].a * stride : scratch + i * MR_STRIDE;
-    double *one = scratch + p->n_ops * MR_STRIDE;
+        reg[i] = p->ops[i].code == MR_OP_LINEAR ? x + (size_t)p->ops[i].a * stride
+               : p->cpu_skip[i]                 ? NULL /* a product the sum computes */
+                                                : scratch + (size_t)p->cpu_slot[i] * MR_STRIDE;
+    double *one = scratch + (size_t)p->cpu_slots * MR_STRIDE;
     for (size_t j = 0; j < MR_BLOCK; j++)
         one[j] = 1.0;
     reg[p->n_ops] = one;
     return reg;
 }
 
-MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch,
-                              const double *const *reg)
+/* Each kernel below is written once as an always-inline body and
+ * instantiated twice: for a full block (a constant trip count: no loop
+ * epilogue, unrolled) and for the short last block of a chunk. */
+#define MR_INLINE static inline __attribute__((always_inline))
+
+MR_INLINE void run_ops_body(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch,
+                            const double *const *reg)
 {
     for (size_t i = 0; i < p->n_ops; i++) {
         if (p->cpu_skip[i])
             continue;
         const mr_op *o = &p->ops[i];
-        double *restrict r = scratch + i * MR_STRIDE;
+        double *restrict r = scratch + (size_t)p->cpu_slot[i] * MR_STRIDE;
         const double *restrict xa = x + (size_t)o->a * stride;
         const double k = o->k;
         switch (o->code) {
@@ -89,9 +97,9 @@ MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, 
 
 /* acc[j] = ((acc[j] + c0*b0[j]) + c1*b1[j]) + ...: four terms per pass over
  * the rows, the per-row order unchanged, a quarter of the acc traffic. */
-MR_CLONES static void accumulate4(double *restrict acc, const double *restrict b0, const double *restrict b1,
-                        const double *restrict b2, const double *restrict b3, const double *c,
-                        size_t n)
+MR_INLINE void accumulate4_body(double *restrict acc, const double *restrict b0, const double *restrict b1,
+                                const double *restrict b2, const double *restrict b3, const double *c,
+                                size_t n)
 {
     const double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
     for (size_t j = 0; j < n; j++) {
@@ -107,8 +115,8 @@ MR_CLONES static void accumulate4(double *restrict acc, const double *restrict b
 /* The same when some of the four terms are products the sum computes
  * (plan.h: term_b); a term that is not has v = the 1.0 register, and
  * u * 1.0 == u exactly (NaN and -0.0 included). */
-MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const *u, const double *const *v,
-                                      const double *c, size_t n)
+MR_INLINE void accumulate4_mul_body(double *restrict acc, const double *const *u, const double *const *v,
+                                    const double *c, size_t n)
 {
     const double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
     const double *restrict u0 = u[0], *restrict u1 = u[1], *restrict u2 = u[2], *restrict u3 = u[3];
@@ -121,6 +129,34 @@ MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const 
         a = a + c3 * (u3[j] * v3[j]);
         acc[j] = a;
     }
+}
+
+MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch,
+                              const double *const *reg)
+{
+    if (n == MR_BLOCK)
+        run_ops_body(p, x, stride, MR_BLOCK, scratch, reg);
+    else
+        run_ops_body(p, x, stride, n, scratch, reg);
+}
+
+MR_CLONES static void accumulate4(double *restrict acc, const double *restrict b0, const double *restrict b1,
+                                  const double *restrict b2, const double *restrict b3, const double *c,
+                                  size_t n)
+{
+    if (n == MR_BLOCK)
+        accumulate4_body(acc, b0, b1, b2, b3, c, MR_BLOCK);
+    else
+        accumulate4_body(acc, b0, b1, b2, b3, c, n);
+}
+
+MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const *u, const double *const *v,
+                                      const double *c, size_t n)
+{
+    if (n == MR_BLOCK)
+        accumulate4_mul_body(acc, u, v, c, MR_BLOCK);
+    else
+        accumulate4_mul_body(acc, u, v, c, n);
 }
 
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,

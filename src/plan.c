@@ -72,8 +72,9 @@ static int plan_cpu_schedule(mr_plan *p)
     p->term_a = malloc(nt * sizeof *p->term_a);
     p->term_b = malloc(nt * sizeof *p->term_b);
     p->cpu_skip = calloc(no, sizeof *p->cpu_skip);
+    p->cpu_slot = calloc(no, sizeof *p->cpu_slot);
     uint32_t *uses = calloc(no, sizeof *uses);
-    if (!p->term_a || !p->term_b || !p->cpu_skip || !uses) {
+    if (!p->term_a || !p->term_b || !p->cpu_skip || !p->cpu_slot || !uses) {
         free(uses);
         return -1;
     }
@@ -98,6 +99,9 @@ static int plan_cpu_schedule(mr_plan *p)
         }
     }
     free(uses);
+    p->cpu_slots = 0;
+    for (size_t i = 0; i < p->n_ops; i++)
+        p->cpu_slot[i] = p->cpu_skip[i] ? UINT32_MAX : p->cpu_slots++;
     return 0;
 }
 
@@ -137,6 +141,7 @@ void mr_plan_free(mr_plan *p)
     free(p->term_reg);
     free(p->coef);
     free(p->cpu_skip);
+    free(p->cpu_slot);
     free(p->term_a);
     free(p->term_b);
     free(p);

@@ -53,6 +53,9 @@ typedef struct mr_plan {
      * value is reg[term_a[i]] * reg[term_b[i]] when term_b[i] != MR_REG_ONE,
      * else reg[term_a[i]]; register n_ops is the constant 1.0. */
     uint8_t *cpu_skip; /* n_ops entries: 1 = not run by the CPU evaluators */
+    uint32_t *cpu_slot; /* n_ops entries: where a run op's register lives in the
+                           scratch (run ops only, packed: a small working set) */
+    uint32_t cpu_slots; /* slots used; slot cpu_slots holds 1.0 */
     uint32_t *term_a, *term_b;
 } mr_plan;
 
