@@ -33,6 +33,10 @@ mkdir -p build-ci
 
 say "release build (gcc, -Werror)"
 setup build-ci/release -Dbuildtype=release
+if ! meson test -C build-ci/release --list 2>/dev/null | grep -q '^mars-replay:unit'; then
+  echo "test.sh: the unit tests were not built (cmocka missing?): run bash scripts/setup.sh" >&2
+  exit 1
+fi
 suite "release: unit + cli + fuzz-regress" build-ci/release
 
 if [ "${QUICK:-0}" != 1 ]; then
