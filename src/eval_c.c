@@ -4,20 +4,11 @@
 
 #include <math.h>
 
+#include "cpu_clones.h"
+
 /* The loops below are plain C over columns of a block; the compiler
  * vectorises them across rows (one row per lane, so each row keeps its exact
- * operation order). On x86-64 a second copy is built for AVX2 and picked at
- * load time (ifunc): same IEEE operations, no FMA (-ffp-contract=off and no
- * "fma" target), so the bits are identical. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(MR_NO_CLONES)
-#define MR_CLONES __attribute__((target_clones("avx2", "default")))
-#define MR_CLONES_ON 1
-#else
-#define MR_CLONES
-#define MR_CLONES_ON 0
-#endif
-
+ * operation order), and MR_CLONES adds an AVX2 copy (cpu_clones.h). */
 int mr_eval_simd(void)
 {
 #if MR_CLONES_ON

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_clones.h"
 #include "error.h"
 #include "npy.h"
 #include "numfmt.h"
@@ -150,41 +151,61 @@ static void slow_rows(run *r, slot *s, work *w, size_t from)
     s->rows_done = s->n_rows;
 }
 
-/* The fast path for float64 rows of a model without categorical features:
- * transpose a block into the evaluators' column layout, then decode each
- * column in one branch-free pass. Decoding a numeric cell only replaces a NaN
- * by the canonical NaN and counts it (mr_decode_binary); with allow_missing
- * false a NaN or inf is an error instead, and such a block returns 0 untouched
- * (nothing counted) so that slow_rows redoes it and reports the first bad cell
- * in row order, exactly as before. Returns 1 when the block is decoded. */
+/* Decode the numeric columns of a transposed float64 block in place, on the
+ * bits so that the loops vectorise: a value is non-finite when every exponent
+ * bit is set, and a NaN when its magnitude bits exceed that. With
+ * allow_missing false any non-finite value is an error: returns 0 and changes
+ * nothing. Otherwise each NaN becomes the canonical NaN (as mr_decode_binary
+ * makes it) and is counted in missing[f]; returns 1. */
+MR_CLONES static int decode_numeric_block(double *blk, size_t nf, size_t n, int allow_missing,
+                                          uint64_t *missing)
+{
+    const int64_t exp = 0x7ff0000000000000, abs = 0x7fffffffffffffff;
+    if (!allow_missing) {
+        for (size_t f = 0; f < nf; f++) {
+            const double *x = &blk[f * MR_STRIDE];
+            int64_t bad = 0;
+            for (size_t j = 0; j < n; j++) {
+                int64_t u;
+                memcpy(&u, &x[j], sizeof u);
+                bad |= (u & exp) == exp;
+            }
+            if (bad)
+                return 0;
+        }
+        return 1;
+    }
+    const double nan_value = NAN;
+    int64_t canonical;
+    memcpy(&canonical, &nan_value, sizeof canonical);
+    for (size_t f = 0; f < nf; f++) {
+        double *x = &blk[f * MR_STRIDE];
+        int64_t nans = 0;
+        for (size_t j = 0; j < n; j++) {
+            int64_t u;
+            memcpy(&u, &x[j], sizeof u);
+            const int64_t nan = (u & abs) > exp;
+            nans += nan;
+            u = nan ? canonical : u;
+            memcpy(&x[j], &u, sizeof u);
+        }
+        missing[f] += (uint64_t)nans;
+    }
+    return 1;
+}
+
+/* The fast path for float64 rows of a model without categorical features: a
+ * block transposed into the evaluators' column layout, then decoded column by
+ * column. A block with a value that is not allowed returns 0 with nothing
+ * counted, so that slow_rows redoes it and reports the first bad cell in row
+ * order, exactly as for any other input. */
 static int fast_block(const run *r, slot *s, work *w, const char *rows, size_t n)
 {
     const size_t nf = r->m->n_features;
     if (((uintptr_t)rows & 7) != 0)
         return 0; /* the slot buffer is malloc'ed: never, but stay defined */
     mr_transpose_rows((const double *)(const void *)rows, nf, nf, n, w->x, MR_STRIDE);
-    if (!r->m->allow_missing) {
-        for (size_t f = 0; f < nf; f++) {
-            const double *x = &w->x[f * MR_STRIDE];
-            int bad = 0;
-            for (size_t j = 0; j < n; j++)
-                bad |= x[j] - x[j] != 0.0; /* NaN or inf: x - x is NaN */
-            if (bad)
-                return 0;
-        }
-        return 1;
-    }
-    for (size_t f = 0; f < nf; f++) {
-        double *x = &w->x[f * MR_STRIDE];
-        uint64_t nans = 0;
-        for (size_t j = 0; j < n; j++) {
-            const int nan = x[j] != x[j];
-            nans += (uint64_t)nan;
-            x[j] = nan ? NAN : x[j];
-        }
-        s->cnt.missing[f] += nans;
-    }
-    return 1;
+    return decode_numeric_block(w->x, nf, n, r->m->allow_missing, s->cnt.missing);
 }
 
 void mr_bin_input_job(run *r, slot *s, work *w)
