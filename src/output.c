@@ -75,7 +75,8 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
         const size_t bytes = n * nvals * sizeof(double);
         if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + bytes) != 0)
             return -1;
-        memcpy(s->out + s->out_len, w->vals, bytes);
+        if (bytes) /* a design of zero terms: s->out may still be NULL */
+            memcpy(s->out + s->out_len, w->vals, bytes);
         s->out_len += bytes;
         return 0;
     }
