@@ -45,7 +45,7 @@ if [ "${QUICK:-0}" != 1 ]; then
 
   say "TSan build"
   setup build-ci/tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
-  TSAN_OPTIONS=halt_on_error=1 suite "tsan: unit + cli" build-ci/tsan --suite unit --suite cli
+  TSAN_OPTIONS=halt_on_error=1 suite "tsan: unit + cli + opencl" build-ci/tsan --suite unit --suite cli --suite opencl
 
   if command -v clang >/dev/null; then
     say "libFuzzer build (clang, ASan + UBSan), ${fuzz_seconds}s per target"
