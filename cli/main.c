@@ -355,7 +355,7 @@ static int cmd_run(cli *c, int mode)
                 rc = MR_EXIT_IO;
         }
     }
-    if (c->verbose > 0 && e && (rc == 0 || rc == MR_EXIT_DEVICE))
+    if (c->verbose > 0 && e && rc == 0)
         cli_print_backend(&backend);
     if (c->verbose > 0 && rc == 0)
         cli_msg("%llu rows in %.3f s with %u thread%s", (unsigned long long)stats.rows_out,

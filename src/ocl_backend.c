@@ -354,7 +354,13 @@ static int load_program(mr_ocl_engine *o, const dev_facts *f, mr_backend_info *i
     unsigned char *bin = NULL;
     size_t len = 0;
     char miss[300] = "";
-    if (have_dir && mr_ocl_cache_load(dir, key, &bin, &len, miss, sizeof miss) == 0) {
+    int stale = 0; /* a file was there but could not be used: it gets replaced */
+    if (have_dir && mr_ocl_cache_load(dir, key, &bin, &len, miss, sizeof miss) != 0) {
+        stale = strstr(miss, "not cached yet") == NULL;
+        const char *colon = strstr(miss, ".clbin: "); /* keep the reason, not the path again */
+        if (colon)
+            memmove(miss, colon + 8, strlen(colon + 8) + 1);
+    } else if (have_dir) {
         const unsigned char *b = bin;
         cl_int bst = CL_SUCCESS;
         o->prog = cl->clCreateProgramWithBinary(o->ctx, 1, &o->did, &len, &b, &bst, &rc);
@@ -372,8 +378,9 @@ static int load_program(mr_ocl_engine *o, const dev_facts *f, mr_backend_info *i
         if (o->prog)
             cl->clReleaseProgram(o->prog);
         o->prog = NULL;
-        bput(miss, sizeof miss, "%s: the driver rejected the cached binary (%s), rebuilding", path,
-                 mr_ocl_strerror(rc != CL_SUCCESS ? rc : bst));
+        bput(miss, sizeof miss, "the driver rejected the cached binary (%s)",
+             mr_ocl_strerror(rc != CL_SUCCESS ? rc : bst));
+        stale = 1;
     }
     free(bin);
     const char *src = mr_kernel_replay_cl;
@@ -399,12 +406,12 @@ static int load_program(mr_ocl_engine *o, const dev_facts *f, mr_backend_info *i
         if (!out)
             bput(in->cache, sizeof in->cache, "built; the driver gave no program binary to cache");
         else if (mr_ocl_cache_store(dir, key, out, len, serr, sizeof serr) == 0)
-            bput(in->cache, sizeof in->cache, "%s", path);
+            bput(in->cache, sizeof in->cache, "%s%s%s%s", path, stale ? " (replaced: " : "",
+                 stale ? miss : "", stale ? ")" : "");
         else
             bput(in->cache, sizeof in->cache, "built; not cached: %s", serr);
         free(out);
     }
-    (void)miss; /* a miss is normal; a stale or corrupt file is simply replaced */
     return 0;
 }
 
@@ -781,14 +788,16 @@ static void launch(const mr_ocl_run *R, mr_ocl_work *d, size_t ti, size_t rows)
     const size_t bx = R->tile * R->nf * real, bout = rows * R->nvals * real;
     cl_event ev[3] = { NULL, NULL, NULL };
     cl_int rc = cl->clEnqueueWriteBuffer(d->q, d->dx[ds], CL_FALSE, 0, bx, (char *)d->hx + ti * bx, 0, NULL, &ev[0]);
-    if (rc != CL_SUCCESS)
-        return failed(d, "clEnqueueWriteBuffer", rc);
+    if (rc != CL_SUCCESS) {
+        failed(d, "clEnqueueWriteBuffer", rc);
+        return;
+    }
     const cl_uint n = (cl_uint)rows;
     rc = cl->clSetKernelArg(d->k, 0, sizeof n, &n);
     rc |= cl->clSetKernelArg(d->k, 9, sizeof(cl_mem), &d->dx[ds]);
     rc |= cl->clSetKernelArg(d->k, 10, sizeof(cl_mem), &d->dreg[ds]);
     rc |= cl->clSetKernelArg(d->k, 11, sizeof(cl_mem), &d->dout[ds]);
-    const size_t global = rows;
+    const size_t global = (rows + 63) / 64 * 64; /* work-groups of 64 fit; the kernel skips rows >= n */
     if (rc == CL_SUCCESS)
         rc = cl->clEnqueueNDRangeKernel(d->q, d->k, 1, NULL, &global, NULL, 0, NULL, &ev[1]);
     if (rc == CL_SUCCESS)
@@ -799,8 +808,10 @@ static void launch(const mr_ocl_run *R, mr_ocl_work *d, size_t ti, size_t rows)
             cl->clReleaseEvent(ev[i]);
             failed(d, "recording an event", CL_OUT_OF_HOST_MEMORY);
         }
-    if (rc != CL_SUCCESS)
-        return failed(d, "enqueueing a batch", rc);
+    if (rc != CL_SUCCESS) {
+        failed(d, "enqueueing a batch", rc);
+        return;
+    }
     cl->clFlush(d->q); /* start it now: the host goes on parsing */
     d->batches++;
     d->to_dev += bx;

@@ -81,26 +81,26 @@ int mr_ocl_cache_load(const char *dir, const char *key, unsigned char **bin, siz
     const char *bad = NULL;
     uint64_t n = 0;
     if (fread(head, 1, HEAD, fp) != HEAD || memcmp(head, MAGIC, 8) != 0) {
-        bad = "not a cache file (bad header), rebuilding";
+        bad = "not a cache file (bad header)";
     } else if (memcmp(head + 8, key, 64) != 0) {
-        bad = "key mismatch, rebuilding";
+        bad = "key mismatch";
     } else {
         for (int i = 7; i >= 0; i--)
             n = (n << 8) | head[72 + i];
         if (n == 0 || n > MAX_PAYLOAD)
-            bad = "bad payload length, rebuilding";
+            bad = "bad payload length";
     }
     if (!bad && !(data = malloc((size_t)n)))
         bad = "out of memory";
     if (!bad && fread(data, 1, (size_t)n, fp) != (size_t)n)
-        bad = "truncated, rebuilding";
+        bad = "truncated";
     if (!bad && fgetc(fp) != EOF)
-        bad = "trailing bytes, rebuilding";
+        bad = "trailing bytes";
     if (!bad) {
         char hex[65];
         mr_sha256_hex(data, (size_t)n, hex);
         if (memcmp(hex, head + 80, 64) != 0)
-            bad = "checksum mismatch (corrupt), rebuilding";
+            bad = "checksum mismatch (corrupt)";
     }
     fclose(fp);
     if (bad) {

@@ -330,13 +330,15 @@ ocl_cache() { # built, then loaded; a corrupt file is rebuilt; no usable directo
     # flip one byte of the payload: the checksum catches it, the program is rebuilt
     printf 'X' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 10)) conv=notrunc 2>/dev/null
     XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl --report r3.json "$OCL_IN"
-    want_rc 0 && want_same out first.csv && jcheck r3.json "j['backend']['kernel_cached'] is False" || return 1
+    want_rc 0 && want_same out first.csv && jcheck r3.json "j['backend']['kernel_cached'] is False" \
+        "j['backend']['cache'] == '$f (replaced: checksum mismatch (corrupt))'" || return 1
     XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl --report r4.json "$OCL_IN"
     jcheck r4.json "j['backend']['kernel_cached'] is True" || return 1
     # truncated file
-    head -c 100 "$f" >t && mv t "$f"
+    head -c 1000 "$f" >t && mv t "$f"
     XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl --report r5.json "$OCL_IN"
-    want_rc 0 && want_same out first.csv && jcheck r5.json "j['backend']['kernel_cached'] is False" || return 1
+    want_rc 0 && want_same out first.csv && jcheck r5.json "j['backend']['kernel_cached'] is False" \
+        "'(replaced: truncated)' in j['backend']['cache']" || return 1
     # single precision is another program: another file
     XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl --precision single "$OCL_IN"
     [ "$(ls "$c"/mars-replay/*.clbin | wc -l)" = 2 ] || { echo "single precision did not get its own cache file"; return 1; }
