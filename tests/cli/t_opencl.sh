@@ -259,6 +259,22 @@ ocl_auto_cpu_device() { # auto leaves an OpenCL CPU device to the native CPU pat
 }
 t "opencl/auto/cpu-devices" ocl_auto_cpu_device
 
+ocl_no_fp64() { # a device without fp64: single precision only (MR_OPENCL_HIDE_FP64 pretends)
+    r mr predict -m "$OCL_M" "$OCL_IN" && mv out cpu.csv
+    MR_OPENCL_HIDE_FP64=1 r mr probe --json
+    want_rc 0 && jcheck out "all(not d['fp64'] and not d['usable_double'] and d['usable_single'] for p in j['platforms'] for d in p['devices'])" \
+        "all('no fp64' in d['why_not'] for p in j['platforms'] for d in p['devices'])" || return 1
+    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device opencl "$OCL_IN"
+    want_rc 6 && want_no_out && want_err_line '^mars-replay: device opencl: no usable OpenCL device \(.*no fp64 support' || return 1
+    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device opencl:0.0 "$OCL_IN"
+    want_rc 6 && want_err_line 'device opencl:0\.0: OpenCL device 0\.0 \(.*\): no fp64 support' || return 1
+    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device auto "$OCL_IN"
+    want_rc 0 && want_no_err && want_same out cpu.csv || return 1
+    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device opencl --precision single --report r.json "$OCL_IN"
+    want_rc 0 && jcheck r.json "j['backend']['used'] == 'opencl'" "j['backend']['precision'] == 'single'"
+}
+t "opencl/no-fp64-single-only" ocl_no_fp64
+
 ocl_bad_index() {
     r mr predict -m "$OCL_M" --device opencl:9.9 "$OCL_IN"
     want_rc 6 && want_no_out && want_err_line '^mars-replay: device opencl:9\.9: no OpenCL device 9\.9'
