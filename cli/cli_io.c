@@ -33,6 +33,7 @@ int cli_exit_code(mr_status st)
     case MR_E_DATA: return MR_EXIT_DATA;
     case MR_E_IO: return MR_EXIT_IO;
     case MR_E_INVAL: return MR_EXIT_USAGE;
+    case MR_E_BACKEND: return MR_EXIT_DEVICE;
     default: return MR_EXIT_INTERNAL;
     }
 }

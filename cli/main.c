@@ -15,6 +15,7 @@
 #include "exit_codes.h"
 #include "inspect.h"
 #include "marsreplay.h"
+#include "probe.h"
 #include "report.h"
 
 enum {
@@ -34,6 +35,8 @@ enum {
     OPT_JSON,
     OPT_MAX_RECORD,
     OPT_VERSION,
+    OPT_DEVICE,
+    OPT_PRECISION,
 };
 
 static const struct option long_opts[] = {
@@ -62,6 +65,8 @@ static const struct option long_opts[] = {
     { "json", no_argument, NULL, OPT_JSON },
     { "max-record-bytes", required_argument, NULL, OPT_MAX_RECORD },
     { "version", no_argument, NULL, OPT_VERSION },
+    { "device", required_argument, NULL, OPT_DEVICE },
+    { "precision", required_argument, NULL, OPT_PRECISION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -75,6 +80,7 @@ static const char usage_text[] =
     "  check   -m MODEL [INPUT]   validate model, header and every row; write nothing\n"
     "  inspect MODEL [--json]     terms, features, degree and sha256 of a model\n"
     "  version                    versions and compiled-in backends\n"
+    "  probe [--json]             OpenCL platforms and devices, and which can run\n"
     "\n"
     "INPUT is a file or - for stdin (the default). CSV, .npy or raw float64.\n"
     "\n"
@@ -105,15 +111,22 @@ static const char usage_text[] =
     "      --na-out TOKEN        text of a NaN output value (default: nan)\n"
     "      --no-out-header       no header line in CSV output\n"
     "      --max-record-bytes N  longest CSV record accepted (default: 67108864)\n"
+    "      --device D            cpu (default), opencl (first usable device), opencl:P.D\n"
+    "                            (platform.device of probe), or auto (a GPU/accelerator\n"
+    "                            if usable, else the CPU); opencl that cannot run: exit 6\n"
+    "      --precision P         device arithmetic: double (default, bit-identical to the\n"
+    "                            CPU) or single (needed without fp64; docs/tolerance.md)\n"
     "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr)\n"
     "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
-    "  -v, --verbose             a summary line at the end (rows, seconds, threads)\n"
+    "  -v, --verbose             summary lines at the end (rows, seconds, threads; backend\n"
+    "                            used, or why the CPU ran instead of a device)\n"
     "  -h, --help                this help\n"
     "      --version             program and library versions\n"
     "\n"
     "Exit status: 0 ok (also when a downstream pipe closes), 1 internal error,\n"
-    "2 usage, 3 invalid model, 4 bad input data, 5 I/O error.\n"
+    "2 usage, 3 invalid model, 4 bad input data, 5 I/O error, 6 the requested\n"
+    "device (--device opencl) cannot run.\n"
     "See man mars-replay (man/mars-replay.1) for details.\n";
 
 typedef struct cli {
@@ -263,6 +276,7 @@ static int cmd_run(cli *c, int mode)
     cli_input in = { .fd = -1 };
     cli_output out = { .fd = -1 };
     mr_run_stats stats = { 0 };
+    mr_backend_info backend = { 0 };
     mr_error err = { 0 };
     int have_err = 0;
     int rc = load_model(c->model, &m);
@@ -311,6 +325,7 @@ static int cmd_run(cli *c, int mode)
             rc = cli_exit_code(st);
             have_err = 1;
         }
+        mr_engine_backend(e, &backend);
         if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
             cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
     }
@@ -332,6 +347,7 @@ static int cmd_run(cli *c, int mode)
             .seconds = since(&t0, &t1),
             .exit_code = rc,
             .error = have_err ? &err : NULL,
+            .backend = e ? &backend : NULL,
         };
         if (cli_report_write(&rep, c->report) != 0) {
             cli_msg("%s: cannot write the report: %s", c->report, strerror(errno));
@@ -339,6 +355,8 @@ static int cmd_run(cli *c, int mode)
                 rc = MR_EXIT_IO;
         }
     }
+    if (c->verbose > 0 && e && rc == 0)
+        cli_print_backend(&backend);
     if (c->verbose > 0 && rc == 0)
         cli_msg("%llu rows in %.3f s with %u thread%s", (unsigned long long)stats.rows_out,
                 since(&t0, &t1), stats.threads, stats.threads == 1 ? "" : "s");
@@ -374,6 +392,8 @@ int main(int argc, char **argv)
         mode = MR_MODE_CHECK;
     else if (strcmp(c.command, "inspect") == 0)
         mode = -1;
+    else if (strcmp(c.command, "probe") == 0)
+        mode = -2;
     else
         return usage_error("unknown command '%s'", c.command);
 
@@ -462,6 +482,14 @@ int main(int argc, char **argv)
         case OPT_PROGRESS: c.progress = 1; break;
         case OPT_REPORT: c.report = optarg; break;
         case OPT_JSON: c.json = 1; break;
+        case OPT_DEVICE:
+            if (mr_options_set_str(c.opt, MR_OPT_DEVICE, optarg) != MR_OK)
+                rc = usage_error("--device: expected cpu, opencl, opencl:P.D or auto, found '%s'", optarg);
+            break;
+        case OPT_PRECISION:
+            if (mr_options_set_str(c.opt, MR_OPT_PRECISION, optarg) != MR_OK)
+                rc = usage_error("--precision: expected double or single, found '%s'", optarg);
+            break;
         case 'q': c.verbose--; break;
         case 'v': c.verbose++; break;
         case 'h':
@@ -486,7 +514,9 @@ int main(int argc, char **argv)
         c.input = argv[optind++];
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
-    if (rc == 0 && mode == -1)
+    if (rc == 0 && mode == -2)
+        rc = c.input ? usage_error("probe: unexpected argument '%s'", c.input) : cli_probe(c.json);
+    else if (rc == 0 && mode == -1)
         rc = cmd_inspect(&c);
     else if (rc == 0)
         rc = cmd_run(&c, mode);

@@ -84,6 +84,33 @@ int cli_report_write(const cli_report *r, const char *path)
         json_object_set_new(o, "rows_per_second",
                             json_real(r->seconds > 0 ? (double)s->rows_out / r->seconds : 0.0));
     }
+    if (r->backend) {
+        const mr_backend_info *b = r->backend;
+        json_t *bo = json_object();
+        json_object_set_new(bo, "requested", json_string(b->requested));
+        json_object_set_new(bo, "used", json_string(b->used));
+        json_object_set_new(bo, "precision", json_string(b->precision));
+        json_object_set_new(bo, "fallback_reason", b->fallback[0] ? json_string(b->fallback) : json_null());
+        if (strcmp(b->used, "opencl") == 0) {
+            char spec[32];
+            snprintf(spec, sizeof spec, "opencl:%d.%d", b->platform_index, b->device_index);
+            json_object_set_new(bo, "device_spec", json_string(spec));
+            json_object_set_new(bo, "device", json_string(b->device));
+            json_object_set_new(bo, "platform", json_string(b->platform));
+            json_object_set_new(bo, "kernel_cached", json_boolean(b->kernel_cached));
+            json_object_set_new(bo, "cache", json_string(b->cache));
+            json_object_set_new(bo, "setup_seconds", json_real(b->setup_seconds));
+            json_object_set_new(bo, "kernel_build_seconds", json_real(b->build_seconds));
+            json_object_set_new(bo, "write_seconds", json_real(b->write_seconds));
+            json_object_set_new(bo, "kernel_seconds", json_real(b->kernel_seconds));
+            json_object_set_new(bo, "read_seconds", json_real(b->read_seconds));
+            json_object_set_new(bo, "wait_seconds", json_real(b->wait_seconds));
+            json_object_set_new(bo, "batches", json_integer((json_int_t)b->batches));
+            json_object_set_new(bo, "bytes_to_device", json_integer((json_int_t)b->bytes_to_device));
+            json_object_set_new(bo, "bytes_from_device", json_integer((json_int_t)b->bytes_from_device));
+        }
+        json_object_set_new(o, "backend", bo);
+    }
     json_object_set_new(o, "seconds", json_real(r->seconds));
     json_object_set_new(o, "peak_rss_bytes", json_integer(cli_peak_rss()));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));

@@ -15,6 +15,7 @@ typedef struct cli_report {
     double seconds;
     int exit_code;
     const mr_error *error;    /* NULL on success */
+    const mr_backend_info *backend; /* NULL: no engine was made */
 } cli_report;
 
 /* Write the report to path; "-" means stderr, so that it never mixes with

@@ -43,12 +43,15 @@ suite "release: unit + cli + fuzz-regress" build-ci/release
 if [ "${QUICK:-0}" != 1 ]; then
   say "ASan + UBSan build"
   setup build-ci/asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+  # LSan: the OpenCL driver stack (PoCL, LLVM) keeps memory until exit; only its
+  # own frames are suppressed (tests/lsan-opencl.supp)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    suite "asan+ubsan: unit + cli + fuzz-regress" build-ci/asan
+    LSAN_OPTIONS=suppressions=$root/tests/lsan-opencl.supp:print_suppressions=0 \
+    suite "asan+ubsan: unit + cli + opencl + fuzz-regress" build-ci/asan
 
   say "TSan build"
   setup build-ci/tsan -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false
-  TSAN_OPTIONS=halt_on_error=1 suite "tsan: unit + cli" build-ci/tsan --suite unit --suite cli
+  TSAN_OPTIONS=halt_on_error=1 suite "tsan: unit + cli + opencl" build-ci/tsan --suite unit --suite cli --suite opencl
 
   if command -v clang >/dev/null; then
     say "libFuzzer build (clang, ASan + UBSan), ${fuzz_seconds}s per target"
@@ -61,6 +64,10 @@ if [ "${QUICK:-0}" != 1 ]; then
   if ! bash bench/callgrind_gate.sh build-ci/release/cli/mars-replay; then
     failed+=("callgrind gate")
   fi
+
+  say "build without OpenCL (-Dopencl=disabled)"
+  setup build-ci/no-opencl -Dbuildtype=release -Dopencl=disabled
+  suite "no-opencl: unit + cli" build-ci/no-opencl --suite unit --suite cli --suite headers
 
   say "bounded memory on a large stream"
   if ! bash tests/big_stream.sh build-ci/release/cli/mars-replay "${BIG_STREAM_MB:-1024}"; then

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "error.h"
 #include "model.h"
 #include "transpose.h"
@@ -21,6 +22,7 @@ void mr_options_defaults(mr_options *o)
     o->unknown = MR_UNKNOWN_MODE;
     o->mode = MR_MODE_PREDICT;
     o->max_record = MR_DEFAULT_MAX_RECORD;
+    mr_device_spec_parse("cpu", &o->device);
 }
 
 static char *dup_or_null(const char *s, int *oom)
@@ -166,6 +168,12 @@ mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *v)
     case MR_OPT_NA_TOKENS: return set_str(&o->na, v);
     case MR_OPT_KEEP: return set_str(&o->keep, v);
     case MR_OPT_NA_OUT: return set_str(&o->na_out, v);
+    case MR_OPT_DEVICE: return mr_device_spec_parse(v, &o->device) == 0 ? MR_OK : MR_E_INVAL;
+    case MR_OPT_PRECISION:
+        if (!v || (strcmp(v, "double") != 0 && strcmp(v, "single") != 0))
+            return MR_E_INVAL;
+        o->single = strcmp(v, "single") == 0;
+        return MR_OK;
     case MR_OPT_NA_COLUMN: {
         if (!v || !strchr(v, '=') || v[0] == '=')
             return MR_E_INVAL;
@@ -215,6 +223,7 @@ void mr_engine_free(mr_engine *e)
 {
     if (!e)
         return;
+    mr_backend_release(e);
     mr_plan_free(e->plan);
     mr_options_release(&e->opt);
     free(e->scratch);

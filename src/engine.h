@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "marsreplay.h"
+#include "device_spec.h"
 #include "plan.h"
 
 #define MR_DEFAULT_NA ",NA,NaN,nan"
@@ -27,6 +28,8 @@ struct mr_options {
     int mode;
     size_t cols;           /* raw f64 columns; 0: n_features */
     size_t max_record;
+    mr_device_spec device; /* MR_OPT_DEVICE (device_spec.h) */
+    int single;            /* MR_OPT_PRECISION "single" */
 };
 
 struct mr_engine {
@@ -35,6 +38,9 @@ struct mr_engine {
     mr_options opt;        /* private copy */
     double *scratch;       /* for mr_predict/mr_design */
     double *xblock;
+    struct mr_ocl_engine *ocl; /* device state once a run selected OpenCL (backend.c) */
+    int backend_chosen;        /* the backend has been decided (once per engine) */
+    mr_backend_info info;      /* of the last mr_run */
 };
 
 void mr_options_defaults(mr_options *o);

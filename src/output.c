@@ -5,10 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "error.h"
 #include "npy.h"
 #include "numfmt.h"
 #include "stream_internal.h"
+#if MR_HAVE_OPENCL
+#include "ocl_backend.h"
+#endif
 
 static int needs_quotes(const char *s, size_t len)
 {
@@ -56,6 +60,13 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
     if (mode == MR_MODE_CHECK)
         return 0;
     const size_t nvals = mode == MR_MODE_DESIGN ? p->n_terms : 1;
+#if MR_HAVE_OPENCL
+    if (w->dev && mr_ocl_rows(r, s, w, n) == 0)
+        return 0; /* staged for the device; formatted when its values are back */
+    if (w->dev) {
+        /* w->vals holds the device's values */
+    } else
+#endif
     if (mode == MR_MODE_DESIGN)
         mr_eval_design(p, w->x, MR_STRIDE, n, w->scratch, w->vals, nvals);
     else
@@ -64,7 +75,8 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
         const size_t bytes = n * nvals * sizeof(double);
         if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + bytes) != 0)
             return -1;
-        memcpy(s->out + s->out_len, w->vals, bytes);
+        if (bytes) /* a design of zero terms: s->out may still be NULL */
+            memcpy(s->out + s->out_len, w->vals, bytes);
         s->out_len += bytes;
         return 0;
     }

@@ -12,10 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+#include "config.h"
 #include "error.h"
 #include "npy.h"
 #include "ordered.h"
 #include "stream_internal.h"
+#if MR_HAVE_OPENCL
+#include "ocl_backend.h"
+#endif
 
 int mr_buf_grow(char **buf, size_t *cap, size_t need)
 {
@@ -206,10 +211,18 @@ static void job(void *ctx, size_t si, unsigned wi)
     s->rows_done = 0;
     mr_err_clear(&s->err);
     reset_counters(r, s);
+#if MR_HAVE_OPENCL
+    if (w->dev)
+        mr_ocl_chunk_begin(r, s, w);
+#endif
     if (r->in_fmt == MR_FMT_CSV)
         mr_csv_input_job(r, s, w);
     else
         mr_bin_input_job(r, s, w);
+#if MR_HAVE_OPENCL
+    if (w->dev) /* wait for the device, then format the chunk */
+        mr_ocl_chunk_end(r, s, w);
+#endif
     if (s->st == MR_OK && s->cut_st != MR_OK) {
         s->st = s->cut_st;
         s->err = s->cut_err;
@@ -262,6 +275,9 @@ static uint64_t pipeline_bytes(const run *r)
 
 static void free_run(run *r)
 {
+#if MR_HAVE_OPENCL
+    mr_ocl_run_end(r);
+#endif
     if (r->slots)
         for (size_t i = 0; i < r->nslots; i++) {
             slot *s = &r->slots[i];
@@ -397,6 +413,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         memset(stats, 0, sizeof *stats);
     RETURN_IF(!e || !io || !io->read, MR_E_INVAL, err, "mr_run: NULL argument");
     RETURN_IF(e->opt.mode != MR_MODE_CHECK && !io->write, MR_E_INVAL, err, "mr_run: no output");
+    FORWARD_IF(mr_backend_select(e, err)); /* no OpenCL call unless a device was asked for */
     run r = { 0 };
     r.e = e;
     r.m = e->m;
@@ -434,6 +451,10 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         if (st != MR_OK)
             mr_err_set(err, st, "out of memory");
     }
+#if MR_HAVE_OPENCL
+    if (st == MR_OK)
+        st = mr_ocl_run_begin(&r, e, err);
+#endif
     if (st == MR_OK)
         st = mr_output_header(&r, err);
     if (st == MR_OK && threads > 1) {

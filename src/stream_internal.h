@@ -51,6 +51,7 @@ typedef struct work {
     char *keep;              /* the block's kept fields, already CSV-formatted */
     size_t keep_len, keep_cap;
     size_t keep_end[MR_BLOCK];
+    struct mr_ocl_work *dev; /* OpenCL state of this worker, or NULL (ocl_backend.h) */
 } work;
 
 typedef struct run {
@@ -93,6 +94,7 @@ typedef struct run {
     int npy_rows_known;
     char *header;            /* output header, written with the first chunk: a run */
     size_t header_len;       /* that fails in its first chunk writes nothing at all */
+    struct mr_ocl_run *ocl;  /* the run's device state, or NULL (ocl_backend.h) */
 } run;
 
 /* stream.c: helpers shared by the parts */

@@ -157,7 +157,17 @@ typedef enum {
     MR_OPT_MODE = 14,         /* int: mr_mode (default MR_MODE_PREDICT) */
     MR_OPT_COLS = 15,         /* int: columns of raw f64 input (default: n_features) */
     MR_OPT_NAMES_FROM_MODEL = 16, /* int: 1 = headerless CSV in the model's feature order */
-    MR_OPT_MAX_RECORD_BYTES = 17  /* int: longest accepted CSV record (default 64 MiB) */
+    MR_OPT_MAX_RECORD_BYTES = 17, /* int: longest accepted CSV record (default 64 MiB) */
+    /* 18..29: the OpenCL backend (docs/accelerator.md); mr_run only, mr_predict and
+     * mr_design always run on the CPU */
+    MR_OPT_DEVICE = 18,       /* str: "cpu" (default: no OpenCL call at all), "opencl" (the
+                                 first usable device, GPUs/accelerators first; fails with
+                                 MR_E_BACKEND if none), "opencl:P.D" (platform P, device D
+                                 as numbered by mr_probe_devices), "auto" (a usable GPU or
+                                 accelerator, else the CPU path: see mr_engine_backend) */
+    MR_OPT_PRECISION = 19     /* str: device arithmetic, "double" (default; bit-identical to
+                                 the CPU) or "single" (float; docs/tolerance.md; needed for
+                                 devices without fp64). The CPU path is always double */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
@@ -253,6 +263,47 @@ typedef void (*mr_progress_fn)(void *cookie, uint64_t rows, uint64_t bytes_in);
 MR_API mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress,
                         void *progress_cookie, mr_run_stats *stats, mr_error *err);
 MR_API void mr_run_stats_free(mr_run_stats *stats);
+
+/* ---- accelerator backend ------------------------------------------------ */
+
+/* Which backend the engine's last mr_run() used and where its time went.
+ * Caller-owned; nothing to free. Times are seconds; device times come from
+ * OpenCL profiling events, summed over all batches and workers. */
+typedef struct mr_backend_info {
+    char requested[32];       /* MR_OPT_DEVICE as set ("cpu" by default) */
+    char used[16];            /* "cpu" or "opencl" */
+    char precision[8];        /* "double" or "single" */
+    int platform_index;       /* the device as numbered by mr_probe_devices; -1 on the CPU */
+    int device_index;
+    char platform[128];       /* OpenCL platform and device names; "" on the CPU */
+    char device[128];
+    char fallback[256];       /* why the CPU ran though "auto" asked for a device; "" if not */
+    int kernel_cached;        /* 1: program binary loaded from the cache, 0: built from source */
+    char cache[320];          /* the cache file used or written, or why no cache was used */
+    double setup_seconds;     /* loader, context, program (built or cached), buffers: paid once
+                                 per engine, by its first device run */
+    double build_seconds;     /* clBuildProgram alone (also needed for a cached binary) */
+    double write_seconds;     /* host -> device transfers */
+    double kernel_seconds;    /* kernel execution */
+    double read_seconds;      /* device -> host transfers */
+    double wait_seconds;      /* host threads blocked waiting for the device */
+    uint64_t batches;         /* device batches (kernel launches) */
+    uint64_t bytes_to_device, bytes_from_device;
+} mr_backend_info;
+
+/*! mr_engine_backend() : the backend of the engine's last mr_run() (before any
+ * run: the CPU, with `requested` filled). MR_E_INVAL for NULL arguments. */
+MR_API mr_status mr_engine_backend(const mr_engine *e, mr_backend_info *out);
+
+/*! mr_probe_devices() : every OpenCL platform and device with the facts that
+ * decide usability, as JSON text in *json (owned by the caller: release it with
+ * mr_string_free). This loads the OpenCL ICD loader (nothing else does, except
+ * mr_run with MR_OPT_DEVICE "opencl*" or "auto"). A machine without OpenCL is
+ * not an error: the JSON says "available": false and why. Format: see
+ * docs/accelerator.md. MR_E_NOMEM, MR_E_INVAL (NULL json). */
+MR_API mr_status mr_probe_devices(char **json, mr_error *err);
+/*! mr_string_free() : release a string the library returned to the caller. */
+MR_API void mr_string_free(char *s);
 
 #ifdef __cplusplus
 }
