@@ -267,7 +267,8 @@ static inline int decimal_length(uint64_t v) /* 1 <= v < 10^17 */
 static inline void write_digits(uint64_t v, int n, char *d)
 {
     char *e = d + n;
-    if (v >= 100000000u) { /* the low eight in 32-bit arithmetic */
+    /* at most two groups of the low eight digits in 32-bit arithmetic (v < 10^17) */
+    for (int g = 0; g < 2 && v >= 100000000u; g++) {
         const uint64_t hi = v / 100000000u;
         uint32_t lo = (uint32_t)(v - hi * 100000000u);
         v = hi;
@@ -276,17 +277,6 @@ static inline void write_digits(uint64_t v, int n, char *d)
             lo /= 100;
             e -= 2;
             memcpy(e, DIGIT_PAIRS + 2 * r, 2);
-        }
-        if (v >= 100000000u) {
-            const uint64_t h2 = v / 100000000u;
-            lo = (uint32_t)(v - h2 * 100000000u);
-            v = h2;
-            for (int k = 0; k < 4; k++) {
-                const uint32_t r = lo % 100;
-                lo /= 100;
-                e -= 2;
-                memcpy(e, DIGIT_PAIRS + 2 * r, 2);
-            }
         }
     }
     uint32_t u = (uint32_t)v;

@@ -55,20 +55,6 @@ static double from_bits(uint64_t u)
 
 static uint64_t rng_state;
 
-/* MR_NUM_LONG=N: the random tests draw N values instead of their default
- * (for one long run, e.g. N = 100000000 with a release build). */
-static long long random_count(long long dflt)
-{
-    const char *e = getenv("MR_NUM_LONG");
-    if (e == NULL || *e == '\0')
-        return dflt;
-    char *end;
-    double n = strtod(e, &end);
-    if (*end != '\0' || !(n >= 1))
-        return dflt;
-    return (long long)n;
-}
-
 static uint64_t xorshift(void)
 {
     uint64_t x = rng_state;

@@ -39,20 +39,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* MR_NUM_LONG=N: the random tests draw N values instead of their default
- * (for one long run, e.g. N = 100000000 with a release build). */
-static long long random_count(long long dflt)
-{
-    const char *e = getenv("MR_NUM_LONG");
-    if (e == NULL || *e == '\0')
-        return dflt;
-    char *end;
-    double n = strtod(e, &end);
-    if (*end != '\0' || !(n >= 1))
-        return dflt;
-    return (long long)n;
-}
-
 static uint64_t bits(double d)
 {
     uint64_t u;
