@@ -3,6 +3,7 @@
 #include "plan.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "cpu_clones.h"
 
@@ -150,6 +151,32 @@ MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const 
         accumulate4_mul_body(acc, u, v, c, n);
 }
 
+/* One NaN for every NaN: IEEE 754 leaves open which operand's NaN an
+ * operation returns and the sign of a NaN it creates (x86: the first
+ * operand's; -NaN for 0 * inf), and compilers commute a + b and a * b, so the
+ * bits of a NaN result could depend on a row's place in a block or on the
+ * device. Every NaN value leaves the evaluators as +NaN (0x7ff8000000000000):
+ * binary output is then byte-identical whatever the threads, chunks or device. */
+static const uint64_t canonical_nan = 0x7ff8000000000000u;
+
+MR_CLONES void mr_canonical_nans(double *v, size_t n)
+{
+    const int64_t exp = 0x7ff0000000000000, abs = 0x7fffffffffffffff;
+    for (size_t j = 0; j < n; j++) {
+        int64_t u;
+        memcpy(&u, &v[j], sizeof u);
+        u = (u & abs) > exp ? (int64_t)canonical_nan : u;
+        memcpy(&v[j], &u, sizeof u);
+    }
+}
+
+static inline double canonical(double v)
+{
+    if (v != v)
+        memcpy(&v, &canonical_nan, sizeof v);
+    return v;
+}
+
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                      double *scratch, double *out)
 {
@@ -184,6 +211,7 @@ void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                 out[j] = out[j] + c * u[j];
         }
     }
+    mr_canonical_nans(out, n);
 }
 
 void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
@@ -196,10 +224,10 @@ void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
         if (p->term_b[i] != MR_REG_ONE) {
             const double *v = reg[p->term_b[i]];
             for (size_t j = 0; j < n; j++)
-                out[j * ld_out + i] = u[j] * v[j];
+                out[j * ld_out + i] = canonical(u[j] * v[j]);
         } else {
             for (size_t j = 0; j < n; j++)
-                out[j * ld_out + i] = u[j];
+                out[j * ld_out + i] = canonical(u[j]);
         }
     }
 }

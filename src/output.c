@@ -64,7 +64,8 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
     if (w->dev && mr_ocl_rows(r, s, w, n) == 0)
         return 0; /* staged for the device; formatted when its values are back */
     if (w->dev) {
-        /* w->vals holds the device's values */
+        /* w->vals holds the device's values; its NaNs as the CPU's */
+        mr_canonical_nans(w->vals, n * nvals);
     } else
 #endif
     if (mode == MR_MODE_DESIGN)

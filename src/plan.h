@@ -70,6 +70,9 @@ size_t mr_plan_scratch_len(const mr_plan *p);
  * n <= MR_BLOCK; scratch holds mr_plan_scratch_len() doubles. */
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                      double *scratch, double *out);
+/* Every NaN among v[0..n) becomes +NaN (0x7ff8000000000000), as the
+ * evaluators leave their values; for values computed elsewhere (a device). */
+void mr_canonical_nans(double *v, size_t n);
 /* 1 if the evaluators run their AVX2 versions on this CPU (for mr_features). */
 int mr_eval_simd(void);
 

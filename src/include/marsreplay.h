@@ -195,7 +195,8 @@ MR_API void mr_engine_free(mr_engine *e);
 /*! mr_predict() : predictions for n_rows rows of decoded feature values.
  * Row r, feature j is x[r*ld + j] (ld >= n_features); NaN means missing.
  * Categorical features take the class index (0..n_classes-1) here.
- * Does not check allow_missing. out[r] receives row r's prediction. */
+ * Does not check allow_missing. out[r] receives row r's prediction; a NaN
+ * result is always +NaN (0x7ff8000000000000), here and in mr_design. */
 MR_API mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t ld,
                             double *out, mr_error *err);
 /*! mr_design() : the basis matrix: out[r*ld_out + i] = value of term i. */
