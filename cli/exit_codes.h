@@ -8,7 +8,8 @@ enum {
     MR_EXIT_USAGE = 2,    /* bad command line or option value */
     MR_EXIT_MODEL = 3,    /* the model file is invalid */
     MR_EXIT_DATA = 4,     /* bad input data (CSV, npy, values, columns) */
-    MR_EXIT_IO = 5        /* I/O error: cannot open/read/write, disk full */
+    MR_EXIT_IO = 5,       /* I/O error: cannot open/read/write, disk full */
+    MR_EXIT_MPI = 7       /* MPI failed (init, a collective): the job is aborted */
 };
 
 #endif

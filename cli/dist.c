@@ -1,0 +1,237 @@
+/* dist.c — see dist.h. */
+#include "dist.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_io.h"
+#include "exit_codes.h"
+
+int cli_retry_transient(int *tries, int max)
+{
+    const int e = errno;
+    if (!(e == EAGAIN || e == EWOULDBLOCK || e == EIO || e == ETIMEDOUT) || *tries >= max)
+        return 0;
+    long ms = 10L << (*tries < 8 ? *tries : 8);
+    if (ms > 2000)
+        ms = 2000;
+    const struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    (*tries)++;
+    errno = e;
+    return 1;
+}
+
+int dist_detect_format(int fd, int fmt)
+{
+    if (fmt != MR_FMT_AUTO)
+        return fmt;
+    unsigned char b[6];
+    ssize_t n;
+    do
+        n = pread(fd, b, sizeof b, 0);
+    while (n < 0 && errno == EINTR);
+    return n == 6 && memcmp(b, "\x93NUMPY", 6) == 0 ? MR_FMT_NPY : MR_FMT_CSV;
+}
+
+int dist_plan_csv_header(dist_plan *p, int fd, uint64_t size, int has_header)
+{
+    memset(p, 0, sizeof *p);
+    p->fmt = MR_FMT_CSV;
+    p->size = size;
+    return part_csv_data_start(fd, size, has_header, &p->data_start);
+}
+
+void dist_plan_csv_range(dist_plan *p, uint64_t start, uint64_t end)
+{
+    p->nseg = 2;
+    p->seg_from[0] = 0;
+    p->seg_to[0] = p->data_start;
+    p->seg_from[1] = start;
+    p->seg_to[1] = end;
+}
+
+int dist_plan_binary(dist_plan *p, int fd, uint64_t size, uint64_t cols, uint64_t k, uint64_t n)
+{
+    const int fmt = p->fmt;
+    memset(p, 0, sizeof *p);
+    p->fmt = fmt;
+    p->size = size;
+    p->k = k;
+    p->n = n;
+    if (fmt == MR_FMT_NPY) {
+        unsigned char buf[4096];
+        ssize_t got;
+        do
+            got = pread(fd, buf, sizeof buf, 0);
+        while (got < 0 && errno == EINTR);
+        if (got < 0)
+            return -1;
+        if (part_npy_parse(buf, (size_t)got, &p->npy) != 0 ||
+            p->npy.header_bytes + p->npy.rows * p->npy.cols * p->npy.itemsize != size) {
+            /* not ours to judge: part 0 shows the library the whole file */
+            p->whole = k == 0;
+            p->skip = k != 0;
+            p->nseg = p->whole;
+            p->seg_to[0] = size;
+            return 0;
+        }
+        p->data_start = p->npy.header_bytes;
+        p->row_bytes = (unsigned)(p->npy.cols * p->npy.itemsize);
+        p->total_rows = p->npy.rows;
+    } else {
+        p->data_start = 0;
+        p->row_bytes = (unsigned)(cols * 8);
+        p->total_rows = p->row_bytes ? size / p->row_bytes : 0;
+    }
+    uint64_t lo = 0, hi = 0;
+    part_row_range(p->total_rows, k, n, &lo, &hi);
+    p->row_off = lo;
+    p->rows = hi - lo;
+    p->nseg = 1;
+    p->seg_from[0] = p->data_start + lo * p->row_bytes;
+    /* the last part also takes a partial row at the end: the library reports it */
+    p->seg_to[0] = k + 1 == n ? size : p->data_start + hi * p->row_bytes;
+    if (fmt == MR_FMT_NPY) {
+        p->prefix_len = part_npy_header(p->prefix, sizeof p->prefix, p->rows, p->npy.cols, p->npy.itemsize);
+        if (!p->prefix_len) {
+            errno = EOVERFLOW;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int dist_plan_shard(dist_plan *p, int fd, uint64_t size, int fmt, int has_header, uint64_t cols,
+                    uint64_t k, uint64_t n)
+{
+    if (fmt != MR_FMT_CSV) {
+        p->fmt = fmt;
+        return dist_plan_binary(p, fd, size, cols, k, n);
+    }
+    if (dist_plan_csv_header(p, fd, size, has_header) != 0)
+        return -1;
+    p->k = k;
+    p->n = n;
+    part_range r;
+    if (part_csv_shard(fd, size, p->data_start, k, n, &r) != 0)
+        return -1;
+    p->row_off = r.rows_before;
+    p->line_off = r.lines_before;
+    dist_plan_csv_range(p, r.start, r.end);
+    return 0;
+}
+
+void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries)
+{
+    memset(in, 0, sizeof *in);
+    in->fd = fd;
+    in->plan = p;
+    in->retries = retries;
+    in->pos = p->nseg ? p->seg_from[0] : 0;
+}
+
+long dist_read(void *cookie, void *buf, size_t cap)
+{
+    dist_input *in = cookie;
+    const dist_plan *p = in->plan;
+    if (p->skip)
+        return 0;
+    if (in->prefix_pos < p->prefix_len) {
+        size_t n = p->prefix_len - in->prefix_pos;
+        if (n > cap)
+            n = cap;
+        memcpy(buf, p->prefix + in->prefix_pos, n);
+        in->prefix_pos += n;
+        return (long)n;
+    }
+    int tries = 0;
+    while (in->seg < p->nseg) {
+        const uint64_t end = p->seg_to[in->seg];
+        if (in->pos >= end) {
+            if (++in->seg < p->nseg)
+                in->pos = p->seg_from[in->seg];
+            continue;
+        }
+        size_t want = end - in->pos < cap ? (size_t)(end - in->pos) : cap;
+        const ssize_t n = pread(in->fd, buf, want, (off_t)in->pos);
+        if (n < 0) {
+            if (errno == EINTR || cli_retry_transient(&tries, in->retries))
+                continue;
+            return -1;
+        }
+        if (n == 0) { /* the file shrank under us: end of this segment */
+            in->pos = end;
+            continue;
+        }
+        if (p->fmt == MR_FMT_CSV && in->seg == p->nseg - 1) {
+            const char *c = buf, *e = c + n;
+            while (c < e && (c = memchr(c, '\n', (size_t)(e - c))) != NULL) {
+                in->data_newlines++;
+                c++;
+            }
+        }
+        in->pos += (uint64_t)n;
+        return (long)n;
+    }
+    return 0;
+}
+
+void dist_global_error(mr_error *e, uint64_t row_off, uint64_t line_off)
+{
+    if (!e->row)
+        return; /* the header, the model, the output: the same in every part */
+    e->row += row_off;
+    if (e->line)
+        e->line += line_off;
+}
+
+void dist_global_stats(mr_run_stats *s, uint64_t row_off)
+{
+    for (size_t f = 0; s->columns && f < s->n_columns; f++)
+        if (s->columns[f].unknown)
+            s->columns[f].first_unknown_row += row_off;
+}
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+int dist_shard_spec(const char *spec, uint64_t *k, uint64_t *n)
+{
+    char why[320];
+    const int bad = strcmp(spec, "auto") == 0 ? part_slurm_shard(env_get, k, n, why, sizeof why)
+                                              : part_parse_shard(spec, k, n, why, sizeof why);
+    if (bad) {
+        cli_msg("--shard: %s (see mars-replay --help)", why);
+        return MR_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
+                       const cli_dist_opts *o, dist_input *din)
+{
+    const uint64_t k = p->k, n = p->n;
+    if (in->size < 0) {
+        cli_msg("%s: --shard needs a regular file (seekable input), not a pipe or a terminal", in->display);
+        return MR_EXIT_USAGE;
+    }
+    const int fmt = dist_detect_format(in->fd, o->in_fmt);
+    const uint64_t cols = o->cols > 0 ? (uint64_t)o->cols : mr_model_n_features(m);
+    if (dist_plan_shard(p, in->fd, (uint64_t)in->size, fmt, !o->no_header, cols, k, n) != 0) {
+        cli_msg("%s: read error: %s", in->display, strerror(errno));
+        return MR_EXIT_IO;
+    }
+    if (p->skip) {
+        cli_msg("%s: cannot cut into shards: the .npy header or the file size is not that of a plain "
+                "float array (shard 0 reports what is wrong)", in->display);
+        return MR_EXIT_DATA;
+    }
+    dist_input_init(din, in->fd, p, o->io_retries);
+    return 0;
+}
