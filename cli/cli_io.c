@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dist.h"
+#include "partition.h"
 #include "exit_codes.h"
 
 void cli_msg(const char *fmt, ...)
@@ -101,7 +101,7 @@ long cli_read(void *cookie, void *buf, size_t cap)
     int tries = 0;
     for (;;) {
         const ssize_t n = read(in->fd, buf, cap);
-        if (n >= 0 || (errno != EINTR && !cli_retry_transient(&tries, in->retries)))
+        if (n >= 0 || (errno != EINTR && !part_retry_transient(&tries, in->retries)))
             return (long)n;
     }
 }

@@ -10,30 +10,14 @@
 #include "cli_io.h"
 #include "exit_codes.h"
 
-int cli_retry_transient(int *tries, int max)
-{
-    const int e = errno;
-    if (!(e == EAGAIN || e == EWOULDBLOCK || e == EIO || e == ETIMEDOUT) || *tries >= max)
-        return 0;
-    long ms = 10L << (*tries < 8 ? *tries : 8);
-    if (ms > 2000)
-        ms = 2000;
-    const struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-    (*tries)++;
-    errno = e;
-    return 1;
-}
-
 int dist_detect_format(int fd, int fmt)
 {
     if (fmt != MR_FMT_AUTO)
         return fmt;
     unsigned char b[6];
-    ssize_t n;
-    do
-        n = pread(fd, b, sizeof b, 0);
-    while (n < 0 && errno == EINTR);
+    const ssize_t n = part_pread(fd, b, sizeof b, 0);
+    if (n < 0)
+        return -1;
     return n == 6 && memcmp(b, "\x93NUMPY", 6) == 0 ? MR_FMT_NPY : MR_FMT_CSV;
 }
 
@@ -64,10 +48,7 @@ int dist_plan_binary(dist_plan *p, int fd, uint64_t size, uint64_t cols, uint64_
     p->n = n;
     if (fmt == MR_FMT_NPY) {
         unsigned char buf[4096];
-        ssize_t got;
-        do
-            got = pread(fd, buf, sizeof buf, 0);
-        while (got < 0 && errno == EINTR);
+        const ssize_t got = part_pread(fd, buf, sizeof buf, 0);
         if (got < 0)
             return -1;
         if (part_npy_parse(buf, (size_t)got, &p->npy) != 0 ||
@@ -159,7 +140,7 @@ long dist_read(void *cookie, void *buf, size_t cap)
         size_t want = end - in->pos < cap ? (size_t)(end - in->pos) : cap;
         const ssize_t n = pread(in->fd, buf, want, (off_t)in->pos);
         if (n < 0) {
-            if (errno == EINTR || cli_retry_transient(&tries, in->retries))
+            if (errno == EINTR || part_retry_transient(&tries, in->retries))
                 continue;
             return -1;
         }
@@ -221,9 +202,10 @@ int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
         cli_msg("%s: --shard needs a regular file (seekable input), not a pipe or a terminal", in->display);
         return MR_EXIT_USAGE;
     }
+    part_set_io_retries(o->io_retries);
     const int fmt = dist_detect_format(in->fd, o->in_fmt);
     const uint64_t cols = o->cols > 0 ? (uint64_t)o->cols : mr_model_n_features(m);
-    if (dist_plan_shard(p, in->fd, (uint64_t)in->size, fmt, !o->no_header, cols, k, n) != 0) {
+    if (fmt < 0 || dist_plan_shard(p, in->fd, (uint64_t)in->size, fmt, !o->no_header, cols, k, n) != 0) {
         cli_msg("%s: read error: %s", in->display, strerror(errno));
         return MR_EXIT_IO;
     }

@@ -54,7 +54,8 @@ typedef struct dist_input {
     int retries;              /* --io-retries */
 } dist_input;
 
-/* The input format of fd: `fmt` when given, else .npy magic or CSV. */
+/* The input format of fd: `fmt` when given, else .npy magic or CSV; -1 on
+ * a read error (errno). */
 int dist_detect_format(int fd, int fmt);
 /* The cut that does not need communication: npy/f64 rows, or for CSV the
  * header record and the byte range of part k of n (partition.h). The CSV
@@ -83,10 +84,5 @@ int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
 /* --shard SPEC ("K/N" or "auto" from the Slurm array environment). 0, or an
  * exit code after printing the error. */
 int dist_shard_spec(const char *spec, uint64_t *k, uint64_t *n);
-
-/* For a transient read error (EAGAIN, EWOULDBLOCK, EIO, ENOLCK, ETIMEDOUT):
- * if *tries < max, sleep 10 ms << *tries (at most 2 s), count the try and
- * return 1 (read again); else 0. Data errors never come here. */
-int cli_retry_transient(int *tries, int max);
 
 #endif

@@ -448,9 +448,16 @@ int cli_mpi_run(const cli_mpi_job *j)
         rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
     rc = agree(rc, &cap);
     int fmt = MR_FMT_CSV;
+    part_set_io_retries(j->dist->io_retries);
     if (rc == 0) {
         fmt = dist_detect_format(in.fd, j->dist->in_fmt);
-        if (fmt == MR_FMT_CSV) {
+        if (fmt < 0) {
+            cli_msg("%s: read error: %s", in.display, strerror(errno));
+            rc = MR_EXIT_IO;
+        }
+        rc = agree(rc, &cap);
+        if (rc) {
+        } else if (fmt == MR_FMT_CSV) {
             rc = plan_csv(&plan, in.fd, (uint64_t)in.size, !j->dist->no_header, &cap, in.display);
         } else {
             plan.fmt = fmt;

@@ -272,12 +272,15 @@ static int cmd_run(cli *c, int mode)
                            getenv("MARS_REPLAY_THREADS"));
     mr_options_set_int(c->opt, MR_OPT_THREADS, threads);
     dist_plan shard = { 0 };
+    char shard_name[48] = "";
     if (c->dist.shard) {
         const int src = dist_shard_spec(c->dist.shard, &shard.k, &shard.n);
         if (src)
             return src;
         if (shard.k > 0)
             mr_options_set_int(c->opt, MR_OPT_OUT_HEADER, 0);
+        snprintf(shard_name, sizeof shard_name, "%llu/%llu", (unsigned long long)shard.k,
+                 (unsigned long long)shard.n);
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -362,6 +365,7 @@ static int cmd_run(cli *c, int mode)
             .seconds = since(&t0, &t1),
             .exit_code = rc,
             .error = have_err ? &err : NULL,
+            .shard = c->dist.shard ? shard_name : NULL,
         };
         if (cli_report_write(&rep, c->report) != 0) {
             cli_msg("%s: cannot write the report: %s", c->report, strerror(errno));

@@ -6,9 +6,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SCAN_BLOCK ((size_t)1 << 20)
+
+static int io_retries;
+
+void part_set_io_retries(int n)
+{
+    io_retries = n;
+}
+
+int part_retry_transient(int *tries, int max)
+{
+    const int e = errno;
+    if (!(e == EAGAIN || e == EWOULDBLOCK || e == EIO || e == ETIMEDOUT) || *tries >= max)
+        return 0;
+    long ms = 10L << (*tries < 8 ? *tries : 8);
+    if (ms > 2000)
+        ms = 2000;
+    const struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    (*tries)++;
+    errno = e;
+    return 1;
+}
+
 
 static uint64_t count_newlines(const char *p, const char *end)
 {
@@ -58,13 +82,15 @@ size_t part_find_boundary_buf(const char *buf, size_t len, int *in_quotes)
 }
 
 /* pread all of [off, off+len) unless EOF comes first; returns bytes read or -1. */
-static ssize_t pread_full(int fd, char *buf, size_t len, uint64_t off)
+ssize_t part_pread(int fd, void *dst, size_t len, uint64_t off)
 {
+    char *buf = dst;
     size_t got = 0;
+    int tries = 0;
     while (got < len) {
         const ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
         if (n < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR || part_retry_transient(&tries, io_retries))
                 continue;
             return -1;
         }
@@ -85,7 +111,7 @@ int part_count_fd(int fd, uint64_t from, uint64_t to, part_counts *c)
     int rc = 0;
     while (from < to) {
         const size_t want = to - from < SCAN_BLOCK ? (size_t)(to - from) : SCAN_BLOCK;
-        const ssize_t n = pread_full(fd, buf, want, from);
+        const ssize_t n = part_pread(fd, buf, want, from);
         if (n < 0) {
             rc = -1;
             break;
@@ -114,7 +140,7 @@ int part_next_boundary_fd(int fd, uint64_t from, uint64_t size, int in_quotes, u
     size_t block = 4096;
     while (from < size) {
         const size_t want = size - from < block ? (size_t)(size - from) : block;
-        const ssize_t n = pread_full(fd, buf, want, from);
+        const ssize_t n = part_pread(fd, buf, want, from);
         if (n < 0) {
             rc = -1;
             break;
@@ -141,7 +167,7 @@ int part_csv_data_start(int fd, uint64_t size, int has_header, uint64_t *data_st
     unsigned char bom[3];
     uint64_t start = 0;
     if (size >= 3) {
-        const ssize_t n = pread_full(fd, (char *)bom, 3, 0);
+        const ssize_t n = part_pread(fd, (char *)bom, 3, 0);
         if (n < 0)
             return -1;
         if (n == 3 && bom[0] == 0xEF && bom[1] == 0xBB && bom[2] == 0xBF)

@@ -19,6 +19,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* For a transient read error (errno EAGAIN, EWOULDBLOCK, EIO, ETIMEDOUT):
+ * if *tries < max, sleep 10 ms << *tries (at most 2 s), count the try and
+ * return 1 (read again); else 0. Data errors never come here. */
+int part_retry_transient(int *tries, int max);
+/* --io-retries for the preads of this module (default 0). */
+void part_set_io_retries(int n);
+
+/* pread all of [off, off+len) unless EOF comes first, retrying EINTR and
+ * (part_set_io_retries) transient errors. Bytes read, or -1 with errno. */
+ssize_t part_pread(int fd, void *buf, size_t len, uint64_t off);
 
 /* Counts over a byte range, accumulated by part_count_buf / part_count_fd. */
 typedef struct part_counts {

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Distributed replay under mpirun: outputs byte-identical to the serial run,
+# failures, the no-hidden-MPI contract (docs/distributed.md).
+#
+#   tests/mpi/run.sh BUILD_DIR
+#
+# Exits 77 (meson: skipped) with a reason when mpirun is missing, the binary
+# was built without MPI, or it is a sanitizer build (OpenMPI's own frames make
+# ASan/TSan reports that are not ours; the mpi suite runs in the release build).
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../cli" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${1:?usage: tests/mpi/run.sh BUILD_DIR}" && pwd) || exit 2
+BIN="$BUILD/cli/mars-replay"
+PROBE="$BUILD/tests/mr_mpi_init_probe.so"
+cd "$ROOT" || exit 2
+
+if ! command -v mpirun >/dev/null; then
+    echo "SKIP mpi: mpirun not found (bash scripts/setup.sh installs openmpi-bin)"
+    exit 77
+fi
+if ! "$BIN" --version | grep -q 'mpi'; then
+    echo "SKIP mpi: $BIN was built without MPI (-Dmpi=disabled or no MPI found)"
+    exit 77
+fi
+if ldd "$BIN" | grep -Eq 'lib(asan|tsan)'; then
+    echo "SKIP mpi: sanitizer build (OpenMPI's own frames are reported by ASan/TSan; the mpi suite runs in the release build)"
+    exit 77
+fi
+
+. "$HERE/lib.sh"
+
+# OpenMPI: root in containers, more ranks than cores, no ptrace-based copies
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+mpir() { local n=$1; shift; timeout -k 5 120 mpirun -n "$n" --oversubscribe "$BIN" "$@"; }
+# only our lines: mpirun adds its own notes about non-zero exits
+ours() { grep '^mars-replay: ' "$W/err" >"$W/ours"; }
+want_ours_line() { # exactly one line of ours, matching $1
+    ours
+    local n
+    n=$(wc -l <"$W/ours")
+    [ "$n" = 1 ] || { echo "expected one mars-replay line, found $n: $(peek "$W/ours" 400)"; return 1; }
+    grep -Eq -- "$1" "$W/ours" || { echo "stderr does not match /$1/: $(peek "$W/ours" 300)"; return 1; }
+}
+no_tmp_left() {
+    local left
+    left=$(find . -maxdepth 1 -name '.*.tmp.*' | head -3)
+    [ -z "$left" ] || { echo "temporary files left: $left"; return 1; }
+}
+
+NUM="$SHARED/num.csv"; NUM_BAD="$SHARED/num_bad_rank2.csv"; NUM_NPY="$SHARED/num.npy"
+NUM_NPY32="$SHARED/num32.npy"; NUM_F64="$SHARED/num.f64"; CAT="$SHARED/cat.csv"
+NUM_MODEL="$PUB/deg1_hinges/model.json"; CAT_MODEL="$PUB/categorical_strings_missing/model.json"
+gen num "$NUM" 100000
+gen npy "$NUM_NPY" "$NUM" x0,x1,x2 '<f8'
+gen npy "$NUM_NPY32" "$NUM" x0,x1,x2 '<f4'
+gen f64 "$NUM_F64" "$NUM" x0,x1,x2
+gen cat "$CAT" 20000 5
+# row 62500 of 100000 (line 62501) is bad: inside rank 2's quarter with 4 ranks
+"$PY" - "$NUM" "$NUM_BAD" <<'PYEOF'
+import sys
+lines = open(sys.argv[1]).read().split('\n')
+f = lines[62500].split(',')
+f[1] = 'bad'
+lines[62500] = ','.join(f)
+open(sys.argv[2], 'w').write('\n'.join(lines))
+PYEOF
+
+# same_as_serial N OUTMODE ARGS...: OUTMODE file|stdout; compare with the -@ 1 run
+same_as_serial() {
+    local n=$1 mode=$2
+    shift 2
+    r mr "$@" -@ 1 -o want.out
+    want_rc 0 || { echo "serial run failed"; return 1; }
+    if [ "$mode" = file ]; then
+        r mpir "$n" "$@" -o got.out
+        want_rc 0 && no_tmp_left || return 1
+    else
+        r mpir "$n" "$@"
+        want_rc 0 || return 1
+        mv "$W/out" got.out
+    fi
+    want_same got.out want.out
+}
+
+conformance_all() { # N MODE
+    local d n=0
+    for d in "$PUB"/*/; do
+        same_as_serial "$1" "$2" predict -m "$d/model.json" "$d/input.csv" || { echo "case $(basename "$d")"; return 1; }
+        n=$((n + 1))
+    done
+    [ "$n" -ge 10 ] || { echo "only $n cases"; return 1; }
+}
+for n in 1 2 3 4; do
+    t "mpi/conformance/file/n=$n" conformance_all "$n" file
+done
+t "mpi/conformance/stdout/n=3" conformance_all 3 stdout
+
+for n in 1 2 3 4; do
+    t "mpi/csv-1e5/file/n=$n" same_as_serial "$n" file predict -m "$NUM_MODEL" "$NUM"
+    t "mpi/csv-1e5/stdout/n=$n" same_as_serial "$n" stdout predict -m "$NUM_MODEL" "$NUM"
+    t "mpi/csv-1e5-to-npy/file/n=$n" same_as_serial "$n" file predict -m "$NUM_MODEL" "$NUM" -O npy
+    t "mpi/npy-1e5-to-npy/file/n=$n" same_as_serial "$n" file predict -m "$NUM_MODEL" "$NUM_NPY" -O npy
+done
+t "mpi/npy-to-npy/stdout/n=3" same_as_serial 3 stdout predict -m "$NUM_MODEL" "$NUM_NPY" -O npy
+t "mpi/csv-to-npy/stdout/n=4" same_as_serial 4 stdout predict -m "$NUM_MODEL" "$NUM" -O npy
+t "mpi/npy-f32-to-csv/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" "$NUM_NPY32"
+t "mpi/f64-to-f64/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" -I f64 "$NUM_F64" -O f64
+t "mpi/design-npy/file/n=4" same_as_serial 4 file design -m "$NUM_MODEL" "$NUM_NPY" -O npy
+t "mpi/design-csv/stdout/n=2" same_as_serial 2 stdout design -m "$CAT_MODEL" "$CAT"
+for n in 2 3 4; do
+    t "mpi/csv-quoted-newlines-keep/file/n=$n" same_as_serial "$n" file predict -m "$CAT_MODEL" --keep id -q "$CAT"
+done
+t "mpi/threads-2-chunk-100/file/n=3" same_as_serial 3 file predict -m "$CAT_MODEL" -q --chunk-rows 100 "$CAT"
+t "mpi/no-out-header/stdout/n=3" same_as_serial 3 stdout predict -m "$NUM_MODEL" --no-out-header "$NUM"
+
+mpi_bad_rank2() {
+    r mr predict -m "$NUM_MODEL" -@ 1 -o o.csv "$NUM_BAD"
+    want_rc 4 || return 1
+    local serial
+    serial=$(sed 's/^mars-replay: //' "$W/err")
+    printf 'old\n' >keep.csv
+    r mpir 4 predict -m "$NUM_MODEL" -o keep.csv "$NUM_BAD"
+    want_rc 4 && want_ours_line "^mars-replay: rank 2 of 4: .*num_bad_rank2\.csv:62501:2: column \"x1\": not a number" || return 1
+    [ "$(cat "$W/ours")" = "mars-replay: rank 2 of 4: $serial" ] || { echo "'$(cat "$W/ours")' vs serial '$serial'"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left || return 1
+    r mpir 4 predict -m "$NUM_MODEL" -o new.csv "$NUM_BAD"
+    want_rc 4 && want_absent new.csv && no_tmp_left
+}
+t "mpi/bad-row-in-rank-2-fails-the-job" mpi_bad_rank2
+
+mpi_bad_stdout() { # to stdout: nothing after the failing rank's part, same exit code
+    r mpir 4 predict -m "$NUM_MODEL" "$NUM_BAD"
+    want_rc 4 && want_ours_line 'rank 2 of 4: .*:62501:2:' || return 1
+    [ "$(wc -l <"$W/out")" -le 62501 ] || { echo "$(wc -l <"$W/out") lines written past the bad row"; return 1; }
+}
+t "mpi/bad-row-to-stdout" mpi_bad_stdout
+
+mpi_size1_error() { # mpirun -n 1 behaves as a plain run, messages included
+    r mr predict -m "$NUM_MODEL" -@ 1 "$NUM_BAD"
+    cp "$W/err" serial.err
+    r mpir 1 predict -m "$NUM_MODEL" -@ 1 "$NUM_BAD"
+    want_rc 4 && ours && want_same "$W/ours" serial.err
+}
+t "mpi/size-1-error-as-plain" mpi_size1_error
+
+mpi_header_error() {
+    r mpir 3 predict -m "$PUB/deg2_interactions_shuffled/model.json" -o o.csv "$NUM"
+    want_rc 4 && want_ours_line 'rank 0 of 3: .*missing from the header' && want_absent o.csv && no_tmp_left
+}
+t "mpi/header-error-reported-once" mpi_header_error
+
+mpi_model_error() {
+    r mpir 3 predict -m "$INV/unknown_kind/model.json" -o o.csv "$NUM"
+    want_rc 3 && want_ours_line 'rank 0 of 3: ' && want_absent o.csv
+}
+t "mpi/model-error" mpi_model_error
+
+mpi_no_dir() {
+    r mpir 2 predict -m "$NUM_MODEL" -o no-such-dir/o.csv "$NUM"
+    want_rc 5 && want_ours_line 'no-such-dir/o\.csv'
+}
+t "mpi/output-directory-missing" mpi_no_dir
+
+mpi_stdin() {
+    cat "$NUM" | mpir 2 predict -m "$NUM_MODEL" - >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 2 && want_no_out && want_ours_line 'under MPI the input must be a regular file'
+}
+t "mpi/stdin-refused" mpi_stdin
+
+mpi_check() {
+    r mpir 3 check -m "$CAT_MODEL" -q "$CAT"
+    want_rc 0 && want_no_out
+}
+t "mpi/check" mpi_check
+
+mpi_warning() { # unseen-level counts and the first row: global, printed once
+    r mr predict -m "$CAT_MODEL" -@ 1 -o a.csv "$CAT"
+    want_rc 0 && cp "$W/err" serial.err
+    r mpir 4 predict -m "$CAT_MODEL" -o b.csv "$CAT"
+    want_rc 0 && ours && want_same "$W/ours" serial.err && grep -q 'unseen categorical' serial.err
+}
+t "mpi/unseen-level-warning-global" mpi_warning
+
+mpi_report() {
+    r mpir 3 predict -m "$NUM_MODEL" -o o.csv --report rep.json "$NUM"
+    want_rc 0 && jcheck rep.json "j['rows_out'] == 100000" "len(j['ranks']) == 3" \
+        "sum(k['rows'] for k in j['ranks']) == 100000" "[k['rank'] for k in j['ranks']] == [0, 1, 2]" \
+        "all(k['peak_rss_bytes'] > 0 and k['seconds'] >= 0 for k in j['ranks'])" "j['exit_code'] == 0"
+}
+t "mpi/report-per-rank" mpi_report
+
+mpi_more_ranks_than_rows() {
+    same_as_serial 4 file predict -m "$NUM_MODEL" "$PUB/deg1_hinges/input.csv" &&
+        printf 'x0,x1,x2\n1,2,3\n' >one.csv && same_as_serial 4 file predict -m "$NUM_MODEL" one.csv
+}
+t "mpi/more-ranks-than-rows" mpi_more_ranks_than_rows
+
+# No hidden MPI: a plain run never calls MPI_Init; --mpi does (the probe works)
+mpi_no_hidden() {
+    [ -f "$PROBE" ] || { echo "no probe $PROBE"; return 1; }
+    (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
+     MR_TEST_MPI_MARKER="$PWD/marker" LD_PRELOAD="$PROBE" timeout -k 5 60 "$BIN" predict -m "$NUM_MODEL" "$NUM" >plain.out 2>plain.err) || {
+        echo "plain run failed: $(peek plain.err)"; return 1; }
+    want_absent marker || { echo "a plain run called MPI_Init"; return 1; }
+    (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
+     MR_TEST_MPI_MARKER="$PWD/marker" LD_PRELOAD="$PROBE" timeout -k 5 60 "$BIN" predict --mpi -m "$NUM_MODEL" "$NUM" >mpi.out 2>mpi.err) || {
+        echo "--mpi run failed: $(peek mpi.err)"; return 1; }
+    want_exists marker && want_same mpi.out plain.out
+}
+t "mpi/plain-run-never-initialises-mpi" mpi_no_hidden
+
+echo "$NPASS passed, $NFAIL failed"
+[ "$NFAIL" -eq 0 ]
