@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and run the whole test suite: the README's test command and CI's.
-#   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, big stream)
+#   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, no-MPI build,
+#                              local Slurm, big stream)
 #   QUICK=1 scripts/test.sh    the release build's suites only
 # Build trees go to build-ci/<variant>; each variant is configured afresh when missing.
 set -euo pipefail
@@ -50,6 +51,15 @@ if [ "${QUICK:-0}" != 1 ]; then
       -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link
     if ! bash tests/fuzz/run-short.sh build-ci/fuzz "$fuzz_seconds"; then failed+=("fuzz"); fi
   fi
+
+  say "build without MPI (-Dmpi=disabled): every other test still passes"
+  setup build-ci/no-mpi -Dbuildtype=release -Dmpi=disabled
+  suite "no-mpi: unit + cli (mpi skips)" build-ci/no-mpi --suite unit --suite cli --suite mpi
+
+  say "Slurm: job array, srun --mpi=pmix, packaging/slurm scripts on a throwaway local cluster"
+  slurm_rc=0
+  timeout -k 10 600 bash tests/slurm/run.sh build-ci/release || slurm_rc=$?
+  if [ "$slurm_rc" != 0 ] && [ "$slurm_rc" != 77 ]; then failed+=("slurm"); fi
 
   say "bounded memory on a large stream"
   if ! bash tests/big_stream.sh build-ci/release/cli/mars-replay "${BIG_STREAM_MB:-1024}"; then
