@@ -217,3 +217,130 @@ int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
     dist_input_init(din, in->fd, p, o->io_retries);
     return 0;
 }
+
+/* ---- --max-memory ------------------------------------------------------------ */
+
+int dist_parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    const unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    uint64_t mul = 1;
+    if (*end && !end[1]) {
+        switch (*end) {
+        case 'K': case 'k': mul = 1ULL << 10; break;
+        case 'M': case 'm': mul = 1ULL << 20; break;
+        case 'G': case 'g': mul = 1ULL << 30; break;
+        case 'T': case 't': mul = 1ULL << 40; break;
+        default: return -1;
+        }
+    } else if (*end) {
+        return -1;
+    }
+    if (v > UINT64_MAX / mul)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+/* Average CSV record length from the first MiB after the header (regular
+ * files), with a margin; 1 KiB when the input cannot be sampled. */
+static uint64_t csv_record_bytes(const cli_input *in, int has_header)
+{
+    uint64_t d0;
+    if (in->size < 0 || part_csv_data_start(in->fd, (uint64_t)in->size, has_header, &d0) != 0)
+        return 1024;
+    const size_t cap = (size_t)1 << 20;
+    char *buf = malloc(cap);
+    if (!buf)
+        return 1024;
+    const ssize_t n = part_pread(in->fd, buf, cap, d0);
+    part_counts c = { 0 };
+    if (n > 0)
+        part_count_buf(buf, (size_t)n, &c);
+    free(buf);
+    if (n <= 0)
+        return 64;
+    if (!c.records)
+        return (uint64_t)n; /* records longer than the sample */
+    return (uint64_t)n / c.records * 5 / 4 + 1;
+}
+
+int dist_max_memory(const dist_mem *q, const cli_input *in, long *chunk_rows)
+{
+    const uint64_t nslots = q->threads > 1 ? ((uint64_t)1 << (64 - __builtin_clzll(2 * (uint64_t)q->threads - 1))) : 1;
+    uint64_t in_row, out_row;
+    int fmt = MR_FMT_CSV;
+    if (in->size >= 0 && (fmt = dist_detect_format(in->fd, q->in_fmt)) < 0)
+        return -1;
+    if (in->size < 0)
+        fmt = q->in_fmt == MR_FMT_AUTO ? MR_FMT_CSV : q->in_fmt;
+    if (fmt == MR_FMT_CSV)
+        in_row = csv_record_bytes(in, q->has_header);
+    else
+        in_row = (uint64_t)q->cols * 8;
+    const uint64_t nvals = q->nvals ? q->nvals : 1;
+    out_row = q->out_fmt == MR_FMT_CSV ? nvals * 33 + 1 + (q->keep ? in_row : 0) : nvals * 8;
+    /* the library's buffers (docs/pipeline.md): a ring of nslots chunks,
+     * each with an input and an output buffer grown by doubling (so up to
+     * twice what they hold); the read buffer: 1 MiB, and for CSV 2 MiB as
+     * long as a chunk's input stays within 1 MiB (it holds the chunk being
+     * cut plus 1 MiB of reading room); per worker, a block of 128 rows */
+    const int csv = fmt == MR_FMT_CSV;
+    const uint64_t fixed = ((uint64_t)(csv ? 2 : 1) << 20) + (uint64_t)q->threads * q->n_features * 128 * 8 +
+                           (uint64_t)q->threads * 2 * 128 * (in_row + out_row);
+    const uint64_t per_row = 2 * nslots * (in_row + out_row);
+    uint64_t rows = q->max_memory > fixed ? (q->max_memory - fixed) / per_row : 0;
+    if (csv && rows > ((uint64_t)1 << 20) / in_row)
+        rows = ((uint64_t)1 << 20) / in_row;
+    if (rows < 16) {
+        cli_msg("--max-memory %llu: too small for this input with %u thread%s: needs at least %llu bytes "
+                "(give more, or fewer threads)",
+                (unsigned long long)q->max_memory, q->threads, q->threads == 1 ? "" : "s",
+                (unsigned long long)(fixed + 16 * per_row));
+        return MR_EXIT_USAGE;
+    }
+    *chunk_rows = rows > (1u << 24) ? (long)(1u << 24) : (long)rows;
+    if (q->chunk_rows && q->chunk_rows < *chunk_rows)
+        *chunk_rows = q->chunk_rows;
+    return 0;
+}
+
+int dist_apply_max_memory(const cli_dist_opts *o, const mr_model *m, const cli_input *in,
+                          unsigned threads, int mode, int keep, mr_options *opt, mr_engine **e)
+{
+    const dist_mem q = {
+        .max_memory = o->max_memory,
+        .threads = threads,
+        .in_fmt = o->in_fmt,
+        .out_fmt = o->out_fmt,
+        .has_header = !o->no_header,
+        .keep = keep,
+        .cols = o->cols > 0 ? (uint64_t)o->cols : mr_model_n_features(m),
+        .n_features = mr_model_n_features(m),
+        .nvals = mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 1,
+        .chunk_rows = o->chunk_rows,
+    };
+    long rows = 0;
+    const int rc = dist_max_memory(&q, in, &rows);
+    if (rc < 0) {
+        cli_msg("%s: read error: %s", in->display, strerror(errno));
+        return MR_EXIT_IO;
+    }
+    if (rc)
+        return rc;
+    mr_options_set_int(opt, MR_OPT_CHUNK_ROWS, rows);
+    if (!e)
+        return 0;
+    mr_engine_free(*e); /* the options are copied at creation: make it again */
+    *e = NULL;
+    mr_error err;
+    const mr_status st = mr_engine_create(m, opt, e, &err);
+    if (st != MR_OK) {
+        cli_print_error(&err, NULL);
+        return cli_exit_code(st);
+    }
+    return 0;
+}

@@ -49,7 +49,7 @@ int cli_mpi_init(int *argc, char ***argv, int *ranks)
     (void)argc;
     (void)argv;
     *ranks = 1;
-    if (cli_mpi_launched() && !getenv("MARS_REPLAY_NO_MPI_CHECK")) {
+    if (cli_mpi_launched()) {
         /* each process would replay everything: refuse rather than duplicate */
         cli_msg("started by an MPI launcher, but this mars-replay was built without MPI "
                 "(meson setup -Dmpi=enabled); use --shard K/N for independent processes");
@@ -477,6 +477,11 @@ int cli_mpi_run(const cli_mpi_job *j)
         if (npy_out)
             mr_options_set_int(j->opt, MR_OPT_OUTPUT_FORMAT, MR_FMT_F64);
         mr_options_set_int(j->opt, MR_OPT_MODE, j->mode);
+        if (j->dist->max_memory)
+            rc = dist_apply_max_memory(j->dist, m, &in, (unsigned)j->threads, j->mode, j->keep != NULL,
+                                       j->opt, NULL);
+    }
+    if (rc == 0) {
         const mr_status st = mr_engine_create(m, j->opt, &e, &err);
         if (st != MR_OK) {
             cli_print_error(&err, NULL);

@@ -39,6 +39,7 @@ enum {
     OPT_SHARD, /* distributed replay (dist.c, dist_mpi.c) */
     OPT_MPI,
     OPT_IO_RETRIES,
+    OPT_MAX_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -70,6 +71,7 @@ static const struct option long_opts[] = {
     { "shard", required_argument, NULL, OPT_SHARD },
     { "mpi", no_argument, NULL, OPT_MPI },
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
+    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -120,6 +122,8 @@ static const char usage_text[] =
     "                            (mpirun/srun are detected; a plain run never uses MPI)\n"
     "      --io-retries N        retry a transient read error (EAGAIN, EIO, ETIMEDOUT) up\n"
     "                            to N times with backoff (default: 0)\n"
+    "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
+    "                            rank) by sizing the chunk rows for this input\n"
     "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr)\n"
     "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
@@ -308,6 +312,8 @@ static int cmd_run(cli *c, int mode)
     dist_input din;
     if (rc == 0 && c->dist.shard)
         rc = dist_shard_prepare(&shard, &in, m, &c->dist, &din);
+    if (rc == 0 && c->dist.max_memory)
+        rc = dist_apply_max_memory(&c->dist, m, &in, (unsigned)threads, mode, c->keep != NULL, c->opt, &e);
     if (rc == 0 && mode != MR_MODE_CHECK)
         rc = cli_output_open(&out, c->output);
     if (rc == 0 && c->binary_out && c->keep) {
@@ -434,6 +440,7 @@ int main(int argc, char **argv)
                 rc = usage_error("--chunk-rows: expected a whole number from 1 to 16777216, found '%s'", optarg);
             else
                 mr_options_set_int(c.opt, MR_OPT_CHUNK_ROWS, v);
+            c.dist.chunk_rows = v;
             break;
         case 'I': {
             const int f = parse_format(optarg, 1);
@@ -515,6 +522,10 @@ int main(int argc, char **argv)
                 rc = usage_error("--io-retries: expected a whole number from 0 to 100, found '%s'", optarg);
             c.dist.io_retries = (int)v;
             break;
+        case OPT_MAX_MEMORY:
+            if (dist_parse_bytes(optarg, &c.dist.max_memory) != 0 || c.dist.max_memory == 0)
+                rc = usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
+            break;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
             break;
@@ -531,7 +542,9 @@ int main(int argc, char **argv)
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
     int ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
-    if (rc == 0 && mode >= 0 && (c.dist.mpi || cli_mpi_launched()))
+    if (rc == 0 && c.dist.mpi && c.dist.shard)
+        rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
+    if (rc == 0 && mode >= 0 && (c.dist.mpi || (cli_mpi_launched() && !c.dist.shard)))
         rc = cli_mpi_init(&argc, &argv, &ranks);
     if (rc == 0 && mode == -1)
         rc = cmd_inspect(&c);

@@ -218,3 +218,37 @@ retry_bad_value() {
     want_rc 2 && want_err_line 'io-retries'
 }
 t "retries/bad-value" retry_bad_value
+
+# --max-memory: the pipeline's buffers (report: pipeline_buffer_bytes) stay under the cap
+maxmem_bounded() { # $1 threads, $2 model, $3 input, then extra args
+    local th=$1 model=$2 input=$3
+    shift 3
+    r mr predict -m "$model" -q -@ 1 "$@" "$input"
+    mv "$W/out" full
+    r mr predict -m "$model" -q -@ "$th" --max-memory 3M --report rep.json "$@" "$input"
+    want_rc 0 && want_same "$W/out" full && jcheck rep.json "0 < j['pipeline_buffer_bytes'] <= 3 * 1048576"
+}
+for th in 1 4; do
+    t "max-memory/csv-numeric/threads=$th" maxmem_bounded "$th" "$SH_NUM_MODEL" "$SH_NUM"
+    t "max-memory/csv-quoted-keep/threads=$th" maxmem_bounded "$th" "$SH_CAT_MODEL" "$SH_CAT" --keep id,note
+    t "max-memory/npy/threads=$th" maxmem_bounded "$th" "$SH_NUM_MODEL" "$SH_NPY"
+done
+maxmem_pipe() { # a pipe cannot be sampled: 1 KiB records are assumed
+    cat "$SH_NUM" | mr predict -m "$SH_NUM_MODEL" -@ 2 --max-memory 4M --report rep.json - >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 0 && jcheck rep.json "0 < j['pipeline_buffer_bytes'] <= 4 * 1048576" "j['rows_out'] == 100000"
+}
+t "max-memory/pipe" maxmem_pipe
+maxmem_too_small() {
+    r mr predict -m "$SH_NUM_MODEL" -@ 4 --max-memory 1M "$SH_NUM"
+    want_rc 2 && want_no_out && want_err_line 'max-memory 1048576: too small'
+}
+t "max-memory/too-small" maxmem_too_small
+maxmem_bad() {
+    local v
+    for v in x 0 5Q -1 12MB; do
+        r mr predict -m "$SH_NUM_MODEL" --max-memory "$v" "$SH_NUM"
+        want_rc 2 && want_err_line 'max-memory' || { echo "value $v"; return 1; }
+    done
+}
+t "max-memory/bad-values" maxmem_bad

@@ -5,8 +5,12 @@
 #   tests/mpi/run.sh BUILD_DIR
 #
 # Exits 77 (meson: skipped) with a reason when mpirun is missing, the binary
-# was built without MPI, or it is a sanitizer build (OpenMPI's own frames make
-# ASan/TSan reports that are not ours; the mpi suite runs in the release build).
+# was built without MPI, or it is a TSan build (OpenMPI's own threads and
+# shared-memory transport are reported, not ours). Under ASan+UBSan it runs
+# with leak detection off: OpenMPI's dlopen'ed plugins leak at MPI_Finalize
+# from frames LSan cannot name, so no suppression can be scoped to them;
+# memory errors and UB in our code are still fatal, and the same code paths'
+# leaks are checked by the cli suite's --shard tests.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../cli" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -23,9 +27,14 @@ if ! "$BIN" --version | grep -q 'mpi'; then
     echo "SKIP mpi: $BIN was built without MPI (-Dmpi=disabled or no MPI found)"
     exit 77
 fi
-if ldd "$BIN" | grep -Eq 'lib(asan|tsan)'; then
-    echo "SKIP mpi: sanitizer build (OpenMPI's own frames are reported by ASan/TSan; the mpi suite runs in the release build)"
+if ldd "$BIN" | grep -q 'libtsan'; then
+    echo "SKIP mpi: TSan build (OpenMPI's own threads and shared memory are reported; run in the release and ASan builds)"
     exit 77
+fi
+MPI_X=()
+if ldd "$BIN" | grep -q 'libasan'; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:verify_asan_link_order=0"
+    MPI_X=(-x ASAN_OPTIONS -x UBSAN_OPTIONS)
 fi
 
 . "$HERE/lib.sh"
@@ -33,7 +42,7 @@ fi
 # OpenMPI: root in containers, more ranks than cores, no ptrace-based copies
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
-mpir() { local n=$1; shift; timeout -k 5 120 mpirun -n "$n" --oversubscribe "$BIN" "$@"; }
+mpir() { local n=$1; shift; timeout -k 5 120 mpirun "${MPI_X[@]}" -n "$n" --oversubscribe "$BIN" "$@"; }
 # only our lines: mpirun adds its own notes about non-zero exits
 ours() { grep '^mars-replay: ' "$W/err" >"$W/ours"; }
 want_ours_line() { # exactly one line of ours, matching $1
@@ -114,6 +123,7 @@ for n in 2 3 4; do
 done
 t "mpi/threads-2-chunk-100/file/n=3" same_as_serial 3 file predict -m "$CAT_MODEL" -q --chunk-rows 100 "$CAT"
 t "mpi/no-out-header/stdout/n=3" same_as_serial 3 stdout predict -m "$NUM_MODEL" --no-out-header "$NUM"
+t "mpi/max-memory/file/n=2" same_as_serial 2 file predict -m "$NUM_MODEL" --max-memory 4M "$NUM"
 
 mpi_bad_rank2() {
     r mr predict -m "$NUM_MODEL" -@ 1 -o o.csv "$NUM_BAD"
