@@ -448,8 +448,10 @@ int cli_mpi_run(const cli_mpi_job *j)
         rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
     rc = agree(rc, &cap);
     int fmt = MR_FMT_CSV;
+    double plan_t0 = 0, plan_s = 0, write_s = 0;
     part_set_io_retries(j->dist->io_retries);
     if (rc == 0) {
+        plan_t0 = now_s();
         fmt = dist_detect_format(in.fd, j->dist->in_fmt);
         if (fmt < 0) {
             cli_msg("%s: read error: %s", in.display, strerror(errno));
@@ -468,6 +470,7 @@ int cli_mpi_run(const cli_mpi_job *j)
             }
         }
     }
+    plan_s = plan_t0 > 0 ? now_s() - plan_t0 : 0;
     /* this rank's options: the CSV header only from rank 0; .npy rows raw,
      * the header written here with the total row count */
     if (rc == 0) {
@@ -573,6 +576,7 @@ int cli_mpi_run(const cli_mpi_job *j)
     if (rc == 0 && npy_out)
         head_len = part_npy_out_header(head, sizeof head, tot[1],
                                        j->mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 0);
+    const double write_t0 = now_s();
     if (rc == 0 && !pipe_closed && j->mode != MR_MODE_CHECK) {
         if (to_file) {
             int plen = rank == 0 ? (int)strlen(out.tmp) + 1 : 0;
@@ -618,7 +622,8 @@ int cli_mpi_run(const cli_mpi_job *j)
     }
 
     /* the report: totals, and each rank's numbers gathered in rank order */
-    cli_rank_stat me = { stats.rows_out, stats.bytes_in, stats.bytes_out, run_s, cli_peak_rss() };
+    write_s = now_s() - write_t0;
+    cli_rank_stat me = { stats.rows_out, stats.bytes_in, stats.bytes_out, run_s, plan_s, write_s, cli_peak_rss() };
     cli_rank_stat *all = rank == 0 ? calloc((size_t)size, sizeof *all) : NULL;
     if (j->report || j->verbose > 0)
         MPI_CHECK(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD));

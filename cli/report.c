@@ -98,6 +98,8 @@ int cli_report_write(const cli_report *r, const char *path)
             json_object_set_new(k, "bytes_in", json_integer((json_int_t)r->ranks[i].bytes_in));
             json_object_set_new(k, "bytes_out", json_integer((json_int_t)r->ranks[i].bytes_out));
             json_object_set_new(k, "seconds", json_real(r->ranks[i].seconds));
+            json_object_set_new(k, "partition_seconds", json_real(r->ranks[i].partition_seconds));
+            json_object_set_new(k, "output_seconds", json_real(r->ranks[i].output_seconds));
             json_object_set_new(k, "peak_rss_bytes", json_integer(r->ranks[i].peak_rss));
             json_array_append_new(ranks, k);
         }

@@ -10,7 +10,9 @@
 typedef struct cli_rank_stat {
     uint64_t rows;
     uint64_t bytes_in, bytes_out;
-    double seconds;
+    double seconds;           /* its mr_run */
+    double partition_seconds; /* cutting its part (quote pass, exscan, boundaries) */
+    double output_seconds;    /* writing its output at its offset, or gathering to stdout */
     long long peak_rss;
 } cli_rank_stat;
 

@@ -17,6 +17,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:?usage: tests/mpi/run.sh BUILD_DIR}" && pwd) || exit 2
 BIN="$BUILD/cli/mars-replay"
 PROBE="$BUILD/tests/mr_mpi_init_probe.so"
+FAULT_SO="$BUILD/tests/mr_fault_read.so"
 cd "$ROOT" || exit 2
 
 if ! command -v mpirun >/dev/null; then
@@ -198,7 +199,7 @@ mpi_report() {
     r mpir 3 predict -m "$NUM_MODEL" -o o.csv --report rep.json "$NUM"
     want_rc 0 && jcheck rep.json "j['rows_out'] == 100000" "len(j['ranks']) == 3" \
         "sum(k['rows'] for k in j['ranks']) == 100000" "[k['rank'] for k in j['ranks']] == [0, 1, 2]" \
-        "all(k['peak_rss_bytes'] > 0 and k['seconds'] >= 0 for k in j['ranks'])" "j['exit_code'] == 0"
+        "all(k['peak_rss_bytes'] > 0 and k['seconds'] >= 0 and k['partition_seconds'] >= 0 and k['output_seconds'] > 0 for k in j['ranks'])" "j['exit_code'] == 0"
 }
 t "mpi/report-per-rank" mpi_report
 
@@ -207,6 +208,18 @@ mpi_more_ranks_than_rows() {
         printf 'x0,x1,x2\n1,2,3\n' >one.csv && same_as_serial 4 file predict -m "$NUM_MODEL" one.csv
 }
 t "mpi/more-ranks-than-rows" mpi_more_ranks_than_rows
+
+mpi_rank_dies() { # rank 1 killed mid-job: the job fails, nothing that looks like a result
+    [ -f "$FAULT_SO" ] || { echo "no shim $FAULT_SO"; return 1; }
+    printf 'old\n' >keep.csv
+    r timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe -x LD_PRELOAD="$FAULT_SO" \
+        -x MR_TEST_READ_PATH=num.csv -x MR_TEST_KILL_RANK=1 -x MR_TEST_KILL_AT=3 \
+        "$BIN" predict -m "$NUM_MODEL" -o keep.csv "$NUM"
+    [ "$RC" != 0 ] || { echo "the job succeeded"; return 1; }
+    grep -q 'signal 9' "$W/err" || { echo "rank 1 was not killed: $(peek "$W/err" 300)"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left
+}
+t "mpi/rank-killed-leaves-no-output" mpi_rank_dies
 
 # No hidden MPI: a plain run never calls MPI_Init; --mpi does (the probe works)
 mpi_no_hidden() {

@@ -2,13 +2,18 @@
  * read()/pread() calls on a descriptor whose /proc/self/fd link contains
  * $MR_TEST_READ_PATH (e.g. the input's name, or "pipe:") fail with
  * $MR_TEST_READ_ERRNO (EIO by default, or EAGAIN, ETIMEDOUT), then reads
- * work again. Tests --io-retries without a flaky file system. */
+ * work again. Tests --io-retries without a flaky file system.
+ * With $MR_TEST_KILL_RANK=R (and the same path match), the MPI rank R
+ * ($OMPI_COMM_WORLD_RANK, or $PMIX_RANK under srun) kills itself with SIGKILL at its
+ * $MR_TEST_KILL_AT-th read of that file (default 4): a rank, or its node, lost
+ * in the middle of a job. */
 #undef _FILE_OFFSET_BITS /* define pread and pread64 both, as libc has them */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +36,12 @@ static int should_fail(int fd)
             fault_errno = ETIMEDOUT;
     }
     const char *want = getenv("MR_TEST_READ_PATH");
-    if (left <= 0 || !want)
+    const char *kill_rank = getenv("MR_TEST_KILL_RANK");
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank)
+        rank = getenv("PMIX_RANK"); /* srun --mpi=pmix */
+    const int killing = kill_rank && rank && strcmp(kill_rank, rank) == 0;
+    if ((left <= 0 && !killing) || !want)
         return 0;
     char link[64], target[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -41,6 +51,13 @@ static int should_fail(int fd)
     target[n] = '\0';
     if (!strstr(target, want))
         return 0;
+    if (killing) {
+        static int reads;
+        const char *at = getenv("MR_TEST_KILL_AT");
+        if (++reads >= (at ? atoi(at) : 4))
+            raise(SIGKILL);
+        return 0;
+    }
     left--;
     errno = fault_errno;
     return 1;

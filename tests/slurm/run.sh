@@ -90,6 +90,15 @@ slurm_srun_no_pmi() { # srun without an MPI plugin: no MPI, and --shard still wo
     want_rc 0 && cat p0.csv p1.csv >all.csv && want_same all.csv "$SHARED/num.want"
 }
 
+slurm_srun_rank_dies() { # task 1 killed mid-read: the step fails, no output, no temporary file
+    printf 'old\n' >keep.csv
+    LD_PRELOAD="$BUILD/tests/mr_fault_read.so" MR_TEST_READ_PATH=num.csv MR_TEST_KILL_RANK=1 MR_TEST_KILL_AT=3 \
+        r timeout -k 5 120 srun --mpi=pmix --kill-on-bad-exit=1 -n 2 --overcommit "$BIN" predict -m "$NUM_MODEL" -o "$PWD/keep.csv" "$NUM"
+    [ "$RC" != 0 ] || { echo "the step succeeded"; return 1; }
+    grep -q 'task 1: Killed' "$W/err" || { echo "task 1 was not killed: $(peek "$W/err" 300)"; return 1; }
+    want_text keep.csv $'old\n' && [ -z "$(find . -maxdepth 1 -name '.*.tmp.*')" ] || { echo "temporary file left"; return 1; }
+}
+
 slurm_mpi_script() { # packaging/slurm/replay-mpi.sbatch with 2 tasks
     r sb --nodes=1 --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --overcommit --output="$PWD/log.txt" \
         --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM_NPY",OUTPUT="$PWD/o.npy" \
@@ -105,6 +114,7 @@ t "slurm/srun-tasks-without-pmi-shard" slurm_srun_no_pmi
 if [ "$HAVE_MPI" = 1 ]; then
     t "slurm/srun-mpi-pmix" slurm_srun_pmix
     t "slurm/packaging-mpi-script" slurm_mpi_script
+    t "slurm/srun-rank-killed-leaves-no-output" slurm_srun_rank_dies
 else
     echo "SKIP slurm/srun-mpi-pmix: no MPI in $BIN or no pmix plugin in srun"
 fi
