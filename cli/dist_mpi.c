@@ -10,7 +10,11 @@
  * own part directly and then the others' in rank order, each sent on
  * request in 8 MiB messages (bounded memory). Errors are captured while
  * ranks work and only the first failing rank prints its one line, with the
- * row and line numbers a single process would report. */
+ * row and line numbers a single process would report.
+ *
+ * This file is the shared module mars-replay-mpi.so (built when meson finds
+ * MPI), loaded by dist_mpi_loader.c only when MPI is wanted: a plain run
+ * does not even map libmpi. */
 #include "dist_mpi.h"
 
 #include <errno.h>
@@ -28,49 +32,7 @@
 #include "partition.h"
 #include "report.h"
 
-#if MR_HAVE_MPI
 #include <mpi.h>
-#endif
-
-static const char *env_get(const char *name)
-{
-    return getenv(name);
-}
-
-int cli_mpi_launched(void)
-{
-    return part_mpi_launched(env_get);
-}
-
-#if !MR_HAVE_MPI
-
-int cli_mpi_init(int *argc, char ***argv, int *ranks)
-{
-    (void)argc;
-    (void)argv;
-    *ranks = 1;
-    if (cli_mpi_launched()) {
-        /* each process would replay everything: refuse rather than duplicate */
-        cli_msg("started by an MPI launcher, but this mars-replay was built without MPI "
-                "(meson setup -Dmpi=enabled); use --shard K/N for independent processes");
-        return MR_EXIT_USAGE;
-    }
-    cli_msg("--mpi: this mars-replay was built without MPI (meson setup -Dmpi=enabled)");
-    return MR_EXIT_USAGE;
-}
-
-int cli_mpi_finalize(int rc)
-{
-    return rc;
-}
-
-int cli_mpi_run(const cli_mpi_job *j)
-{
-    (void)j;
-    return MR_EXIT_INTERNAL; /* not reached: cli_mpi_init refuses first */
-}
-
-#else
 
 #define BLOCK ((size_t)8 << 20)
 #define TAG_GO 1
@@ -148,7 +110,7 @@ static void mpi_fail(const char *what, int code)
             mpi_fail(#call, mpi_rc_);         \
     } while (0)
 
-int cli_mpi_init(int *argc, char ***argv, int *ranks)
+static int module_init(int *argc, char ***argv, int *ranks)
 {
     int provided = 0;
     const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
@@ -164,7 +126,7 @@ int cli_mpi_init(int *argc, char ***argv, int *ranks)
     return 0;
 }
 
-int cli_mpi_finalize(int rc)
+static int module_finalize(int rc)
 {
     if (mpi_initialised) {
         fflush(stdout);
@@ -403,7 +365,7 @@ static int write_collective(const char *tmp, uint64_t offset, spill *sp, char *b
     return rc;
 }
 
-int cli_mpi_run(const cli_mpi_job *j)
+static int module_run(const cli_mpi_job *j)
 {
     const double t0 = now_s();
     const int rank = world_rank, size = world_size;
@@ -671,4 +633,10 @@ int cli_mpi_run(const cli_mpi_job *j)
     return rc;
 }
 
-#endif
+__attribute__((visibility("default"))) const cli_mpi_module mr_cli_mpi_module = {
+    .abi = CLI_MPI_MODULE_ABI,
+    .job_size = sizeof(cli_mpi_job),
+    .init = module_init,
+    .finalize = module_finalize,
+    .run = module_run,
+};

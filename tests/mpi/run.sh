@@ -231,9 +231,20 @@ mpi_no_hidden() {
     (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
      MR_TEST_MPI_MARKER="$PWD/marker" LD_PRELOAD="$PROBE" timeout -k 5 60 "$BIN" predict --mpi -m "$NUM_MODEL" "$NUM" >mpi.out 2>mpi.err) || {
         echo "--mpi run failed: $(peek mpi.err)"; return 1; }
-    want_exists marker && want_same mpi.out plain.out
+    want_exists marker && want_same mpi.out plain.out || return 1
+    # a plain run does not even map libmpi: the MPI driver is a module loaded on demand
+    (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
+     LD_DEBUG=files timeout -k 5 60 "$BIN" predict -m "$NUM_MODEL" "$NUM" 2>ld.log >/dev/null)
+    grep -q 'libmpi' ld.log && { echo "a plain run loaded libmpi"; return 1; }
+    grep -q 'file=libjansson' ld.log || { echo "LD_DEBUG shows no libraries at all: $(head -c 200 ld.log)"; return 1; }
 }
 t "mpi/plain-run-never-initialises-mpi" mpi_no_hidden
+
+mpi_module_missing() { # the module cannot be found: one line, status 7
+    MARS_REPLAY_MPI_MODULE=/nonexistent/mars-replay-mpi.so r mr predict --mpi -m "$NUM_MODEL" "$NUM"
+    want_rc 7 && want_no_out && want_err_line 'cannot load the MPI module'
+}
+t "mpi/module-missing" mpi_module_missing
 
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]
