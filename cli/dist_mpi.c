@@ -150,17 +150,25 @@ static int first_failure(int rc, int *who)
     return code;
 }
 
-/* Agree on failure so far: the first failing rank prints what it captured. */
-static int agree(int rc, capture *cap)
+/* Agree on failure so far: the first failing rank prints what it captured;
+ * *who (if not NULL) gets that rank. */
+static int agree_who(int rc, capture *cap, int *who_out)
 {
     capture_end(cap);
     int who;
     const int code = first_failure(rc, &who);
+    if (who_out)
+        *who_out = who;
     if (code && who == world_rank)
         capture_print(cap, 1);
     capture_free(cap);
     capture_begin(cap);
     return code;
+}
+
+static int agree(int rc, capture *cap)
+{
+    return agree_who(rc, cap, NULL);
 }
 
 static double now_s(void)
@@ -420,10 +428,9 @@ static int module_run(const cli_mpi_job *j)
             rc = MR_EXIT_IO;
         }
         rc = agree(rc, &cap);
-        if (rc) {
-        } else if (fmt == MR_FMT_CSV) {
+        if (rc == 0 && fmt == MR_FMT_CSV) {
             rc = plan_csv(&plan, in.fd, (uint64_t)in.size, !j->dist->no_header, &cap, in.display);
-        } else {
+        } else if (rc == 0) {
             plan.fmt = fmt;
             const uint64_t cols = j->dist->cols > 0 ? (uint64_t)j->dist->cols : mr_model_n_features(m);
             if (dist_plan_binary(&plan, in.fd, (uint64_t)in.size, cols, (uint64_t)rank, (uint64_t)size) != 0) {
@@ -508,7 +515,14 @@ static int module_run(const cli_mpi_job *j)
         cli_print_error(&err, in.display);
     }
     dist_global_stats(&stats, before[0]);
-    rc = agree(rc, &cap);
+    int who = size;
+    rc = agree_who(rc, &cap, &who);
+    /* the report (rank 0) carries the first failing rank's error */
+    int report_err = 0;
+    if (rc && j->report) {
+        MPI_CHECK(MPI_Bcast(&err, (int)sizeof err, MPI_BYTE, who, MPI_COMM_WORLD));
+        report_err = 1;
+    }
     MPI_CHECK(MPI_Bcast(&pipe_closed, 1, MPI_INT, 0, MPI_COMM_WORLD));
 
     /* the counters of every column, merged in rank order, for rank 0's warnings */
@@ -607,7 +621,7 @@ static int module_run(const cli_mpi_job *j)
             .stats = &g,
             .seconds = t1 - t0,
             .exit_code = rc,
-            .error = NULL,
+            .error = report_err ? &err : NULL,
             .ranks = all,
             .n_ranks = size,
         };

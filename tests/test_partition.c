@@ -137,7 +137,7 @@ static void test_cuts_edge_cases(void **state)
 {
     (void)state;
     /* header only; one row without a final newline; BOM without header */
-    const char *cases[] = { "a,b\n", "a,b\n1,2", "\xEF\xBB\xBF" "1,2\n3,4\n", "a\n\"never closed\n1\n2\n" };
+    const char *cases[] = { "a,b\n", "a,b\n1,2", ("\xEF\xBB\xBF" "1,2\n3,4\n"), "a\n\"never closed\n1\n2\n" };
     const int header[] = { 1, 1, 0, 1 };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const size_t len = strlen(cases[i]);

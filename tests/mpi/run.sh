@@ -136,8 +136,10 @@ mpi_bad_rank2() {
     want_rc 4 && want_ours_line "^mars-replay: rank 2 of 4: .*num_bad_rank2\.csv:62501:2: column \"x1\": not a number" || return 1
     [ "$(cat "$W/ours")" = "mars-replay: rank 2 of 4: $serial" ] || { echo "'$(cat "$W/ours")' vs serial '$serial'"; return 1; }
     want_text keep.csv $'old\n' && no_tmp_left || return 1
-    r mpir 4 predict -m "$NUM_MODEL" -o new.csv "$NUM_BAD"
-    want_rc 4 && want_absent new.csv && no_tmp_left
+    r mpir 4 predict -m "$NUM_MODEL" -o new.csv --report rep.json "$NUM_BAD"
+    want_rc 4 && want_absent new.csv && no_tmp_left || return 1
+    jcheck rep.json "j['exit_code'] == 4" "j['error']['line'] == 62501" "j['error']['row'] == 62500" \
+        "'not a number' in j['error']['message']" "len(j['ranks']) == 4"
 }
 t "mpi/bad-row-in-rank-2-fails-the-job" mpi_bad_rank2
 
