@@ -67,7 +67,7 @@ time_of() {
     done | median
 }
 # slowest KEY REPORT: the largest per-rank value (n = 1: no ranks, the run's seconds)
-slowest() { python3 -c "import json,sys; j=json.load(open(sys.argv[2])); r=j.get('ranks'); print(max(k[sys.argv[1]] for k in r) if r else (j['seconds'] if sys.argv[1] == 'seconds' else 0))" "$1" "$2"; }
+slowest() { python3 -c "import json,sys; j=json.load(open(sys.argv[2])); r=j.get('ranks'); print('%.6f' % (max(k[sys.argv[1]] for k in r) if r else (j['seconds'] if sys.argv[1] == 'seconds' else 0)))" "$1" "$2"; }
 
 printf 'mars-replay %s, %s rows, %s runs each (median), -@ 1 per process, %s CPUs\n' \
     "$("$bin" --version | head -1 | cut -d' ' -f2)" "$rows" "$runs" "$(nproc)"
