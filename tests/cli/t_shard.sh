@@ -47,6 +47,15 @@ t "shard/threads-4/N=3" shard_concat 3 "$SH_CAT_MODEL" "$SH_CAT" -@ 4 --chunk-ro
 t "shard/design/N=4" shard_concat 4 "$SH_CAT_MODEL" "$SH_CAT"
 t "shard/more-shards-than-rows/N=7" shard_concat 7 "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv"
 
+# headerless (with and without a BOM) and CRLF input
+SH_BODY="$SHARED/shard_body.csv"; SH_BOM="$SHARED/shard_bom.csv"; SH_CRLF="$SHARED/shard_crlf.csv"
+tail -n +2 "$SH_NUM" | head -n 20000 >"$SH_BODY"
+{ printf '\xEF\xBB\xBF'; cat "$SH_BODY"; } >"$SH_BOM"
+head -n 20001 "$SH_NUM" | sed 's/$/\r/' >"$SH_CRLF"
+t "shard/headerless/N=4" shard_concat 4 "$SH_NUM_MODEL" "$SH_BODY" --no-header --names-from-model
+t "shard/headerless-bom/N=4" shard_concat 4 "$SH_NUM_MODEL" "$SH_BOM" --no-header --names x0,x1,x2
+t "shard/crlf/N=5" shard_concat 5 "$SH_NUM_MODEL" "$SH_CRLF"
+
 shard_conformance() { # every public case, N=3
     local d n=0
     for d in "$PUB"/*/; do

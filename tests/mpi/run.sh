@@ -124,6 +124,13 @@ for n in 2 3 4; do
 done
 t "mpi/threads-2-chunk-100/file/n=3" same_as_serial 3 file predict -m "$CAT_MODEL" -q --chunk-rows 100 "$CAT"
 t "mpi/no-out-header/stdout/n=3" same_as_serial 3 stdout predict -m "$NUM_MODEL" --no-out-header "$NUM"
+BODY="$SHARED/body.csv"; BOM="$SHARED/bom.csv"; CRLF="$SHARED/crlf.csv"
+tail -n +2 "$NUM" | head -n 20000 >"$BODY"
+{ printf '\xEF\xBB\xBF'; cat "$BODY"; } >"$BOM"
+head -n 20001 "$NUM" | sed 's/$/\r/' >"$CRLF"
+t "mpi/headerless/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" --no-header --names-from-model "$BODY"
+t "mpi/headerless-bom/stdout/n=4" same_as_serial 4 stdout predict -m "$NUM_MODEL" --no-header --names x0,x1,x2 "$BOM"
+t "mpi/crlf/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" "$CRLF"
 t "mpi/max-memory/file/n=2" same_as_serial 2 file predict -m "$NUM_MODEL" --max-memory 4M "$NUM"
 
 mpi_bad_rank2() {
