@@ -330,6 +330,30 @@ static int gather_to_stdout(cli_output *out, const unsigned char *head, size_t h
     return werr;
 }
 
+/* mr_write_fn for in-place output: this rank's bytes at its own offset. */
+typedef struct at_writer {
+    MPI_File fh;
+    uint64_t off;
+} at_writer;
+
+static int at_write(void *cookie, const void *buf, size_t len)
+{
+    at_writer *w = cookie;
+    const char *p = buf;
+    while (len) {
+        const int n = len > ((size_t)1 << 30) ? 1 << 30 : (int)len;
+        MPI_Status st;
+        if (MPI_File_write_at(w->fh, (MPI_Offset)w->off, p, n, MPI_BYTE, &st) != MPI_SUCCESS) {
+            errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        w->off += (uint64_t)n;
+    }
+    return 0;
+}
+
 /* All ranks write their spill at their offset of the temporary file. */
 static int write_collective(const char *tmp, uint64_t offset, spill *sp, char *buf)
 {
@@ -473,9 +497,36 @@ static int module_run(const cli_mpi_job *j)
     rc = agree(rc, &cap);
     if (rc == 0)
         MPI_CHECK(MPI_Bcast(&to_file, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    char *tmp = NULL; /* the temporary file's name, on every rank */
+    if (rc == 0 && to_file) {
+        int plen = rank == 0 ? (int)strlen(out.tmp) + 1 : 0;
+        MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        tmp = rank == 0 ? out.tmp : malloc((size_t)plen);
+        if (!tmp)
+            MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
+        MPI_CHECK(MPI_Bcast(tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+    }
+    /* binary rows to binary output in a file: every rank knows its byte
+     * range in advance and writes it in place, no spill (the same decision
+     * on every rank: the plan comes from the same header) */
+    const size_t nvals = m && j->mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 1;
+    const int in_place = rc == 0 && to_file && j->mode != MR_MODE_CHECK &&
+                         (npy_out || j->dist->out_fmt == MR_FMT_F64) && plan.fmt != MR_FMT_CSV &&
+                         !plan.whole && !plan.skip;
+    at_writer aw = { MPI_FILE_NULL, 0 };
+    if (in_place) {
+        unsigned char h[256]; /* its length does not depend on the row count */
+        aw.off = (npy_out ? part_npy_out_header(h, sizeof h, 0, j->mode == MR_MODE_DESIGN ? nvals : 0) : 0) +
+                 plan.row_off * nvals * 8;
+        int ok = MPI_File_open(MPI_COMM_WORLD, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &aw.fh) == MPI_SUCCESS;
+        if (!ok)
+            rc = (cli_msg("%s: MPI_File_open failed: the output must be on a file system every rank sees", tmp),
+                  MR_EXIT_IO);
+        (void)ok;
+    }
     /* rank 0 writes its part straight to a stream; everything else spills */
     const int direct = rank == 0 && !to_file && !npy_out;
-    if (rc == 0 && j->mode != MR_MODE_CHECK && !direct)
+    if (rc == 0 && j->mode != MR_MODE_CHECK && !direct && !in_place)
         rc = spill_open(&sp);
     rc = agree(rc, &cap);
     const int ran = rc == 0; /* the same on every rank */
@@ -486,9 +537,9 @@ static int module_run(const cli_mpi_job *j)
             .read = dist_read,
             .read_cookie = &din,
             .source = in.display,
-            .write = j->mode == MR_MODE_CHECK ? NULL : direct ? cli_write : spill_write,
+            .write = j->mode == MR_MODE_CHECK ? NULL : direct ? cli_write : in_place ? at_write : spill_write,
             .pwrite = NULL,
-            .write_cookie = direct ? (void *)&out : (void *)&sp,
+            .write_cookie = direct ? (void *)&out : in_place ? (void *)&aw : (void *)&sp,
             .sink = j->output ? j->output : "<stdout>",
         };
         const double r0 = now_s();
@@ -553,22 +604,26 @@ static int module_run(const cli_mpi_job *j)
         head_len = part_npy_out_header(head, sizeof head, tot[1],
                                        j->mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 0);
     const double write_t0 = now_s();
-    if (rc == 0 && !pipe_closed && j->mode != MR_MODE_CHECK) {
+    if (in_place) { /* the rows are in place: the header, a collective close, the rename */
+        int hrc = 0;
+        if (rc == 0 && rank == 0 && head_len && cli_pwrite(&out, head, head_len, 0) != 0)
+            hrc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
+        if (aw.fh != MPI_FILE_NULL && MPI_File_close(&aw.fh) != MPI_SUCCESS && !hrc)
+            hrc = (cli_msg("%s: write error on close", tmp), MR_EXIT_IO);
+        if (rc == 0) {
+            rc = agree(hrc, &cap);
+            if (rank == 0 && rc == 0)
+                rc = cli_output_commit(&out);
+            MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        }
+    } else if (rc == 0 && !pipe_closed && j->mode != MR_MODE_CHECK) {
         if (to_file) {
-            int plen = rank == 0 ? (int)strlen(out.tmp) + 1 : 0;
-            MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
-            char *tmp = rank == 0 ? out.tmp : malloc((size_t)plen);
-            if (!tmp)
-                MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
-            MPI_CHECK(MPI_Bcast(tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
             int hrc = 0;
             if (rank == 0 && head_len && cli_pwrite(&out, head, head_len, 0) != 0)
                 hrc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
             rc = write_collective(tmp, head_len + before[2], &sp, buf);
             if (!rc)
                 rc = hrc;
-            if (rank != 0)
-                free(tmp);
             rc = agree(rc, &cap);
             if (rank == 0 && rc == 0)
                 rc = cli_output_commit(&out); /* fchmod'ed at creation; close + rename */
@@ -635,6 +690,8 @@ static int module_run(const cli_mpi_job *j)
         cli_msg("%llu rows in %.3f s with %d ranks x %u thread%s", (unsigned long long)tot[1], t1 - t0, size,
                 stats.threads, stats.threads == 1 ? "" : "s");
     MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (rank != 0)
+        free(tmp);
     free(all);
     free(cols);
     free(buf);

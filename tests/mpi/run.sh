@@ -150,6 +150,37 @@ mpi_bad_rank2() {
 }
 t "mpi/bad-row-in-rank-2-fails-the-job" mpi_bad_rank2
 
+mpi_bad_npy_in_place() { # .npy to .npy is written in place: a bad row still leaves nothing
+    "$PY" - "$NUM_NPY" bad.npy <<'PYEOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+hl = struct.unpack('<H', b[8:10])[0]
+off = 10 + hl + (62500 * 3 + 1) * 8       # row 62501, column x1: rank 2 of 4
+b[off:off + 8] = struct.pack('<d', float('inf'))
+open(sys.argv[2], 'wb').write(bytes(b))
+PYEOF
+    local m="$INV/csv_inf_with_allow_missing_false/model.json"
+    r mr predict -m "$m" -@ 1 -O npy -o s.npy bad.npy
+    want_rc 4 || return 1
+    local serial
+    serial=$(sed 's/^mars-replay: //' "$W/err")
+    r mpir 4 predict -m "$m" -O npy -o o.npy bad.npy
+    want_rc 4 && want_ours_line 'rank 2 of 4: .*row 62501' && want_absent o.npy && no_tmp_left || return 1
+    [ "$(cat "$W/ours")" = "mars-replay: rank 2 of 4: $serial" ] || { echo "'$(cat "$W/ours")' vs '$serial'"; return 1; }
+}
+t "mpi/bad-row-npy-in-place" mpi_bad_npy_in_place
+
+mpi_in_place_no_spill() { # .npy to .npy needs no spill; CSV output does, and says where it failed
+    r mr predict -m "$NUM_MODEL" -@ 1 -O npy -o want.npy "$NUM_NPY"
+    : >notadir # the ranks' TMPDIR (not mpirun's, which needs a real one)
+    local bad=(timeout -k 5 120 mpirun "${MPI_X[@]}" -x TMPDIR="$PWD/notadir" -n 3 --oversubscribe "$BIN")
+    r "${bad[@]}" predict -m "$NUM_MODEL" -O npy -o got.npy "$NUM_NPY"
+    want_rc 0 && want_same got.npy want.npy || return 1
+    r "${bad[@]}" predict -m "$NUM_MODEL" -o got.csv "$NUM"
+    want_rc 5 && want_ours_line 'rank [0-9] of 3: .*/notadir/\.mars-replay-spill\..*: cannot create' && want_absent got.csv && no_tmp_left
+}
+t "mpi/npy-in-place-without-spill" mpi_in_place_no_spill
+
 mpi_bad_stdout() { # to stdout: nothing after the failing rank's part, same exit code
     r mpir 4 predict -m "$NUM_MODEL" "$NUM_BAD"
     want_rc 4 && want_ours_line 'rank 2 of 4: .*:62501:2:' || return 1
