@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "partition.h"
 #include "exit_codes.h"
 
 void cli_msg(const char *fmt, ...)
@@ -98,9 +99,10 @@ void cli_input_close(cli_input *in)
 long cli_read(void *cookie, void *buf, size_t cap)
 {
     const cli_input *in = cookie;
+    int tries = 0;
     for (;;) {
         const ssize_t n = read(in->fd, buf, cap);
-        if (n >= 0 || errno != EINTR)
+        if (n >= 0 || (errno != EINTR && !part_retry_transient(&tries, in->retries)))
             return (long)n;
     }
 }

@@ -13,6 +13,7 @@ typedef struct cli_input {
     const char *name;       /* as given; "-" for stdin */
     const char *display;    /* for messages: the path or "<stdin>" */
     int64_t size;           /* regular file size, or -1 */
+    int retries;            /* --io-retries: transient read errors retried */
 } cli_input;
 
 typedef struct cli_output {

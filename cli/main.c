@@ -12,6 +12,8 @@
 
 #include "cli_io.h"
 #include "config.h"
+#include "dist.h"
+#include "dist_mpi.h"
 #include "exit_codes.h"
 #include "inspect.h"
 #include "marsreplay.h"
@@ -37,6 +39,10 @@ enum {
     OPT_VERSION,
     OPT_DEVICE,
     OPT_PRECISION,
+    OPT_SHARD, /* distributed replay (dist.c, dist_mpi.c) */
+    OPT_MPI,
+    OPT_IO_RETRIES,
+    OPT_MAX_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +73,10 @@ static const struct option long_opts[] = {
     { "version", no_argument, NULL, OPT_VERSION },
     { "device", required_argument, NULL, OPT_DEVICE },
     { "precision", required_argument, NULL, OPT_PRECISION },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "mpi", no_argument, NULL, OPT_MPI },
+    { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
+    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -116,6 +126,15 @@ static const char usage_text[] =
     "                            if usable, else the CPU); opencl that cannot run: exit 6\n"
     "      --precision P         device arithmetic: double (default, bit-identical to the\n"
     "                            CPU) or single (needed without fp64; docs/tolerance.md)\n"
+    "      --shard K/N|auto      replay only part K of N (0-based) of a seekable input:\n"
+    "                            whole records, header output only in part 0; auto =\n"
+    "                            from the Slurm job array (SLURM_ARRAY_TASK_*)\n"
+    "      --mpi                 initialise MPI even without a launcher's environment\n"
+    "                            (mpirun/srun are detected; a plain run never uses MPI)\n"
+    "      --io-retries N        retry a transient read error (EAGAIN, EIO, ETIMEDOUT) up\n"
+    "                            to N times with backoff (default: 0)\n"
+    "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
+    "                            rank) by sizing the chunk rows for this input\n"
     "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr)\n"
     "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
@@ -126,7 +145,7 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 ok (also when a downstream pipe closes), 1 internal error,\n"
     "2 usage, 3 invalid model, 4 bad input data, 5 I/O error, 6 the requested\n"
-    "device (--device opencl) cannot run.\n"
+    "device (--device opencl) cannot run, 7 MPI failure.\n"
     "See man mars-replay (man/mars-replay.1) for details.\n";
 
 typedef struct cli {
@@ -144,6 +163,7 @@ typedef struct cli {
     int unknown_mode;
     long threads;
     mr_options *opt;
+    cli_dist_opts dist; /* --shard, --mpi, --io-retries, and what they need to know */
 } cli;
 
 /* One line, like every other error: the hint rides on the same line. */
@@ -200,7 +220,7 @@ static int print_version(void)
     printf("mars-replay %s\nlibmarsreplay %u.%u.%u, %s\nbackends: cpu%s%s%s\n", MR_PROJECT_VERSION,
            v >> 16, (v >> 8) & 0xff, v & 0xff, mr_version_string(),
            (f & MR_FEATURE_SIMD) ? " (avx2)" : "", (f & MR_FEATURE_OPENCL) ? " opencl" : "",
-           (f & MR_FEATURE_MPI) ? " mpi" : "");
+           (MR_HAVE_MPI || (f & MR_FEATURE_MPI)) ? " mpi" : "");
     return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
 }
 
@@ -268,6 +288,17 @@ static int cmd_run(cli *c, int mode)
         return usage_error("MARS_REPLAY_THREADS: expected a whole number from 1 to 4096, found '%s'",
                            getenv("MARS_REPLAY_THREADS"));
     mr_options_set_int(c->opt, MR_OPT_THREADS, threads);
+    dist_plan shard = { 0 };
+    char shard_name[48] = "";
+    if (c->dist.shard) {
+        const int src = dist_shard_spec(c->dist.shard, &shard.k, &shard.n);
+        if (src)
+            return src;
+        if (shard.k > 0)
+            mr_options_set_int(c->opt, MR_OPT_OUT_HEADER, 0);
+        snprintf(shard_name, sizeof shard_name, "%llu/%llu", (unsigned long long)shard.k,
+                 (unsigned long long)shard.n);
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -291,6 +322,12 @@ static int cmd_run(cli *c, int mode)
         rc = usage_error("%s", "no input: give a file, or - to read a terminal");
     if (rc == 0)
         rc = cli_input_open(&in, c->input);
+    in.retries = c->dist.io_retries;
+    dist_input din;
+    if (rc == 0 && c->dist.shard)
+        rc = dist_shard_prepare(&shard, &in, m, &c->dist, &din);
+    if (rc == 0 && c->dist.max_memory)
+        rc = dist_apply_max_memory(&c->dist, m, &in, (unsigned)threads, mode, c->keep != NULL, c->opt, &e);
     if (rc == 0 && mode != MR_MODE_CHECK)
         rc = cli_output_open(&out, c->output);
     if (rc == 0 && c->binary_out && c->keep) {
@@ -303,8 +340,8 @@ static int cmd_run(cli *c, int mode)
     }
     if (rc == 0) {
         const mr_io io = {
-            .read = cli_read,
-            .read_cookie = &in,
+            .read = c->dist.shard ? dist_read : cli_read,
+            .read_cookie = c->dist.shard ? (void *)&din : (void *)&in,
             .source = in.display,
             .write = mode == MR_MODE_CHECK ? NULL : cli_write,
             .pwrite = out.seekable ? cli_pwrite : NULL,
@@ -321,11 +358,13 @@ static int cmd_run(cli *c, int mode)
             rc = MR_EXIT_OK; /* the reader went away (| head): not an error */
             cli_output_abort(&out);
         } else if (st != MR_OK) {
+            dist_global_error(&err, shard.row_off, shard.line_off);
             cli_print_error(&err, in.display);
             rc = cli_exit_code(st);
             have_err = 1;
         }
         mr_engine_backend(e, &backend);
+        dist_global_stats(&stats, shard.row_off);
         if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
             cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
     }
@@ -348,6 +387,7 @@ static int cmd_run(cli *c, int mode)
             .exit_code = rc,
             .error = have_err ? &err : NULL,
             .backend = e ? &backend : NULL,
+            .shard = c->dist.shard ? shard_name : NULL,
         };
         if (cli_report_write(&rep, c->report) != 0) {
             cli_msg("%s: cannot write the report: %s", c->report, strerror(errno));
@@ -420,6 +460,7 @@ int main(int argc, char **argv)
                 rc = usage_error("--chunk-rows: expected a whole number from 1 to 16777216, found '%s'", optarg);
             else
                 mr_options_set_int(c.opt, MR_OPT_CHUNK_ROWS, v);
+            c.dist.chunk_rows = v;
             break;
         case 'I': {
             const int f = parse_format(optarg, 1);
@@ -427,6 +468,7 @@ int main(int argc, char **argv)
                 rc = usage_error("--input-format: expected csv, npy or f64, found '%s'", optarg);
             else
                 mr_options_set_int(c.opt, MR_OPT_INPUT_FORMAT, f);
+            c.dist.in_fmt = f;
             break;
         }
         case 'O': {
@@ -435,6 +477,7 @@ int main(int argc, char **argv)
                 rc = usage_error("--output-format: expected csv, npy or f64, found '%s'", optarg);
             else
                 mr_options_set_int(c.opt, MR_OPT_OUTPUT_FORMAT, f);
+            c.dist.out_fmt = f;
             c.binary_out = f == MR_FMT_NPY || f == MR_FMT_F64;
             break;
         }
@@ -443,6 +486,7 @@ int main(int argc, char **argv)
                 rc = usage_error("--cols: expected a whole number from 1 to 1048576, found '%s'", optarg);
             else
                 mr_options_set_int(c.opt, MR_OPT_COLS, v);
+            c.dist.cols = v;
             break;
         case 'd': {
             const char *d = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0 ? "\t" : optarg;
@@ -450,7 +494,7 @@ int main(int argc, char **argv)
                 rc = usage_error("--delimiter: expected one character other than '\"', found '%s'", optarg);
             break;
         }
-        case OPT_NO_HEADER: mr_options_set_int(c.opt, MR_OPT_HEADER, 0); break;
+        case OPT_NO_HEADER: mr_options_set_int(c.opt, MR_OPT_HEADER, 0); c.dist.no_header = 1; break;
         case OPT_NAMES: mr_options_set_str(c.opt, MR_OPT_NAMES, optarg); break;
         case OPT_NAMES_FROM_MODEL: mr_options_set_int(c.opt, MR_OPT_NAMES_FROM_MODEL, 1); break;
         case OPT_NA: mr_options_set_str(c.opt, MR_OPT_NA_TOKENS, optarg); break;
@@ -499,6 +543,17 @@ int main(int argc, char **argv)
         case OPT_VERSION:
             mr_options_free(c.opt);
             return print_version();
+        case OPT_SHARD: c.dist.shard = optarg; break;
+        case OPT_MPI: c.dist.mpi = 1; break;
+        case OPT_IO_RETRIES:
+            if (parse_count(optarg, 0, 100, &v) != 0)
+                rc = usage_error("--io-retries: expected a whole number from 0 to 100, found '%s'", optarg);
+            c.dist.io_retries = (int)v;
+            break;
+        case OPT_MAX_MEMORY:
+            if (dist_parse_bytes(optarg, &c.dist.max_memory) != 0 || c.dist.max_memory == 0)
+                rc = usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
+            break;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
             break;
@@ -514,12 +569,23 @@ int main(int argc, char **argv)
         c.input = argv[optind++];
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
+    int ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
+    if (rc == 0 && c.dist.mpi && c.dist.shard)
+        rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
+    if (rc == 0 && mode >= 0 && (c.dist.mpi || (cli_mpi_launched() && !c.dist.shard)))
+        rc = cli_mpi_init(&argc, &argv, &ranks);
     if (rc == 0 && mode == -2)
         rc = c.input ? usage_error("probe: unexpected argument '%s'", c.input) : cli_probe(c.json);
     else if (rc == 0 && mode == -1)
         rc = cmd_inspect(&c);
+    else if (rc == 0 && ranks > 1)
+        rc = cli_mpi_run(&(cli_mpi_job){ c.command, c.model, c.output, c.input, c.report, mode,
+                                         c.progress, c.verbose, c.binary_out, c.unknown_mode,
+                                         c.threads_set ? c.threads : default_threads(), c.keep,
+                                         c.opt, &c.dist });
     else if (rc == 0)
         rc = cmd_run(&c, mode);
+    rc = cli_mpi_finalize(rc);
     mr_options_free(c.opt);
     return rc;
 }

@@ -114,6 +114,24 @@ int cli_report_write(const cli_report *r, const char *path)
     json_object_set_new(o, "seconds", json_real(r->seconds));
     json_object_set_new(o, "peak_rss_bytes", json_integer(cli_peak_rss()));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
+    if (r->shard)
+        json_object_set_new(o, "shard", json_string(r->shard));
+    if (r->ranks) {
+        json_t *ranks = json_array();
+        for (int i = 0; i < r->n_ranks; i++) {
+            json_t *k = json_object();
+            json_object_set_new(k, "rank", json_integer(i));
+            json_object_set_new(k, "rows", json_integer((json_int_t)r->ranks[i].rows));
+            json_object_set_new(k, "bytes_in", json_integer((json_int_t)r->ranks[i].bytes_in));
+            json_object_set_new(k, "bytes_out", json_integer((json_int_t)r->ranks[i].bytes_out));
+            json_object_set_new(k, "seconds", json_real(r->ranks[i].seconds));
+            json_object_set_new(k, "partition_seconds", json_real(r->ranks[i].partition_seconds));
+            json_object_set_new(k, "output_seconds", json_real(r->ranks[i].output_seconds));
+            json_object_set_new(k, "peak_rss_bytes", json_integer(r->ranks[i].peak_rss));
+            json_array_append_new(ranks, k);
+        }
+        json_object_set_new(o, "ranks", ranks);
+    }
     if (r->error) {
         json_t *e = json_object();
         json_object_set_new(e, "status", json_string(mr_strerror(r->error->status)));

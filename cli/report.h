@@ -2,7 +2,19 @@
 #ifndef MR_CLI_REPORT_H
 #define MR_CLI_REPORT_H
 
+#include <stdint.h>
+
 #include "marsreplay.h"
+
+/* One MPI rank's part of a distributed run (dist_mpi.c). */
+typedef struct cli_rank_stat {
+    uint64_t rows;
+    uint64_t bytes_in, bytes_out;
+    double seconds;           /* its mr_run */
+    double partition_seconds; /* cutting its part (quote pass, exscan, boundaries) */
+    double output_seconds;    /* writing its output at its offset, or gathering to stdout */
+    long long peak_rss;
+} cli_rank_stat;
 
 typedef struct cli_report {
     const char *command;
@@ -16,6 +28,9 @@ typedef struct cli_report {
     int exit_code;
     const mr_error *error;    /* NULL on success */
     const mr_backend_info *backend; /* NULL: no engine was made */
+    const cli_rank_stat *ranks; /* MPI: per rank, in rank order; NULL otherwise */
+    int n_ranks;
+    const char *shard;        /* --shard K/N as resolved, or NULL */
 } cli_report;
 
 /* Write the report to path; "-" means stderr, so that it never mixes with

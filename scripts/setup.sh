@@ -12,7 +12,8 @@ pkgs=(build-essential meson ninja-build pkg-config libjansson-dev libcsv-dev pyt
 if [ "$min" = 0 ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev llvm valgrind
          pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers clinfo
-         libopenmpi-dev openmpi-bin)
+         libopenmpi-dev openmpi-bin
+         slurmctld slurmd slurm-client)
 fi
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and run the whole test suite: the README's test command and CI's.
 #   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, callgrind gate,
-#                              big stream)
+#                              a build without OpenCL and MPI, local Slurm, big stream)
 #   QUICK=1 scripts/test.sh    the release build's suites only
 # Build trees go to build-ci/<variant>; each variant is configured afresh when missing.
 set -euo pipefail
@@ -65,9 +65,15 @@ if [ "${QUICK:-0}" != 1 ]; then
     failed+=("callgrind gate")
   fi
 
-  say "build without OpenCL (-Dopencl=disabled)"
-  setup build-ci/no-opencl -Dbuildtype=release -Dopencl=disabled
-  suite "no-opencl: unit + cli" build-ci/no-opencl --suite unit --suite cli --suite headers
+  say "build without OpenCL and MPI (-Dopencl=disabled -Dmpi=disabled): every other test still passes"
+  setup build-ci/no-backends -Dbuildtype=release -Dopencl=disabled -Dmpi=disabled
+  suite "no-backends: unit + cli + headers (mpi skips)" build-ci/no-backends --suite unit --suite cli \
+    --suite headers --suite mpi
+
+  say "Slurm: job array, srun --mpi=pmix, packaging/slurm scripts on a throwaway local cluster"
+  slurm_rc=0
+  timeout -k 10 600 bash tests/slurm/run.sh build-ci/release || slurm_rc=$?
+  if [ "$slurm_rc" != 0 ] && [ "$slurm_rc" != 77 ]; then failed+=("slurm"); fi
 
   say "bounded memory on a large stream"
   if ! bash tests/big_stream.sh build-ci/release/cli/mars-replay "${BIG_STREAM_MB:-1024}"; then

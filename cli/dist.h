@@ -1,0 +1,113 @@
+/* dist.h — one part of a partitioned input (an MPI rank's or a --shard's):
+ * the plan (which bytes, which global row/line numbers), the read callback
+ * that shows the library "header + this part" as if it were a whole input,
+ * and the fix-up of error positions to global ones. No MPI here. */
+#ifndef MR_CLI_DIST_H
+#define MR_CLI_DIST_H
+
+#include <stdint.h>
+
+#include "cli_io.h"
+#include "marsreplay.h"
+#include "partition.h"
+
+/* The command line's distributed options (main.c fills them). */
+typedef struct cli_dist_opts {
+    const char *shard;        /* --shard K/N or auto, or NULL */
+    int mpi;                  /* --mpi */
+    int io_retries;           /* --io-retries N */
+    long cols;                /* --cols (0: the model's feature count) */
+    int no_header;            /* --no-header */
+    int in_fmt, out_fmt;      /* -I, -O (MR_FMT_*) */
+    uint64_t max_memory;      /* --max-memory, 0 if not given */
+    long chunk_rows;          /* --chunk-rows, 0 if not given */
+} cli_dist_opts;
+
+/* What a part reads: the synthetic prefix (a rewritten .npy header), then
+ * up to two byte ranges of the file (CSV: the header record, then the part's
+ * records; binary: the part's rows). */
+typedef struct dist_plan {
+    int fmt;                  /* MR_FMT_CSV, MR_FMT_NPY or MR_FMT_F64 */
+    int whole;                /* .npy that cannot be cut (bad header or size): part 0
+                                 reads the whole file so the library reports it */
+    int skip;                 /* nothing to read (the other parts in that case) */
+    uint64_t k, n;            /* part k of n */
+    uint64_t data_start;      /* CSV: end of the header; binary: first data byte */
+    uint64_t size;            /* input file size */
+    uint64_t row_off;         /* data rows before this part */
+    uint64_t line_off;        /* CSV: physical lines of data before this part */
+    uint64_t rows;            /* binary: rows of this part (CSV: unknown, 0) */
+    uint64_t total_rows;      /* binary: rows of the whole input */
+    unsigned row_bytes;       /* binary */
+    part_npy npy;
+    unsigned char prefix[256];
+    size_t prefix_len;
+    uint64_t seg_from[2], seg_to[2];
+    int nseg;
+} dist_plan;
+
+typedef struct dist_input {
+    int fd;
+    const dist_plan *plan;
+    size_t prefix_pos;
+    int seg;                  /* current segment */
+    uint64_t pos;             /* position in the current segment */
+    uint64_t data_newlines;   /* '\n' read from the last segment (CSV data) */
+    int retries;              /* --io-retries */
+} dist_input;
+
+/* The input format of fd: `fmt` when given, else .npy magic or CSV; -1 on
+ * a read error (errno). */
+int dist_detect_format(int fd, int fmt);
+/* The cut that does not need communication: npy/f64 rows, or for CSV the
+ * header record and the byte range of part k of n (partition.h). The CSV
+ * case also counts the records and lines before the part (a scan of
+ * [data_start, start)). `cols`: raw f64 columns. 0, or -1 with errno. */
+int dist_plan_csv_header(dist_plan *p, int fd, uint64_t size, int has_header);
+int dist_plan_binary(dist_plan *p, int fd, uint64_t size, uint64_t cols, uint64_t k, uint64_t n);
+int dist_plan_shard(dist_plan *p, int fd, uint64_t size, int fmt, int has_header, uint64_t cols,
+                    uint64_t k, uint64_t n);
+/* Set the CSV segments once the part's [start, end) is known. */
+void dist_plan_csv_range(dist_plan *p, uint64_t start, uint64_t end);
+
+void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries);
+/* mr_read_fn over dist_input (pread; retries transient errors). */
+long dist_read(void *cookie, void *buf, size_t cap);
+
+/* Library positions (local to the part) to global ones. */
+void dist_global_error(mr_error *e, uint64_t row_off, uint64_t line_off);
+void dist_global_stats(mr_run_stats *s, uint64_t row_off);
+
+/* Plan a --shard run of the open input (p->k, p->n already set) and set
+ * up its reader. 0, or an exit code after printing the error. */
+int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
+                       const cli_dist_opts *o, dist_input *din);
+
+/* --shard SPEC ("K/N" or "auto" from the Slurm array environment). 0, or an
+ * exit code after printing the error. */
+int dist_shard_spec(const char *spec, uint64_t *k, uint64_t *n);
+
+/* --max-memory BYTES (K, M, G, T suffixes: powers of 1024). 0, or -1. */
+int dist_parse_bytes(const char *s, uint64_t *out);
+
+/* What sizing the pipeline needs to know. */
+typedef struct dist_mem {
+    uint64_t max_memory;
+    unsigned threads;
+    int in_fmt, out_fmt, has_header, keep;
+    uint64_t cols, n_features, nvals; /* nvals: 1 (predict) or the term count */
+    long chunk_rows;          /* --chunk-rows, 0 if not given */
+} dist_mem;
+/* Chunk rows that keep the library's pipeline buffers (its
+ * pipeline_buffer_bytes) under q->max_memory for this input: the ring of
+ * 2 x threads chunks and the read buffer, from the input's row width (CSV:
+ * the mean record length of the first MiB, plus a quarter; 1 KiB for a
+ * pipe). 0 and *chunk_rows, an exit code after a message (too small), or -1
+ * on a read error. */
+int dist_max_memory(const dist_mem *q, const cli_input *in, long *chunk_rows);
+/* Size MR_OPT_CHUNK_ROWS in opt for --max-memory and, when e is not NULL,
+ * make *e again with it. 0, or an exit code after printing the error. */
+int dist_apply_max_memory(const cli_dist_opts *o, const mr_model *m, const cli_input *in,
+                          unsigned threads, int mode, int keep, mr_options *opt, mr_engine **e);
+
+#endif

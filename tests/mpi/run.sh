@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Distributed replay under mpirun: outputs byte-identical to the serial run,
+# failures, the no-hidden-MPI contract (docs/distributed.md).
+#
+#   tests/mpi/run.sh BUILD_DIR
+#
+# Exits 77 (meson: skipped) with a reason when mpirun is missing, the binary
+# was built without MPI, or it is a TSan build (OpenMPI's own threads and
+# shared-memory transport are reported, not ours). Under ASan+UBSan it runs
+# with leak detection off: OpenMPI's dlopen'ed plugins leak at MPI_Finalize
+# from frames LSan cannot name, so no suppression can be scoped to them;
+# memory errors and UB in our code are still fatal, and the same code paths'
+# leaks are checked by the cli suite's --shard tests.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../cli" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${1:?usage: tests/mpi/run.sh BUILD_DIR}" && pwd) || exit 2
+BIN="$BUILD/cli/mars-replay"
+PROBE="$BUILD/tests/mr_mpi_init_probe.so"
+FAULT_SO="$BUILD/tests/mr_fault_read.so"
+cd "$ROOT" || exit 2
+
+if ! command -v mpirun >/dev/null; then
+    echo "SKIP mpi: mpirun not found (bash scripts/setup.sh installs openmpi-bin)"
+    exit 77
+fi
+if ! "$BIN" --version | grep -q 'mpi'; then
+    echo "SKIP mpi: $BIN was built without MPI (-Dmpi=disabled or no MPI found)"
+    exit 77
+fi
+if ldd "$BIN" | grep -q 'libtsan'; then
+    echo "SKIP mpi: TSan build (OpenMPI's own threads and shared memory are reported; run in the release and ASan builds)"
+    exit 77
+fi
+MPI_X=()
+if ldd "$BIN" | grep -q 'libasan'; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:verify_asan_link_order=0"
+    MPI_X=(-x ASAN_OPTIONS -x UBSAN_OPTIONS)
+fi
+
+. "$HERE/lib.sh"
+
+# OpenMPI: root in containers, more ranks than cores, no ptrace-based copies
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+mpir() { local n=$1; shift; timeout -k 5 120 mpirun "${MPI_X[@]}" -n "$n" --oversubscribe "$BIN" "$@"; }
+# only our lines: mpirun adds its own notes about non-zero exits
+ours() { grep '^mars-replay: ' "$W/err" >"$W/ours"; }
+want_ours_line() { # exactly one line of ours, matching $1
+    ours
+    local n
+    n=$(wc -l <"$W/ours")
+    [ "$n" = 1 ] || { echo "expected one mars-replay line, found $n: $(peek "$W/ours" 400)"; return 1; }
+    grep -Eq -- "$1" "$W/ours" || { echo "stderr does not match /$1/: $(peek "$W/ours" 300)"; return 1; }
+}
+no_tmp_left() {
+    local left
+    left=$(find . -maxdepth 1 -name '.*.tmp.*' | head -3)
+    [ -z "$left" ] || { echo "temporary files left: $left"; return 1; }
+}
+
+NUM="$SHARED/num.csv"; NUM_BAD="$SHARED/num_bad_rank2.csv"; NUM_NPY="$SHARED/num.npy"
+NUM_NPY32="$SHARED/num32.npy"; NUM_F64="$SHARED/num.f64"; CAT="$SHARED/cat.csv"
+NUM_MODEL="$PUB/deg1_hinges/model.json"; CAT_MODEL="$PUB/categorical_strings_missing/model.json"
+gen num "$NUM" 100000
+gen npy "$NUM_NPY" "$NUM" x0,x1,x2 '<f8'
+gen npy "$NUM_NPY32" "$NUM" x0,x1,x2 '<f4'
+gen f64 "$NUM_F64" "$NUM" x0,x1,x2
+gen cat "$CAT" 20000 5
+# row 62500 of 100000 (line 62501) is bad: inside rank 2's quarter with 4 ranks
+"$PY" - "$NUM" "$NUM_BAD" <<'PYEOF'
+import sys
+lines = open(sys.argv[1]).read().split('\n')
+f = lines[62500].split(',')
+f[1] = 'bad'
+lines[62500] = ','.join(f)
+open(sys.argv[2], 'w').write('\n'.join(lines))
+PYEOF
+
+# same_as_serial N OUTMODE ARGS...: OUTMODE file|stdout; compare with the -@ 1 run
+same_as_serial() {
+    local n=$1 mode=$2
+    shift 2
+    r mr "$@" -@ 1 -o want.out
+    want_rc 0 || { echo "serial run failed"; return 1; }
+    if [ "$mode" = file ]; then
+        r mpir "$n" "$@" -o got.out
+        want_rc 0 && no_tmp_left || return 1
+    else
+        r mpir "$n" "$@"
+        want_rc 0 || return 1
+        mv "$W/out" got.out
+    fi
+    want_same got.out want.out
+}
+
+conformance_all() { # N MODE
+    local d n=0
+    for d in "$PUB"/*/; do
+        same_as_serial "$1" "$2" predict -m "$d/model.json" "$d/input.csv" || { echo "case $(basename "$d")"; return 1; }
+        n=$((n + 1))
+    done
+    [ "$n" -ge 10 ] || { echo "only $n cases"; return 1; }
+}
+for n in 1 2 3 4; do
+    t "mpi/conformance/file/n=$n" conformance_all "$n" file
+done
+t "mpi/conformance/stdout/n=3" conformance_all 3 stdout
+
+for n in 1 2 3 4; do
+    t "mpi/csv-1e5/file/n=$n" same_as_serial "$n" file predict -m "$NUM_MODEL" "$NUM"
+    t "mpi/csv-1e5/stdout/n=$n" same_as_serial "$n" stdout predict -m "$NUM_MODEL" "$NUM"
+    t "mpi/csv-1e5-to-npy/file/n=$n" same_as_serial "$n" file predict -m "$NUM_MODEL" "$NUM" -O npy
+    t "mpi/npy-1e5-to-npy/file/n=$n" same_as_serial "$n" file predict -m "$NUM_MODEL" "$NUM_NPY" -O npy
+done
+t "mpi/npy-to-npy/stdout/n=3" same_as_serial 3 stdout predict -m "$NUM_MODEL" "$NUM_NPY" -O npy
+t "mpi/csv-to-npy/stdout/n=4" same_as_serial 4 stdout predict -m "$NUM_MODEL" "$NUM" -O npy
+t "mpi/npy-f32-to-csv/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" "$NUM_NPY32"
+t "mpi/f64-to-f64/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" -I f64 "$NUM_F64" -O f64
+t "mpi/design-npy/file/n=4" same_as_serial 4 file design -m "$NUM_MODEL" "$NUM_NPY" -O npy
+t "mpi/design-csv/stdout/n=2" same_as_serial 2 stdout design -m "$CAT_MODEL" "$CAT"
+for n in 2 3 4; do
+    t "mpi/csv-quoted-newlines-keep/file/n=$n" same_as_serial "$n" file predict -m "$CAT_MODEL" --keep id -q "$CAT"
+done
+t "mpi/threads-2-chunk-100/file/n=3" same_as_serial 3 file predict -m "$CAT_MODEL" -q --chunk-rows 100 "$CAT"
+t "mpi/no-out-header/stdout/n=3" same_as_serial 3 stdout predict -m "$NUM_MODEL" --no-out-header "$NUM"
+BODY="$SHARED/body.csv"; BOM="$SHARED/bom.csv"; CRLF="$SHARED/crlf.csv"
+tail -n +2 "$NUM" | head -n 20000 >"$BODY"
+{ printf '\xEF\xBB\xBF'; cat "$BODY"; } >"$BOM"
+head -n 20001 "$NUM" | sed 's/$/\r/' >"$CRLF"
+t "mpi/headerless/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" --no-header --names-from-model "$BODY"
+t "mpi/headerless-bom/stdout/n=4" same_as_serial 4 stdout predict -m "$NUM_MODEL" --no-header --names x0,x1,x2 "$BOM"
+t "mpi/crlf/file/n=3" same_as_serial 3 file predict -m "$NUM_MODEL" "$CRLF"
+t "mpi/max-memory/file/n=2" same_as_serial 2 file predict -m "$NUM_MODEL" --max-memory 4M "$NUM"
+
+mpi_bad_rank2() {
+    r mr predict -m "$NUM_MODEL" -@ 1 -o o.csv "$NUM_BAD"
+    want_rc 4 || return 1
+    local serial
+    serial=$(sed 's/^mars-replay: //' "$W/err")
+    printf 'old\n' >keep.csv
+    r mpir 4 predict -m "$NUM_MODEL" -o keep.csv "$NUM_BAD"
+    want_rc 4 && want_ours_line "^mars-replay: rank 2 of 4: .*num_bad_rank2\.csv:62501:2: column \"x1\": not a number" || return 1
+    [ "$(cat "$W/ours")" = "mars-replay: rank 2 of 4: $serial" ] || { echo "'$(cat "$W/ours")' vs serial '$serial'"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left || return 1
+    r mpir 4 predict -m "$NUM_MODEL" -o new.csv --report rep.json "$NUM_BAD"
+    want_rc 4 && want_absent new.csv && no_tmp_left || return 1
+    jcheck rep.json "j['exit_code'] == 4" "j['error']['line'] == 62501" "j['error']['row'] == 62500" \
+        "'not a number' in j['error']['message']" "len(j['ranks']) == 4"
+}
+t "mpi/bad-row-in-rank-2-fails-the-job" mpi_bad_rank2
+
+mpi_bad_npy_in_place() { # .npy to .npy is written in place: a bad row still leaves nothing
+    "$PY" - "$NUM_NPY" bad.npy <<'PYEOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+hl = struct.unpack('<H', b[8:10])[0]
+off = 10 + hl + (62500 * 3 + 1) * 8       # row 62501, column x1: rank 2 of 4
+b[off:off + 8] = struct.pack('<d', float('inf'))
+open(sys.argv[2], 'wb').write(bytes(b))
+PYEOF
+    local m="$INV/csv_inf_with_allow_missing_false/model.json"
+    r mr predict -m "$m" -@ 1 -O npy -o s.npy bad.npy
+    want_rc 4 || return 1
+    local serial
+    serial=$(sed 's/^mars-replay: //' "$W/err")
+    r mpir 4 predict -m "$m" -O npy -o o.npy bad.npy
+    want_rc 4 && want_ours_line 'rank 2 of 4: .*row 62501' && want_absent o.npy && no_tmp_left || return 1
+    [ "$(cat "$W/ours")" = "mars-replay: rank 2 of 4: $serial" ] || { echo "'$(cat "$W/ours")' vs '$serial'"; return 1; }
+}
+t "mpi/bad-row-npy-in-place" mpi_bad_npy_in_place
+
+mpi_in_place_no_spill() { # .npy to .npy needs no spill; CSV output does, and says where it failed
+    r mr predict -m "$NUM_MODEL" -@ 1 -O npy -o want.npy "$NUM_NPY"
+    : >notadir # the ranks' TMPDIR (not mpirun's, which needs a real one)
+    local bad=(timeout -k 5 120 mpirun "${MPI_X[@]}" -x TMPDIR="$PWD/notadir" -n 3 --oversubscribe "$BIN")
+    r "${bad[@]}" predict -m "$NUM_MODEL" -O npy -o got.npy "$NUM_NPY"
+    want_rc 0 && want_same got.npy want.npy || return 1
+    r "${bad[@]}" predict -m "$NUM_MODEL" -o got.csv "$NUM"
+    want_rc 5 && want_ours_line 'rank [0-9] of 3: .*/notadir/\.mars-replay-spill\..*: cannot create' && want_absent got.csv && no_tmp_left
+}
+t "mpi/npy-in-place-without-spill" mpi_in_place_no_spill
+
+mpi_bad_stdout() { # to stdout: nothing after the failing rank's part, same exit code
+    r mpir 4 predict -m "$NUM_MODEL" "$NUM_BAD"
+    want_rc 4 && want_ours_line 'rank 2 of 4: .*:62501:2:' || return 1
+    [ "$(wc -l <"$W/out")" -le 62501 ] || { echo "$(wc -l <"$W/out") lines written past the bad row"; return 1; }
+}
+t "mpi/bad-row-to-stdout" mpi_bad_stdout
+
+mpi_size1_error() { # mpirun -n 1 behaves as a plain run, messages included
+    r mr predict -m "$NUM_MODEL" -@ 1 "$NUM_BAD"
+    cp "$W/err" serial.err
+    r mpir 1 predict -m "$NUM_MODEL" -@ 1 "$NUM_BAD"
+    want_rc 4 && ours && want_same "$W/ours" serial.err
+}
+t "mpi/size-1-error-as-plain" mpi_size1_error
+
+mpi_header_error() {
+    r mpir 3 predict -m "$PUB/deg2_interactions_shuffled/model.json" -o o.csv "$NUM"
+    want_rc 4 && want_ours_line 'rank 0 of 3: .*missing from the header' && want_absent o.csv && no_tmp_left
+}
+t "mpi/header-error-reported-once" mpi_header_error
+
+mpi_model_error() {
+    r mpir 3 predict -m "$INV/unknown_kind/model.json" -o o.csv "$NUM"
+    want_rc 3 && want_ours_line 'rank 0 of 3: ' && want_absent o.csv
+}
+t "mpi/model-error" mpi_model_error
+
+mpi_no_dir() {
+    r mpir 2 predict -m "$NUM_MODEL" -o no-such-dir/o.csv "$NUM"
+    want_rc 5 && want_ours_line 'no-such-dir/o\.csv'
+}
+t "mpi/output-directory-missing" mpi_no_dir
+
+mpi_stdin() {
+    cat "$NUM" | mpir 2 predict -m "$NUM_MODEL" - >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 2 && want_no_out && want_ours_line 'under MPI the input must be a regular file'
+}
+t "mpi/stdin-refused" mpi_stdin
+
+mpi_check() {
+    r mpir 3 check -m "$CAT_MODEL" -q "$CAT"
+    want_rc 0 && want_no_out
+}
+t "mpi/check" mpi_check
+
+mpi_warning() { # unseen-level counts and the first row: global, printed once
+    r mr predict -m "$CAT_MODEL" -@ 1 -o a.csv "$CAT"
+    want_rc 0 && cp "$W/err" serial.err
+    r mpir 4 predict -m "$CAT_MODEL" -o b.csv "$CAT"
+    want_rc 0 && ours && want_same "$W/ours" serial.err && grep -q 'unseen categorical' serial.err
+}
+t "mpi/unseen-level-warning-global" mpi_warning
+
+mpi_report() {
+    r mpir 3 predict -m "$NUM_MODEL" -o o.csv --report rep.json "$NUM"
+    want_rc 0 && jcheck rep.json "j['rows_out'] == 100000" "len(j['ranks']) == 3" \
+        "sum(k['rows'] for k in j['ranks']) == 100000" "[k['rank'] for k in j['ranks']] == [0, 1, 2]" \
+        "all(k['peak_rss_bytes'] > 0 and k['seconds'] >= 0 and k['partition_seconds'] >= 0 and k['output_seconds'] > 0 for k in j['ranks'])" "j['exit_code'] == 0"
+}
+t "mpi/report-per-rank" mpi_report
+
+mpi_more_ranks_than_rows() {
+    same_as_serial 4 file predict -m "$NUM_MODEL" "$PUB/deg1_hinges/input.csv" &&
+        printf 'x0,x1,x2\n1,2,3\n' >one.csv && same_as_serial 4 file predict -m "$NUM_MODEL" one.csv
+}
+t "mpi/more-ranks-than-rows" mpi_more_ranks_than_rows
+
+mpi_rank_dies() { # rank 1 killed mid-job: the job fails, nothing that looks like a result
+    [ -f "$FAULT_SO" ] || { echo "no shim $FAULT_SO"; return 1; }
+    printf 'old\n' >keep.csv
+    r timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe -x LD_PRELOAD="$FAULT_SO" \
+        -x MR_TEST_READ_PATH=num.csv -x MR_TEST_KILL_RANK=1 -x MR_TEST_KILL_AT=3 \
+        "$BIN" predict -m "$NUM_MODEL" -o keep.csv "$NUM"
+    [ "$RC" != 0 ] || { echo "the job succeeded"; return 1; }
+    grep -q 'signal 9' "$W/err" || { echo "rank 1 was not killed: $(peek "$W/err" 300)"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left
+}
+t "mpi/rank-killed-leaves-no-output" mpi_rank_dies
+
+# No hidden MPI: a plain run never calls MPI_Init; --mpi does (the probe works)
+mpi_no_hidden() {
+    [ -f "$PROBE" ] || { echo "no probe $PROBE"; return 1; }
+    (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
+     MR_TEST_MPI_MARKER="$PWD/marker" LD_PRELOAD="$PROBE" timeout -k 5 60 "$BIN" predict -m "$NUM_MODEL" "$NUM" >plain.out 2>plain.err) || {
+        echo "plain run failed: $(peek plain.err)"; return 1; }
+    want_absent marker || { echo "a plain run called MPI_Init"; return 1; }
+    (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
+     MR_TEST_MPI_MARKER="$PWD/marker" LD_PRELOAD="$PROBE" timeout -k 5 60 "$BIN" predict --mpi -m "$NUM_MODEL" "$NUM" >mpi.out 2>mpi.err) || {
+        echo "--mpi run failed: $(peek mpi.err)"; return 1; }
+    want_exists marker && want_same mpi.out plain.out || return 1
+    # a plain run does not even map libmpi: the MPI driver is a module loaded on demand
+    (unset OMPI_COMM_WORLD_SIZE PMIX_RANK PMI_RANK PMI_FD SLURM_STEP_NUM_TASKS
+     LD_DEBUG=files timeout -k 5 60 "$BIN" predict -m "$NUM_MODEL" "$NUM" 2>ld.log >/dev/null)
+    grep -q 'libmpi' ld.log && { echo "a plain run loaded libmpi"; return 1; }
+    grep -q 'file=libjansson' ld.log || { echo "LD_DEBUG shows no libraries at all: $(head -c 200 ld.log)"; return 1; }
+}
+t "mpi/plain-run-never-initialises-mpi" mpi_no_hidden
+
+mpi_module_missing() { # the module cannot be found: one line, status 7
+    MARS_REPLAY_MPI_MODULE=/nonexistent/mars-replay-mpi.so r mr predict --mpi -m "$NUM_MODEL" "$NUM"
+    want_rc 7 && want_no_out && want_err_line 'cannot load the MPI module'
+}
+t "mpi/module-missing" mpi_module_missing
+
+echo "$NPASS passed, $NFAIL failed"
+[ "$NFAIL" -eq 0 ]

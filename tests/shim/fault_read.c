@@ -1,0 +1,88 @@
+/* fault_read.c — LD_PRELOAD shim for tests: the first $MR_TEST_READ_FAULTS
+ * read()/pread() calls on a descriptor whose /proc/self/fd link contains
+ * $MR_TEST_READ_PATH (e.g. the input's name, or "pipe:") fail with
+ * $MR_TEST_READ_ERRNO (EIO by default, or EAGAIN, ETIMEDOUT), then reads
+ * work again. Tests --io-retries without a flaky file system.
+ * With $MR_TEST_KILL_RANK=R (and the same path match), the MPI rank R
+ * ($OMPI_COMM_WORLD_RANK, or $PMIX_RANK under srun) kills itself with SIGKILL at its
+ * $MR_TEST_KILL_AT-th read of that file (default 4): a rank, or its node, lost
+ * in the middle of a job. */
+#undef _FILE_OFFSET_BITS /* define pread and pread64 both, as libc has them */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static int left = -1;
+static int fault_errno = EIO;
+
+static int should_fail(int fd)
+{
+    if (left < 0) {
+        const char *n = getenv("MR_TEST_READ_FAULTS");
+        const char *e = getenv("MR_TEST_READ_ERRNO");
+        left = n ? atoi(n) : 0;
+        if (e && strcmp(e, "EAGAIN") == 0)
+            fault_errno = EAGAIN;
+        else if (e && strcmp(e, "ETIMEDOUT") == 0)
+            fault_errno = ETIMEDOUT;
+    }
+    const char *want = getenv("MR_TEST_READ_PATH");
+    const char *kill_rank = getenv("MR_TEST_KILL_RANK");
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank)
+        rank = getenv("PMIX_RANK"); /* srun --mpi=pmix */
+    const int killing = kill_rank && rank && strcmp(kill_rank, rank) == 0;
+    if ((left <= 0 && !killing) || !want)
+        return 0;
+    char link[64], target[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    if (!strstr(target, want))
+        return 0;
+    if (killing) {
+        static int reads;
+        const char *at = getenv("MR_TEST_KILL_AT");
+        if (++reads >= (at ? atoi(at) : 4))
+            raise(SIGKILL);
+        return 0;
+    }
+    left--;
+    errno = fault_errno;
+    return 1;
+}
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+    static ssize_t (*real)(int, void *, size_t);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "read");
+    return should_fail(fd) ? -1 : real(fd, buf, n);
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    static ssize_t (*real)(int, void *, size_t, off_t);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "pread");
+    return should_fail(fd) ? -1 : real(fd, buf, n, off);
+}
+
+ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
+{
+    static ssize_t (*real)(int, void *, size_t, off64_t);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "pread64");
+    return should_fail(fd) ? -1 : real(fd, buf, n, off);
+}
