@@ -255,6 +255,16 @@ ocl_no_fp64() { # a device without fp64: single precision only (MR_OPENCL_HIDE_F
 }
 t "opencl/no-fp64-single-only" ocl_no_fp64
 
+ocl_auto_gpu() { # auto takes a GPU when there is one (MR_OPENCL_AS_GPU pretends PoCL's is)
+    r mr predict -m "$OCL_M" "$OCL_IN" && mv out cpu.csv
+    MR_OPENCL_AS_GPU=1 r mr probe --json
+    want_rc 0 && jcheck out "any(d['auto_candidate'] for p in j['platforms'] for d in p['devices'])" || return 1
+    MR_OPENCL_AS_GPU=1 r mr predict -m "$OCL_M" --device auto -v --report r.json "$OCL_IN"
+    want_rc 0 && want_same out cpu.csv && grep -q '^mars-replay: backend: opencl' err &&
+        jcheck r.json "j['backend']['used'] == 'opencl'" "j['backend']['requested'] == 'auto'"
+}
+t "opencl/auto/picks-a-gpu" ocl_auto_gpu
+
 ocl_bad_index() {
     r mr predict -m "$OCL_M" --device opencl:9.9 "$OCL_IN"
     want_rc 6 && want_no_out && want_err_line '^mars-replay: device opencl:9\.9: no OpenCL device 9\.9'
