@@ -50,10 +50,9 @@ __attribute__((target("avx2"))) static void transpose_avx2(const double *x, size
 void mr_transpose_rows(const double *x, size_t ld, size_t nf, size_t n, double *blk,
                        size_t stride)
 {
-    static int avx2 = -1; /* racy but idempotent: every thread computes the same */
-    if (avx2 < 0)
-        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-    (avx2 ? transpose_avx2 : transpose_c)(x, ld, nf, n, blk, stride);
+    /* no cached flag: workers call this concurrently, and the CPU model that
+     * __builtin_cpu_supports reads is set once, before main */
+    (__builtin_cpu_supports("avx2") ? transpose_avx2 : transpose_c)(x, ld, nf, n, blk, stride);
 }
 #else
 void mr_transpose_rows(const double *x, size_t ld, size_t nf, size_t n, double *blk,
