@@ -159,7 +159,7 @@ MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const 
  * binary output is then byte-identical whatever the threads, chunks or device. */
 static const uint64_t canonical_nan = 0x7ff8000000000000u;
 
-MR_CLONES void mr_canonical_nans(double *v, size_t n)
+MR_CLONES static void canonical_nans(double *v, size_t n)
 {
     const int64_t exp = 0x7ff0000000000000, abs = 0x7fffffffffffffff;
     for (size_t j = 0; j < n; j++) {
@@ -168,6 +168,13 @@ MR_CLONES void mr_canonical_nans(double *v, size_t n)
         u = (u & abs) > exp ? (int64_t)canonical_nan : u;
         memcpy(&v[j], &u, sizeof u);
     }
+}
+
+/* Not cloned itself: clang (14) emits no external symbol for a
+ * target_clones function that other files call. */
+void mr_canonical_nans(double *v, size_t n)
+{
+    canonical_nans(v, n);
 }
 
 static inline double canonical(double v)
@@ -211,7 +218,7 @@ void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                 out[j] = out[j] + c * u[j];
         }
     }
-    mr_canonical_nans(out, n);
+    canonical_nans(out, n);
 }
 
 void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
