@@ -218,19 +218,7 @@ static int spill_write(void *cookie, const void *buf, size_t len)
 
 static ssize_t spill_read(const spill *s, char *buf, size_t len, uint64_t off)
 {
-    size_t got = 0;
-    while (got < len) {
-        const ssize_t n = pread(s->fd, buf + got, len - got, (off_t)(off + got));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
+    return part_pread(s->fd, buf, len, off); /* the partitioner's loop (EINTR, retries) */
 }
 
 /* Merge per-column counters in rank order: sums, and the first unseen label
