@@ -22,8 +22,10 @@ done
 . "$HERE/lib.sh"
 export TMPDIR="$TMP" # the jobs' spill files, and nothing left behind
 
-eval "$(SLURM_LOCAL_TIMEOUT=60 timeout -k 5 90 bash "$ROOT/tests/slurm/slurm-local.sh" start)" || {
-    echo "FAIL slurm/cluster-start: the local cluster did not start"; exit 1; }
+# (not eval "$(...)" || ...: eval of an empty string succeeds, which hid a failed start)
+START=$(SLURM_LOCAL_TIMEOUT=60 timeout -k 5 90 bash "$ROOT/tests/slurm/slurm-local.sh" start) || {
+    echo "FAIL slurm/cluster-start: the local cluster did not start (its logs are above)"; rm -rf "$TMP"; exit 1; }
+eval "$START"
 trap 'bash "$ROOT/tests/slurm/slurm-local.sh" stop "$SLURM_LOCAL_DIR" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 
 HAVE_MPI=0

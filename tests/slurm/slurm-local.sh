@@ -20,9 +20,9 @@ start)
     command -v "$b" >/dev/null || { echo "slurm-local: $b not found (apt-get install -y slurmctld slurmd slurm-client)" >&2; exit 3; }
   done
   D=$(mktemp -d /tmp/slurm-local.XXXXXX)
-  mkdir -p "$D/state" "$D/spool" "$D/log"
-  chmod 755 "$D"
   NODE=$(hostname -s)
+  mkdir -p "$D/state" "$D/spool/$NODE" "$D/log"   # SlurmdSpoolDir=spool/%n must exist
+  chmod 755 "$D"
   CPUS=${SLURM_LOCAL_CPUS:-$(nproc)}
   MEM=$(awk '/MemTotal/ {printf "%d", $2/1024*0.8}' /proc/meminfo)
   # random high ports (ctld, slurmd, srun range)
@@ -67,6 +67,10 @@ NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
   : > "$D/plugstack.conf"
+  # slurmd 22.05 always initialises a cgroup plugin; "autodetect" fails where /sys/fs/cgroup
+  # is not mounted (a bare chroot). cgroup/v1 loads without a mount, and proctrack/pgid +
+  # task/none never use it.
+  printf '%s\n' "${SLURM_LOCAL_CGROUP:-CgroupPlugin=cgroup/v1}" > "$D/cgroup.conf"
   export SLURM_CONF="$D/slurm.conf"
   # -D = foreground; backgrounded with setsid so stop can kill by pid; -c = clean state; -i = ignore bad state
   setsid slurmctld -D -c -i -f "$SLURM_CONF" >"$D/log/slurmctld.out" 2>&1 < /dev/null &
