@@ -254,8 +254,12 @@ mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t ld, do
     FORWARD_IF(check_args(e, x, n_rows, ld, out, err));
     for (size_t r0 = 0; r0 < n_rows; r0 += MR_BLOCK) {
         const size_t n = n_rows - r0 < MR_BLOCK ? n_rows - r0 : MR_BLOCK;
+        const size_t r1 = r0 + n, n1 = n_rows - r1 < MR_BLOCK ? n_rows - r1 : MR_BLOCK;
         transpose_block(e, x + r0 * ld, n, ld);
-        mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0);
+        /* the next block's rows, in caller order (the last row only up to its features) */
+        const size_t next_bytes = n1 ? ((n1 - 1) * ld + e->m->n_features) * sizeof *x : 0;
+        mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0,
+                        n1 ? x + r1 * ld : NULL, next_bytes);
     }
     return MR_OK;
 }

@@ -19,23 +19,26 @@ int mr_eval_simd(void)
 #endif
 }
 
-_Static_assert(sizeof(const double *) <= sizeof(double), "register addresses live in the scratch");
+/* The constant-1.0 register: read-only, shared by every evaluator. */
+static const double ones[MR_BLOCK] __attribute__((aligned(64))) = {
+#define MR_ONES8 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0
+#define MR_ONES32 MR_ONES8, MR_ONES8, MR_ONES8, MR_ONES8
+    MR_ONES32, MR_ONES32, MR_ONES32, MR_ONES32
+#undef MR_ONES32
+#undef MR_ONES8
+};
+_Static_assert(MR_BLOCK == 128, "ones[] spells out MR_BLOCK values");
 
-/* The register address table at the end of the scratch: op i's register (its
- * packed slot), or the input column of a LINEAR op (not copied); entry n_ops
- * is the 1.0 register. */
-static const double **reg_table(const mr_plan *p, const double *x, size_t stride, double *scratch)
+/* Where register r lives: the 1.0 register, the input column of a LINEAR op
+ * (not copied), or a packed scratch slot. */
+static inline const double *reg_at(const mr_plan *p, uint32_t r, const double *x, size_t stride,
+                                   const double *scratch)
 {
-    const double **reg = (const double **)(void *)(scratch + (p->n_ops + 1) * MR_STRIDE);
-    for (size_t i = 0; i < p->n_ops; i++)
-        reg[i] = p->ops[i].code == MR_OP_LINEAR ? x + (size_t)p->ops[i].a * stride
-               : p->cpu_skip[i]                 ? NULL /* a product the sum computes */
-                                                : scratch + (size_t)p->cpu_slot[i] * MR_STRIDE;
-    double *one = scratch + (size_t)p->cpu_slots * MR_STRIDE;
-    for (size_t j = 0; j < MR_BLOCK; j++)
-        one[j] = 1.0;
-    reg[p->n_ops] = one;
-    return reg;
+    if (r == p->n_ops)
+        return ones;
+    if (p->ops[r].code == MR_OP_LINEAR)
+        return x + (size_t)p->ops[r].a * stride;
+    return scratch + (size_t)p->cpu_slot[r] * MR_STRIDE;
 }
 
 /* Each kernel below is written once as an always-inline body and
@@ -43,8 +46,12 @@ static const double **reg_table(const mr_plan *p, const double *x, size_t stride
  * epilogue, unrolled) and for the short last block of a chunk. */
 #define MR_INLINE static inline __attribute__((always_inline))
 
-MR_INLINE void run_ops_body(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch,
-                            const double *const *reg)
+MR_INLINE double max0(double d)
+{
+    return d <= 0.0 ? 0.0 : d; /* maximum(0, d): NaN stays, -0.0 -> +0.0 */
+}
+
+MR_INLINE void run_ops_body(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch)
 {
     for (size_t i = 0; i < p->n_ops; i++) {
         if (p->cpu_skip[i])
@@ -57,16 +64,12 @@ MR_INLINE void run_ops_body(const mr_plan *p, const double *x, size_t stride, si
         case MR_OP_LINEAR: /* skipped: the register is the input column */
             break;
         case MR_OP_HINGE_R:
-            for (size_t j = 0; j < n; j++) {
-                const double d = xa[j] - k;
-                r[j] = d <= 0.0 ? 0.0 : d; /* maximum(0, d): NaN stays, -0.0 -> +0.0 */
-            }
+            for (size_t j = 0; j < n; j++)
+                r[j] = max0(xa[j] - k);
             break;
         case MR_OP_HINGE_L:
-            for (size_t j = 0; j < n; j++) {
-                const double d = k - xa[j];
-                r[j] = d <= 0.0 ? 0.0 : d;
-            }
+            for (size_t j = 0; j < n; j++)
+                r[j] = max0(k - xa[j]);
             break;
         case MR_OP_CAT:
             for (size_t j = 0; j < n; j++)
@@ -77,8 +80,8 @@ MR_INLINE void run_ops_body(const mr_plan *p, const double *x, size_t stride, si
                 r[j] = xa[j] != xa[j] ? 1.0 : 0.0;
             break;
         case MR_OP_MUL: {
-            const double *restrict a = reg[o->a];
-            const double *restrict b = reg[o->b];
+            const double *restrict a = reg_at(p, o->a, x, stride, scratch);
+            const double *restrict b = reg_at(p, o->b, x, stride, scratch);
             for (size_t j = 0; j < n; j++)
                 r[j] = a[j] * b[j];
             break;
@@ -104,32 +107,41 @@ MR_INLINE void accumulate4_body(double *restrict acc, const double *restrict b0,
     }
 }
 
-/* The same when some of the four terms are products the sum computes
- * (plan.h: term_b); a term that is not has v = the 1.0 register, and
- * u * 1.0 == u exactly (NaN and -0.0 included). */
-MR_INLINE void accumulate4_mul_body(double *restrict acc, const double *const *u, const double *const *v,
-                                    const double *c, size_t n)
+/* Four consecutive terms, each u * w (plan.h): w = v[j], or, where bit t of
+ * the variant is set, the hinge max0(s * (v[j] - k)) computed here from the
+ * input column v. */
+typedef struct {
+    const double *u[4], *v[4];
+    double c[4], k[4], s[4];
+} term4;
+
+#define MR_W(t) ((variant >> (t)) & 1 ? max0(s##t * (v##t[j] - k##t)) : v##t[j])
+
+MR_INLINE void accumulate4_terms_body(double *restrict acc, const term4 *g, const unsigned variant, size_t n)
 {
-    const double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
-    const double *restrict u0 = u[0], *restrict u1 = u[1], *restrict u2 = u[2], *restrict u3 = u[3];
-    const double *restrict v0 = v[0], *restrict v1 = v[1], *restrict v2 = v[2], *restrict v3 = v[3];
+    const double c0 = g->c[0], c1 = g->c[1], c2 = g->c[2], c3 = g->c[3];
+    const double k0 = g->k[0], k1 = g->k[1], k2 = g->k[2], k3 = g->k[3];
+    const double s0 = g->s[0], s1 = g->s[1], s2 = g->s[2], s3 = g->s[3];
+    const double *restrict u0 = g->u[0], *restrict u1 = g->u[1], *restrict u2 = g->u[2],
+                           *restrict u3 = g->u[3];
+    const double *restrict v0 = g->v[0], *restrict v1 = g->v[1], *restrict v2 = g->v[2],
+                           *restrict v3 = g->v[3];
     for (size_t j = 0; j < n; j++) {
         double a = acc[j];
-        a = a + c0 * (u0[j] * v0[j]);
-        a = a + c1 * (u1[j] * v1[j]);
-        a = a + c2 * (u2[j] * v2[j]);
-        a = a + c3 * (u3[j] * v3[j]);
+        a = a + c0 * (u0[j] * MR_W(0));
+        a = a + c1 * (u1[j] * MR_W(1));
+        a = a + c2 * (u2[j] * MR_W(2));
+        a = a + c3 * (u3[j] * MR_W(3));
         acc[j] = a;
     }
 }
 
-MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch,
-                              const double *const *reg)
+MR_CLONES static void run_ops(const mr_plan *p, const double *x, size_t stride, size_t n, double *scratch)
 {
     if (n == MR_BLOCK)
-        run_ops_body(p, x, stride, MR_BLOCK, scratch, reg);
+        run_ops_body(p, x, stride, MR_BLOCK, scratch);
     else
-        run_ops_body(p, x, stride, n, scratch, reg);
+        run_ops_body(p, x, stride, n, scratch);
 }
 
 MR_CLONES static void accumulate4(double *restrict acc, const double *restrict b0, const double *restrict b1,
@@ -142,14 +154,25 @@ MR_CLONES static void accumulate4(double *restrict acc, const double *restrict b
         accumulate4_body(acc, b0, b1, b2, b3, c, n);
 }
 
-MR_CLONES static void accumulate4_mul(double *restrict acc, const double *const *u, const double *const *v,
-                                      const double *c, size_t n)
-{
-    if (n == MR_BLOCK)
-        accumulate4_mul_body(acc, u, v, c, MR_BLOCK);
-    else
-        accumulate4_mul_body(acc, u, v, c, n);
-}
+/* One instance per variant (which of the four terms compute a hinge). */
+typedef void accumulate4_fn(double *restrict acc, const term4 *g, size_t n);
+#define MR_ACC4(m)                                                                     \
+    MR_CLONES static void accumulate4_terms_##m(double *restrict acc, const term4 *g, size_t n) \
+    {                                                                                  \
+        if (n == MR_BLOCK)                                                             \
+            accumulate4_terms_body(acc, g, m, MR_BLOCK);                               \
+        else                                                                           \
+            accumulate4_terms_body(acc, g, m, n);                                      \
+    }
+MR_ACC4(0) MR_ACC4(1) MR_ACC4(2) MR_ACC4(3) MR_ACC4(4) MR_ACC4(5) MR_ACC4(6) MR_ACC4(7)
+MR_ACC4(8) MR_ACC4(9) MR_ACC4(10) MR_ACC4(11) MR_ACC4(12) MR_ACC4(13) MR_ACC4(14) MR_ACC4(15)
+#undef MR_ACC4
+static accumulate4_fn *const accumulate4_terms[16] = {
+    accumulate4_terms_0,  accumulate4_terms_1,  accumulate4_terms_2,  accumulate4_terms_3,
+    accumulate4_terms_4,  accumulate4_terms_5,  accumulate4_terms_6,  accumulate4_terms_7,
+    accumulate4_terms_8,  accumulate4_terms_9,  accumulate4_terms_10, accumulate4_terms_11,
+    accumulate4_terms_12, accumulate4_terms_13, accumulate4_terms_14, accumulate4_terms_15,
+};
 
 /* One NaN for every NaN: IEEE 754 leaves open which operand's NaN an
  * operation returns and the sign of a NaN it creates (x86: the first
@@ -184,39 +207,76 @@ static inline double canonical(double v)
     return v;
 }
 
-void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
-                     double *scratch, double *out)
+/* Term i's u and v columns (plan.h), and s, k when it computes a hinge. */
+static void term_columns(const mr_plan *p, size_t i, const double *x, size_t stride,
+                         const double *scratch, const double **u, const double **v)
 {
-    const double **reg = reg_table(p, x, stride, scratch);
-    run_ops(p, x, stride, n, scratch, reg);
+    *u = reg_at(p, p->term_a[i], x, stride, scratch);
+    *v = p->term_hinge[i] ? x + (size_t)p->term_b[i] * stride : reg_at(p, p->term_b[i], x, stride, scratch);
+}
+
+static inline double term_sign(const mr_plan *p, size_t i)
+{
+    return p->term_hinge[i] == 2 ? -1.0 : 1.0;
+}
+
+/* Spreads prefetches of [next, next + left) over the passes of one block, a
+ * slice after each: the next block's rows arrive while this one computes,
+ * instead of in one burst that stalls the transpose (measured: 28.4 -> 25.7
+ * ns/row on bench_model from memory; all at once was slower than none). */
+typedef struct {
+    const char *next, *end;
+    size_t slice; /* bytes per slice, a multiple of 64 */
+} prefetcher;
+
+static inline void prefetch_slice(prefetcher *pf)
+{
+    const char *stop = pf->end - pf->next > (ptrdiff_t)pf->slice ? pf->next + pf->slice : pf->end;
+    for (; pf->next < stop; pf->next += 64)
+        __builtin_prefetch(pf->next, 0, 3);
+}
+
+void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
+                     double *scratch, double *out, const void *next, size_t next_bytes)
+{
+    prefetcher pf = { next, next ? (const char *)next + next_bytes : NULL, 0 };
+    pf.slice = ((next_bytes / (p->n_term4 + 1)) + 64) & ~(size_t)63;
+    run_ops(p, x, stride, n, scratch);
+    prefetch_slice(&pf);
     for (size_t j = 0; j < n; j++)
         out[j] = 0.0;
-    size_t i = 0;
-    for (; i + 4 <= p->n_terms; i += 4) { /* canonical order: term by term */
-        const double *u[4], *v[4];
-        int products = 0;
-        for (int k = 0; k < 4; k++) {
-            const uint32_t b = p->term_b[i + k];
-            u[k] = reg[p->term_a[i + k]];
-            v[k] = reg[b != MR_REG_ONE ? b : p->n_ops];
-            products |= b != MR_REG_ONE;
+    const double *const base[3] = { ones, x, scratch };
+    const size_t step[3] = { 0, stride, MR_STRIDE };
+    for (size_t g = 0; g < p->n_term4; g++) { /* canonical order: term by term */
+        const mr_term4 *t4 = &p->term4[g];
+        term4 w;
+        for (unsigned t = 0; t < 4; t++) {
+            w.u[t] = base[t4->u_src[t]] + t4->u_idx[t] * step[t4->u_src[t]];
+            w.v[t] = base[t4->v_src[t]] + t4->v_idx[t] * step[t4->v_src[t]];
         }
-        if (products)
-            accumulate4_mul(out, u, v, p->coef + i, n);
+        memcpy(w.c, t4->c, sizeof w.c);
+        memcpy(w.k, t4->k, sizeof w.k);
+        memcpy(w.s, t4->s, sizeof w.s);
+        if (t4->plain) /* no v to read */
+            accumulate4(out, w.u[0], w.u[1], w.u[2], w.u[3], w.c, n);
         else
-            accumulate4(out, u[0], u[1], u[2], u[3], p->coef + i, n);
+            accumulate4_terms[t4->variant](out, &w, n);
+        prefetch_slice(&pf);
     }
+    size_t i = 4 * p->n_term4;
+    pf.slice = next_bytes;
+    prefetch_slice(&pf);
     for (; i < p->n_terms; i++) {
-        const double c = p->coef[i];
-        const double *restrict u = reg[p->term_a[i]];
-        if (p->term_b[i] != MR_REG_ONE) {
-            const double *restrict v = reg[p->term_b[i]];
+        const double c = p->coef[i], k = p->term_k[i], s = term_sign(p, i);
+        const double *uc, *vc;
+        term_columns(p, i, x, stride, scratch, &uc, &vc);
+        const double *restrict u = uc, *restrict v = vc;
+        if (p->term_hinge[i])
+            for (size_t j = 0; j < n; j++)
+                out[j] = out[j] + c * (u[j] * max0(s * (v[j] - k)));
+        else
             for (size_t j = 0; j < n; j++)
                 out[j] = out[j] + c * (u[j] * v[j]);
-        } else {
-            for (size_t j = 0; j < n; j++)
-                out[j] = out[j] + c * u[j];
-        }
     }
     canonical_nans(out, n);
 }
@@ -224,17 +284,16 @@ void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
 void mr_eval_design(const mr_plan *p, const double *x, size_t stride, size_t n,
                     double *scratch, double *out, size_t ld_out)
 {
-    const double **reg = reg_table(p, x, stride, scratch);
-    run_ops(p, x, stride, n, scratch, reg);
+    run_ops(p, x, stride, n, scratch);
     for (size_t i = 0; i < p->n_terms; i++) {
-        const double *u = reg[p->term_a[i]];
-        if (p->term_b[i] != MR_REG_ONE) {
-            const double *v = reg[p->term_b[i]];
+        const double k = p->term_k[i], s = term_sign(p, i);
+        const double *u, *v;
+        term_columns(p, i, x, stride, scratch, &u, &v);
+        if (p->term_hinge[i])
+            for (size_t j = 0; j < n; j++)
+                out[j * ld_out + i] = canonical(u[j] * max0(s * (v[j] - k)));
+        else
             for (size_t j = 0; j < n; j++)
                 out[j * ld_out + i] = canonical(u[j] * v[j]);
-        } else {
-            for (size_t j = 0; j < n; j++)
-                out[j * ld_out + i] = canonical(u[j]);
-        }
     }
 }

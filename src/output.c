@@ -71,7 +71,7 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
     if (mode == MR_MODE_DESIGN)
         mr_eval_design(p, w->x, MR_STRIDE, n, w->scratch, w->vals, nvals);
     else
-        mr_eval_predict(p, w->x, MR_STRIDE, n, w->scratch, w->vals);
+        mr_eval_predict(p, w->x, MR_STRIDE, n, w->scratch, w->vals, NULL, 0);
     if (r->o->out_fmt != MR_FMT_CSV) {
         const size_t bytes = n * nvals * sizeof(double);
         if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + bytes) != 0)

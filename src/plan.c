@@ -65,22 +65,84 @@ static uint32_t compile(builder *bd, const mr_term *t, int *oom)
     return mul(bd, parent, own, oom); /* parent on the left (SEMANTICS §2) */
 }
 
-/* cpu_skip, term_a, term_b (see plan.h). */
+static int is_hinge(const mr_op *o)
+{
+    return o->code == MR_OP_HINGE_R || o->code == MR_OP_HINGE_L;
+}
+
+/* Term i's value computes hinge op h itself (plan.h): u is the other factor. */
+static void fuse_hinge(mr_plan *p, size_t i, uint32_t u, uint32_t h)
+{
+    p->cpu_skip[h] = 1;
+    p->term_a[i] = u;
+    p->term_b[i] = p->ops[h].a;
+    p->term_hinge[i] = p->ops[h].code == MR_OP_HINGE_R ? 1 : 2;
+    p->term_k[i] = p->ops[h].k;
+}
+
+/* Register r as a column (plan.h: MR_COL_*). */
+static void column_of(const mr_plan *p, uint32_t r, uint8_t *src, uint32_t *idx)
+{
+    if (r == p->n_ops) {
+        *src = MR_COL_ONE;
+        *idx = 0;
+    } else if (p->ops[r].code == MR_OP_LINEAR) {
+        *src = MR_COL_X;
+        *idx = p->ops[r].a;
+    } else {
+        *src = MR_COL_SCRATCH;
+        *idx = p->cpu_slot[r];
+    }
+}
+
+static int plan_term4(mr_plan *p)
+{
+    p->n_term4 = p->n_terms / 4;
+    p->term4 = calloc(p->n_term4 ? p->n_term4 : 1, sizeof *p->term4);
+    if (!p->term4)
+        return -1;
+    for (size_t g = 0; g < p->n_term4; g++) {
+        mr_term4 *t4 = &p->term4[g];
+        t4->plain = 1;
+        for (unsigned t = 0; t < 4; t++) {
+            const size_t i = 4 * g + t;
+            column_of(p, p->term_a[i], &t4->u_src[t], &t4->u_idx[t]);
+            if (p->term_hinge[i]) {
+                t4->v_src[t] = MR_COL_X;
+                t4->v_idx[t] = p->term_b[i];
+            } else {
+                column_of(p, p->term_b[i], &t4->v_src[t], &t4->v_idx[t]);
+            }
+            t4->c[t] = p->coef[i];
+            t4->k[t] = p->term_k[i];
+            t4->s[t] = p->term_hinge[i] == 2 ? -1.0 : 1.0;
+            t4->variant |= (unsigned)(p->term_hinge[i] != 0) << t;
+            t4->plain &= p->term_hinge[i] == 0 && p->term_b[i] == p->n_ops;
+        }
+    }
+    return 0;
+}
+
+/* cpu_skip, cpu_slot, term_a, term_b, term_hinge, term_k, term4 (see plan.h). */
 static int plan_cpu_schedule(mr_plan *p)
 {
     const size_t nt = p->n_terms ? p->n_terms : 1, no = p->n_ops ? p->n_ops : 1;
+    const uint32_t one = (uint32_t)p->n_ops;
     p->term_a = malloc(nt * sizeof *p->term_a);
     p->term_b = malloc(nt * sizeof *p->term_b);
+    p->term_hinge = calloc(nt, sizeof *p->term_hinge);
+    p->term_k = calloc(nt, sizeof *p->term_k);
     p->cpu_skip = calloc(no, sizeof *p->cpu_skip);
     p->cpu_slot = calloc(no, sizeof *p->cpu_slot);
     uint32_t *uses = calloc(no, sizeof *uses);
-    if (!p->term_a || !p->term_b || !p->cpu_skip || !p->cpu_slot || !uses) {
+    if (!p->term_a || !p->term_b || !p->term_hinge || !p->term_k || !p->cpu_skip || !p->cpu_slot ||
+        !uses) {
         free(uses);
         return -1;
     }
     for (size_t i = 0; i < p->n_ops; i++) {
         if (p->ops[i].code == MR_OP_MUL) {
-            uses[p->ops[i].a] += 2; /* an op's operand: stays stored */
+            uses[p->ops[i].a] += 2; /* an op's operand: 2, a term's: 1 */
             uses[p->ops[i].b] += 2;
         }
         p->cpu_skip[i] = p->ops[i].code == MR_OP_LINEAR;
@@ -90,19 +152,30 @@ static int plan_cpu_schedule(mr_plan *p)
             uses[p->term_reg[i]]++;
     for (size_t i = 0; i < p->n_terms; i++) {
         const uint32_t r = p->term_reg[i];
-        p->term_a[i] = r == MR_REG_ONE ? (uint32_t)p->n_ops : r;
-        p->term_b[i] = MR_REG_ONE;
-        if (r != MR_REG_ONE && p->ops[r].code == MR_OP_MUL && uses[r] == 1) {
+        p->term_a[i] = r == MR_REG_ONE ? one : r;
+        p->term_b[i] = one;
+        if (r == MR_REG_ONE || uses[r] != 1)
+            continue;
+        const mr_op *o = &p->ops[r];
+        if (is_hinge(o)) { /* a hinge that only this term reads */
+            fuse_hinge(p, i, one, r);
+        } else if (o->code == MR_OP_MUL) { /* a product that only this term reads */
             p->cpu_skip[r] = 1;
-            p->term_a[i] = p->ops[r].a;
-            p->term_b[i] = p->ops[r].b;
+            if (is_hinge(&p->ops[o->b]) && uses[o->b] == 2)
+                fuse_hinge(p, i, o->a, o->b);
+            else if (is_hinge(&p->ops[o->a]) && uses[o->a] == 2)
+                fuse_hinge(p, i, o->b, o->a);
+            else {
+                p->term_a[i] = o->a;
+                p->term_b[i] = o->b;
+            }
         }
     }
     free(uses);
     p->cpu_slots = 0;
     for (size_t i = 0; i < p->n_ops; i++)
         p->cpu_slot[i] = p->cpu_skip[i] ? UINT32_MAX : p->cpu_slots++;
-    return 0;
+    return plan_term4(p);
 }
 
 mr_status mr_plan_build(const mr_model *m, mr_plan **out)
@@ -144,12 +217,13 @@ void mr_plan_free(mr_plan *p)
     free(p->cpu_slot);
     free(p->term_a);
     free(p->term_b);
+    free(p->term_hinge);
+    free(p->term_k);
+    free(p->term4);
     free(p);
 }
 
 size_t mr_plan_scratch_len(const mr_plan *p)
 {
-    /* registers, the constant register, then n_ops + 1 register addresses
-     * (a pointer fits in a double's 8 bytes) */
-    return (p->n_ops + 1) * MR_STRIDE + p->n_ops + 1;
+    return (p->cpu_slots ? p->cpu_slots : 1) * MR_STRIDE;
 }

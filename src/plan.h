@@ -38,6 +38,20 @@ typedef struct mr_op {
 
 #define MR_REG_ONE UINT32_MAX /* a term equal to the constant 1.0 */
 
+/* Where a CPU evaluator finds a column: base[src] + idx * step[src], with
+ * src MR_COL_ONE (the 1.0 register), MR_COL_X (an input column, step = the
+ * block stride) or MR_COL_SCRATCH (a packed slot, step = MR_STRIDE). */
+enum { MR_COL_ONE, MR_COL_X, MR_COL_SCRATCH };
+
+/* Terms 4i .. 4i+3, ready for one pass of the sum (see term_a below). */
+typedef struct mr_term4 {
+    uint8_t u_src[4], v_src[4];
+    uint32_t u_idx[4], v_idx[4];
+    double c[4], k[4], s[4];
+    unsigned variant; /* bit t: term t computes its hinge */
+    int plain;        /* every w is 1.0: only u is read */
+} mr_term4;
+
 typedef struct mr_plan {
     size_t n_features;
     size_t n_ops;   /* op i writes register i */
@@ -46,30 +60,45 @@ typedef struct mr_plan {
     uint32_t *term_reg; /* register of each top-level term, or MR_REG_ONE */
     double *coef;
     /* How the CPU block evaluators run the plan (other evaluators may ignore
-     * this and run every op): a LINEAR op is not copied, its register is the
-     * input column itself; a MUL read by exactly one top-level term and by no
-     * op is not stored: the sum computes reg[a] * reg[b] where it adds the
-     * term (the same multiplication, operands in the same order). Term i's
-     * value is reg[term_a[i]] * reg[term_b[i]] when term_b[i] != MR_REG_ONE,
-     * else reg[term_a[i]]; register n_ops is the constant 1.0. */
-    uint8_t *cpu_skip; /* n_ops entries: 1 = not run by the CPU evaluators */
+     * this and run every op). Register n_ops is the constant 1.0. Not run, so
+     * not stored (cpu_skip):
+     *  - a LINEAR op: its register is the input column itself;
+     *  - a MUL read by exactly one top-level term and by no op: the sum
+     *    computes the product where it adds the term;
+     *  - a hinge read only by such a product, or only by one term: the sum
+     *    computes it too, from the input column.
+     * Term i's value is reg[term_a[i]] * w, where w is
+     *   reg[term_b[i]]                            term_hinge[i] == 0
+     *   max0(s * (x[term_b[i]] - term_k[i]))      term_hinge[i] == 1 (s = +1) or 2 (s = -1)
+     * (term_b a feature then). These are the plan's operations: a*b == b*a
+     * exactly, s * (x - k) with s = -1 is k - x exactly (rounding to nearest
+     * is symmetric; -0.0 and +0.0 both give max0 = +0.0), and u * 1.0 == u,
+     * so the bits are the plan's, up to the sign and payload of a NaN, which
+     * the evaluators make canonical anyway. */
+    uint8_t *cpu_skip;  /* n_ops entries: 1 = not run by the CPU evaluators */
     uint32_t *cpu_slot; /* n_ops entries: where a run op's register lives in the
                            scratch (run ops only, packed: a small working set) */
-    uint32_t cpu_slots; /* slots used; slot cpu_slots holds 1.0 */
+    uint32_t cpu_slots; /* slots used */
     uint32_t *term_a, *term_b;
+    uint8_t *term_hinge;
+    double *term_k;
+    /* The same, precomputed for the sum's passes of four terms. */
+    size_t n_term4;
+    struct mr_term4 *term4;
 } mr_plan;
 
 mr_status mr_plan_build(const mr_model *m, mr_plan **out);
 void mr_plan_free(mr_plan *p);
 
-/* Scratch doubles needed by the evaluators (registers and a table of
- * register addresses), 64-byte alignable. */
+/* Scratch doubles needed by the evaluators (their stored registers). */
 size_t mr_plan_scratch_len(const mr_plan *p);
 
 /* Block evaluators (eval_c.c). Feature f of row r is x[f*stride + r];
- * n <= MR_BLOCK; scratch holds mr_plan_scratch_len() doubles. */
+ * n <= MR_BLOCK; scratch holds mr_plan_scratch_len() doubles. mr_eval_predict
+ * prefetches next_bytes from next (the caller's next rows; NULL: none) while
+ * it computes. */
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
-                     double *scratch, double *out);
+                     double *scratch, double *out, const void *next, size_t next_bytes);
 /* Every NaN among v[0..n) becomes +NaN (0x7ff8000000000000), as the
  * evaluators leave their values; for values computed elsewhere (a device). */
 void mr_canonical_nans(double *v, size_t n);

@@ -1,6 +1,7 @@
 /* test_eval.c — the plan + block evaluator against a literal reading of
  * SEMANTICS §2/§5 (a recursive evaluator written here), bit for bit. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "model.h"
@@ -229,6 +230,128 @@ static void corpus_models_match_reference(void **state)
     }
 }
 
+/* Random models, the way dav1d's checkasm tests kernels: every shape the CPU
+ * schedule distinguishes (stored or fused hinges on either side of a
+ * product, plain terms, products of products, shared parents, all 16
+ * four-term variants), each checked bit for bit against ref_term. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        const int k = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        assert_true(k >= 0);
+        if (b->len + (size_t)k < b->cap) {
+            b->len += (size_t)k;
+            return;
+        }
+        b->cap = 2 * (b->cap + (size_t)k);
+        b->buf = realloc(b->buf, b->cap);
+        assert_non_null(b->buf);
+    }
+}
+
+/* One factor: a hinge (knots from a small set, so equal hinges recur and are
+ * shared), linear, categorical or missingness on one of nf features. */
+static void random_factor(sbuf *b, int nf, uint64_t *seed, const char *parent)
+{
+    static const double knots[] = { -0.5, 0.1, 0.25, 0.5, 1.0 };
+    const uint64_t r = rnd_next(seed);
+    const int var = (int)((r >> 8) % (uint64_t)nf);
+    const int kind = (int)(r % 8);
+    if (kind == 7 && parent) { /* missingness takes no parent: an interaction instead */
+        sb_add(b, "{\"kind\":\"interaction\",\"parent1\":%s,\"parent2\":"
+                  "{\"kind\":\"missingness\",\"variable_idx\":%d}}", parent, var);
+        return;
+    }
+    if (kind < 5)
+        sb_add(b, "{\"kind\":\"hinge\",\"variable_idx\":%d,\"knot_val\":%.17g,\"is_right_hinge\":%s",
+               var, knots[(r >> 16) % 5], (r >> 24) & 1 ? "true" : "false");
+    else if (kind == 5)
+        sb_add(b, "{\"kind\":\"linear\",\"variable_idx\":%d", var);
+    else if (kind == 6)
+        sb_add(b, "{\"kind\":\"categorical\",\"variable_idx\":%d,\"category\":%d.0", var, (int)((r >> 16) % 3));
+    else
+        sb_add(b, "{\"kind\":\"missingness\",\"variable_idx\":%d", var);
+    if (parent)
+        sb_add(b, ",\"parent1\":%s", parent);
+    sb_add(b, "}");
+}
+
+static char *random_model_json(uint64_t *seed, int nf, int n_terms)
+{
+    sbuf b = { 0 }, t = { 0 };
+    char *terms[64] = { 0 };
+    sb_add(&b, "{\"spec_version\":\"1.0\",\"params\":{\"allow_missing\":true},"
+               "\"feature_schema\":{\"n_features\":%d},\"basis_terms\":[", nf);
+    for (int i = 0; i < n_terms; i++) {
+        const uint64_t r = rnd_next(seed);
+        t.len = 0;
+        const int shape = (int)(r % 16);
+        if (i > 0 && shape < 2) /* a factor on an earlier term: a shared parent */
+            random_factor(&t, nf, seed, terms[(r >> 8) % (uint64_t)i]);
+        else if (i > 1 && shape < 4) /* the product of two earlier terms */
+            sb_add(&t, "{\"kind\":\"interaction\",\"parent1\":%s,\"parent2\":%s}",
+                   terms[(r >> 8) % (uint64_t)i], terms[(r >> 16) % (uint64_t)i]);
+        else if (shape == 4)
+            sb_add(&t, "{\"kind\":\"constant\"}");
+        else if (shape < 11) { /* a fresh degree-2 chain: its own factor is read once */
+            sbuf q = { 0 };
+            random_factor(&q, nf, seed, NULL);
+            random_factor(&t, nf, seed, q.buf);
+            free(q.buf);
+        } else
+            random_factor(&t, nf, seed, NULL);
+        terms[i] = strdup(t.buf);
+        assert_non_null(terms[i]);
+        sb_add(&b, "%s%s", i ? "," : "", terms[i]);
+    }
+    sb_add(&b, "],\"coefficients\":[");
+    for (int i = 0; i < n_terms; i++)
+        sb_add(&b, "%s%.17g", i ? "," : "", (rnd_unit(seed) - 0.5) * 8.0);
+    sb_add(&b, "]}");
+    for (int i = 0; i < n_terms; i++)
+        free(terms[i]);
+    free(t.buf);
+    return b.buf;
+}
+
+static void random_models_match_reference(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    unsigned variants = 0; /* bit v: a pass of four terms with variant v was run */
+    size_t fused_alone = 0, fused_in_product = 0;
+    for (int k = 0; k < 200; k++) {
+        const int nf = 1 + (int)(rnd_next(&seed) % 4);
+        const int n_terms = (int)(rnd_next(&seed) % 40);
+        char *json = random_model_json(&seed, nf, n_terms);
+        mr_model *m = load_json(json);
+        mr_plan *p = NULL;
+        assert_int_equal(mr_plan_build(m, &p), MR_OK);
+        for (size_t g = 0; g < p->n_term4; g++)
+            if (!p->term4[g].plain)
+                variants |= 1u << p->term4[g].variant;
+        for (size_t i = 0; i < p->n_terms; i++)
+            if (p->term_hinge[i] && p->term_a[i] == p->n_ops)
+                fused_alone++;
+            else if (p->term_hinge[i])
+                fused_in_product++;
+        mr_plan_free(p);
+        check_model_against_reference(m, k % 2 ? 300 : 129);
+        mr_model_free(m);
+        free(json);
+    }
+    assert_int_equal(variants, 0xffff);
+    assert_true(fused_alone > 0 && fused_in_product > 0);
+}
+
 static void bad_arguments(void **state)
 {
     (void)state;
@@ -304,6 +427,7 @@ int main(void)
         cmocka_unit_test(empty_basis_predicts_zero),
         cmocka_unit_test(shared_subterms_are_computed_once),
         cmocka_unit_test(corpus_models_match_reference),
+        cmocka_unit_test(random_models_match_reference),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
