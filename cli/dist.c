@@ -106,6 +106,16 @@ int dist_plan_shard(dist_plan *p, int fd, uint64_t size, int fmt, int has_header
     return 0;
 }
 
+uint64_t dist_plan_bytes(const dist_plan *p)
+{
+    if (p->skip)
+        return 0;
+    uint64_t n = p->prefix_len;
+    for (int i = 0; i < p->nseg; i++)
+        n += p->seg_to[i] - p->seg_from[i];
+    return n;
+}
+
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries)
 {
     memset(in, 0, sizeof *in);

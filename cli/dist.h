@@ -69,6 +69,8 @@ int dist_plan_shard(dist_plan *p, int fd, uint64_t size, int fmt, int has_header
                     uint64_t k, uint64_t n);
 /* Set the CSV segments once the part's [start, end) is known. */
 void dist_plan_csv_range(dist_plan *p, uint64_t start, uint64_t end);
+/* Bytes dist_read gives for this part (header and prefix included). */
+uint64_t dist_plan_bytes(const dist_plan *p);
 
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries);
 /* mr_read_fn over dist_input (pread; retries transient errors). */

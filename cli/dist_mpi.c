@@ -30,6 +30,7 @@
 #include "config.h"
 #include "exit_codes.h"
 #include "partition.h"
+#include "progress.h"
 #include "report.h"
 
 #include <mpi.h>
@@ -530,9 +531,18 @@ static int module_run(const cli_mpi_job *j)
             .write_cookie = direct ? (void *)&out : in_place ? (void *)&aw : (void *)&sp,
             .sink = j->output ? j->output : "<stdout>",
         };
+        /* --progress: rank 0's own part (parts are equal byte ranges, so it
+         * stands for the job); other ranks stay quiet */
+        cli_progress ps;
+        char label[64];
+        snprintf(label, sizeof label, "rank 0 of %d (its part): ", size);
+        const int show = j->progress && rank == 0;
+        cli_progress_start(&ps, cap.saved ? cap.saved : stderr, dist_plan_bytes(&plan), label);
         const double r0 = now_s();
-        const mr_status st = mr_run(e, &io, NULL, NULL, &stats, &err);
+        const mr_status st = mr_run(e, &io, show ? cli_progress_update : NULL, &ps, &stats, &err);
         run_s = now_s() - r0;
+        if (show)
+            cli_progress_end(&ps, st == MR_OK, stats.rows_out, stats.bytes_in);
         if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row && direct) {
             pipe_closed = 1; /* the reader went away (| head): not an error */
         } else if (st != MR_OK) {

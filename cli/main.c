@@ -18,6 +18,7 @@
 #include "inspect.h"
 #include "marsreplay.h"
 #include "probe.h"
+#include "progress.h"
 #include "report.h"
 
 enum {
@@ -224,31 +225,9 @@ static int print_version(void)
     return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
 }
 
-typedef struct progress_state {
-    struct timespec start, last;
-    long long total;
-    int tty;
-} progress_state;
-
 static double since(const struct timespec *a, const struct timespec *b)
 {
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
-}
-
-static void on_progress(void *cookie, uint64_t rows, uint64_t bytes)
-{
-    progress_state *p = cookie;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (since(&p->last, &now) < 0.5)
-        return; /* rate-limited: at most two lines a second */
-    p->last = now;
-    const double s = since(&p->start, &now);
-    char pct[32] = "";
-    if (p->total > 0)
-        snprintf(pct, sizeof pct, ", %.0f%%", 100.0 * (double)bytes / (double)p->total);
-    fprintf(stderr, "%smars-replay: %llu rows, %.0f rows/s%s%s", p->tty ? "\r" : "",
-            (unsigned long long)rows, s > 0 ? (double)rows / s : 0.0, pct, p->tty ? "" : "\n");
 }
 
 static int load_model(const char *path, mr_model **m)
@@ -348,12 +327,15 @@ static int cmd_run(cli *c, int mode)
             .write_cookie = &out,
             .sink = c->output ? c->output : "<stdout>",
         };
-        progress_state ps = { .total = in.size, .tty = isatty(STDERR_FILENO) };
-        clock_gettime(CLOCK_MONOTONIC, &ps.start);
-        ps.last = ps.start;
-        const mr_status st = mr_run(e, &io, c->progress ? on_progress : NULL, &ps, &stats, &err);
-        if (c->progress && ps.tty)
-            fputc('\n', stderr);
+        cli_progress ps;
+        char label[64] = "";
+        if (c->dist.shard)
+            snprintf(label, sizeof label, "shard %llu/%llu: ", (unsigned long long)shard.k,
+                     (unsigned long long)shard.n);
+        cli_progress_start(&ps, stderr, c->dist.shard ? dist_plan_bytes(&shard) : in.size > 0 ? (uint64_t)in.size : 0, label);
+        const mr_status st = mr_run(e, &io, c->progress ? cli_progress_update : NULL, &ps, &stats, &err);
+        if (c->progress)
+            cli_progress_end(&ps, st == MR_OK, stats.rows_out, stats.bytes_in);
         if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row) {
             rc = MR_EXIT_OK; /* the reader went away (| head): not an error */
             cli_output_abort(&out);

@@ -199,6 +199,26 @@ shard_report() {
 }
 t "shard/report" shard_report
 
+progress_plain() { # --progress: stdout unchanged, a last line with the final count and 100%
+    r mr predict -m "$SH_NUM_MODEL" -q "$SH_NUM"
+    want_rc 0 && mv "$W/out" plain
+    r mr predict -m "$SH_NUM_MODEL" -q --progress "$SH_NUM"
+    want_rc 0 && want_same "$W/out" plain || return 1
+    tail -n 1 "$W/err" | grep -Eq '^mars-replay: 100000 rows, [0-9]+ rows/s, 100%$' ||
+        { echo "last progress line: $(tail -n 1 "$W/err")"; return 1; }
+}
+t "progress/final-line" progress_plain
+
+progress_shard() { # a shard's % is of its own part, and the line says which shard
+    r mr predict -m "$SH_NUM_MODEL" -q --progress --shard 2/4 "$SH_NUM"
+    want_rc 0 || return 1
+    local rows # CSV parts are cut by bytes: rows vary; shard 2 prints no header
+    rows=$(wc -l <"$W/out")
+    tail -n 1 "$W/err" | grep -Eq "^mars-replay: shard 2/4: $rows rows, [0-9]+ rows/s, 100%\$" ||
+        { echo "last progress line: $(tail -n 1 "$W/err")"; return 1; }
+}
+t "progress/shard-part" progress_shard
+
 # --io-retries: transient read errors are retried, then reported
 retry_env() { env LD_PRELOAD="$FAULT_SO" MR_TEST_READ_PATH="$(basename "$SH_NUM")" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"; }
 retry_ok() { # $1: errno name, $2: the input (- = stdin), then extra args

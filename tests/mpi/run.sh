@@ -243,6 +243,20 @@ mpi_report() {
 }
 t "mpi/report-per-rank" mpi_report
 
+mpi_progress() { # rank 0 alone reports, on its own part; the output does not change
+    r mr predict -m "$NUM_MODEL" -@ 1 -o want.csv "$NUM"
+    want_rc 0 || return 1
+    r mpir 3 predict -m "$NUM_MODEL" -o o.csv --progress "$NUM"
+    want_rc 0 && want_same o.csv want.csv || return 1
+    ours
+    grep -Eq '^mars-replay: rank 0 of 3 \(its part\): [0-9]+ rows, [0-9]+ rows/s, 100%$' "$W/ours" ||
+        { echo "no final progress line of rank 0: $(peek "$W/ours" 300)"; return 1; }
+    if grep -v '^mars-replay: rank 0 of 3 (its part): ' "$W/ours" | grep -q .; then
+        echo "other progress lines: $(peek "$W/ours" 300)"; return 1
+    fi
+}
+t "mpi/progress-rank-0" mpi_progress
+
 mpi_more_ranks_than_rows() {
     same_as_serial 4 file predict -m "$NUM_MODEL" "$PUB/deg1_hinges/input.csv" &&
         printf 'x0,x1,x2\n1,2,3\n' >one.csv && same_as_serial 4 file predict -m "$NUM_MODEL" one.csv
