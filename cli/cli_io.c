@@ -83,8 +83,11 @@ int cli_input_open(cli_input *in, const char *name)
             cli_msg("%s: is a directory", in->display);
             return MR_EXIT_IO;
         }
-        if (S_ISREG(st.st_mode))
+        if (S_ISREG(st.st_mode)) {
             in->size = st.st_size;
+            const off_t at = lseek(in->fd, 0, SEEK_CUR); /* stdin may be partly read */
+            in->base = at > 0 && at <= st.st_size ? (uint64_t)at : 0;
+        }
     }
     return 0;
 }
@@ -102,6 +105,17 @@ long cli_read(void *cookie, void *buf, size_t cap)
     int tries = 0;
     for (;;) {
         const ssize_t n = read(in->fd, buf, cap);
+        if (n >= 0 || (errno != EINTR && !part_retry_transient(&tries, in->retries)))
+            return (long)n;
+    }
+}
+
+long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
+{
+    const cli_input *in = cookie;
+    int tries = 0;
+    for (;;) {
+        const ssize_t n = pread(in->fd, buf, cap, (off_t)(in->base + offset));
         if (n >= 0 || (errno != EINTR && !part_retry_transient(&tries, in->retries)))
             return (long)n;
     }

@@ -13,6 +13,7 @@ typedef struct cli_input {
     const char *name;       /* as given; "-" for stdin */
     const char *display;    /* for messages: the path or "<stdin>" */
     int64_t size;           /* regular file size, or -1 */
+    uint64_t base;          /* regular file: the offset reading starts from */
     int retries;            /* --io-retries: transient read errors retried */
 } cli_input;
 
@@ -29,6 +30,8 @@ typedef struct cli_output {
 int cli_input_open(cli_input *in, const char *name);
 void cli_input_close(cli_input *in);
 long cli_read(void *cookie, void *buf, size_t cap);
+/* mr_read_at_fn for a regular file: pread at base + offset (thread-safe). */
+long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);
 
 /* Open the output: "-"/NULL is stdout; a regular (or new) file gets a temp
  * file beside it, renamed by cli_output_commit; anything else (FIFO, device,

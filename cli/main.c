@@ -326,6 +326,9 @@ static int cmd_run(cli *c, int mode)
             .pwrite = out.seekable ? cli_pwrite : NULL,
             .write_cookie = &out,
             .sink = c->output ? c->output : "<stdout>",
+            /* a regular file: the workers read their own chunks */
+            .read_at = !c->dist.shard && in.size >= 0 ? cli_read_at : NULL,
+            .size = in.size >= 0 ? (uint64_t)in.size - in.base : 0,
         };
         cli_progress ps;
         char label[64] = "";

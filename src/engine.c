@@ -105,6 +105,11 @@ mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t v)
             return MR_E_INVAL;
         o->chunk_rows = (size_t)v;
         return MR_OK;
+    case MR_OPT_CHUNK_BYTES:
+        if (v < 0 || v > ((int64_t)1 << 32))
+            return MR_E_INVAL;
+        o->chunk_bytes = (uint64_t)v;
+        return MR_OK;
     case MR_OPT_INPUT_FORMAT:
         if (v < MR_FMT_AUTO || v > MR_FMT_F64)
             return MR_E_INVAL;

@@ -14,6 +14,7 @@
 struct mr_options {
     unsigned threads;
     size_t chunk_rows;     /* 0: choose from the input's width */
+    uint64_t chunk_bytes;  /* split CSV input: raw bytes per chunk; 0: MR_DEFAULT_CHUNK_BYTES */
     int in_fmt, out_fmt;
     int header, out_header;
     unsigned char delim;
@@ -38,8 +39,8 @@ struct mr_engine {
     mr_options opt;        /* private copy */
     double *scratch;       /* for mr_predict/mr_design */
     double *xblock;
-    struct mr_ocl_engine *ocl; /* device state once a run selected OpenCL (backend.c) */
-    int backend_chosen;        /* the backend has been decided (once per engine) */
+    const struct mr_backend_ops *be; /* decided by the first mr_run (backend.c); NULL before */
+    void *dev;                 /* that backend's engine-level state (a device), or NULL */
     mr_backend_info info;      /* of the last mr_run */
 };
 

@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include "error.h"
-#include "stream_internal.h"
+#include "input.h"
 
 /* Read the CSV header (or take the names given), map features and kept
  * columns to fields, set per-column missing tokens. */
-mr_status mr_csv_input_header(run *r, mr_error *err)
+static mr_status csv_header(mr_stream *r, mr_error *err)
 {
     const mr_model *m = r->m;
     mr_csv_scanner_init(&r->scan, r->o->delim);
@@ -38,7 +38,7 @@ mr_status mr_csv_input_header(run *r, mr_error *err)
                 return mr_stream_fail_at(r, err, MR_E_PARSE, 1, 0, 0, NULL);
             }
             const size_t off = spos - r->rpos;
-            FORWARD_IF(mr_stream_fill(r, r->rpos, r->rend - r->rpos + READ_SIZE, err));
+            FORWARD_IF(mr_stream_fill(r, r->rpos, r->rend - r->rpos + MR_READ_SIZE, err));
             spos = r->rpos + off;
         }
         if (!recs && mr_csv_scanner_in_quotes(&r->scan)) {
@@ -164,18 +164,25 @@ out:
     return st;
 }
 
-static mr_status too_long(run *r, mr_error *err, uint64_t line, uint64_t row)
+static mr_status too_long(const mr_stream *r, mr_error *err, uint64_t line, uint64_t row)
 {
     mr_err_set(err, MR_E_PARSE, "record longer than %zu bytes (--max-record-bytes; missing line ends or an unterminated quote?)",
                r->o->max_record);
     return mr_stream_fail_at(r, err, MR_E_PARSE, line, row, 0, NULL);
 }
 
-/* Cut the next chunk of whole records (up to chunk_rows) into s. When the
- * cutter itself meets an error (an over-long record, a quote still open at
- * the end), s still gets the complete records before it, so that a bad row
- * among them is reported first, whatever the chunk size. */
-mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
+static size_t csv_chunk_rows(const mr_stream *r)
+{
+    /* ~ a few MiB of input per chunk: depends on the input's width only */
+    const size_t rows = r->ncols <= 32 ? 8192 : 262144 / r->ncols;
+    return rows < 64 ? 64 : rows;
+}
+
+/* Stream mode: cut the next chunk of whole records (up to chunk_rows) into s.
+ * When the cutter itself meets an error (an over-long record, a quote still
+ * open at the end), s still gets the complete records before it, so that a
+ * bad row among them is reported first, whatever the chunk size. */
+static mr_status csv_cut(mr_stream *r, mr_slot *s, mr_error *err)
 {
     uint64_t recs = 0, lines = 0;
     uint64_t rec_lines = 0; /* lines before the current record, within this chunk */
@@ -204,7 +211,7 @@ mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
         if (r->eof)
             break;
         const size_t off = spos - r->rpos, roff = rec_start - r->rpos;
-        FORWARD_IF(mr_stream_fill(r, r->rpos, r->rend - r->rpos + READ_SIZE, err));
+        FORWARD_IF(mr_stream_fill(r, r->rpos, r->rend - r->rpos + MR_READ_SIZE, err));
         spos = r->rpos + off;
         rec_start = r->rpos + roff;
     }
@@ -223,50 +230,172 @@ mr_status mr_csv_input_chunk(run *r, slot *s, mr_error *err)
     if (mr_buf_grow(&s->in, &s->in_cap, len + 1) != 0)
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
     memcpy(s->in, r->rbuf + r->rpos, len);
+    s->in_off = 0;
     s->in_len = len;
-    s->first_row = r->rows_read;
-    s->first_line = r->lines + 1;
     s->n_rows = (size_t)recs;
+    s->n_lines = rec_lines;
     r->rpos = rec_start;
     r->rows_read += recs;
     r->lines += rec_lines;
     return st;
 }
 
-void mr_csv_input_job(run *r, slot *s, work *w)
+/* Split mode: chunk k covers the raw bytes [a_k, a_k+1) with
+ * a_k = data_start + k * chunk_bytes, and its records run from the first
+ * record boundary at or after a_k to the first one at or after a_k+1. A
+ * boundary is the byte after a '\n' outside quotes, found from index a_k - 1
+ * on (so a cut that already sits on a boundary stays there); "outside quotes"
+ * is the parity of the '"' bytes since data_start: exact for RFC 4180 input,
+ * where a quote opens a field, closes it or is doubled inside it. A worker
+ * does not know the parity at a_k - 1: it assumes s->parity and counts the
+ * quotes of [a_k - 1, a_k+1 - 1) into s->range_parity; the writer, which
+ * sees the chunks in order, redoes a chunk whose assumption was wrong. */
+static mr_status csv_split(mr_stream *r, mr_error *err)
 {
-    mr_csv_scanner sc;
-    mr_csv_scanner_init(&sc, r->o->delim);
-    size_t pos = 0;
-    uint64_t line = s->first_line;
-    size_t nb = 0; /* rows in the current block */
-    w->keep_len = 0;
-    for (size_t i = 0; i < s->n_rows; i++) {
+    (void)err;
+    const uint64_t data = r->io->size - r->data_start;
+    r->chunk_bytes = r->o->chunk_bytes ? r->o->chunk_bytes : MR_DEFAULT_CHUNK_BYTES;
+    r->n_chunks = (data + r->chunk_bytes - 1) / r->chunk_bytes;
+    return MR_OK;
+}
+
+/* Make s->in hold the input's bytes [base, min(to, size)). */
+static mr_status fetch_to(const mr_stream *r, mr_slot *s, uint64_t base, uint64_t to)
+{
+    if (to > r->io->size)
+        to = r->io->size;
+    if (to <= base + s->in_len)
+        return MR_OK;
+    const size_t want = (size_t)(to - base);
+    if (mr_buf_grow(&s->in, &s->in_cap, want + 1) != 0)
+        return mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
+    size_t got;
+    FORWARD_IF(mr_stream_read_at(r, s->in + s->in_len, want - s->in_len, base + s->in_len, &got, &s->err));
+    s->in_len = want;
+    return MR_OK;
+}
+
+/* The first record boundary at or after index `from` (quote parity `parity`
+ * before it), reading on as needed; `limit` when there is none before it. */
+static mr_status boundary(const mr_stream *r, mr_slot *s, uint64_t base, uint64_t from,
+                          uint64_t limit, int parity, uint64_t *at)
+{
+    uint64_t i = from, step = 4096; /* usually one record away: read on in growing steps */
+    while (i < limit) {
+        FORWARD_IF(fetch_to(r, s, base, limit - i > step ? i + step : limit));
+        step *= 2;
+        const uint64_t end = base + s->in_len < limit ? base + s->in_len : limit;
+        for (; i < end; i++) {
+            const char c = s->in[i - base];
+            if (c == '"') {
+                parity ^= 1;
+            } else if (c == '\n' && !parity) {
+                *at = i + 1;
+                return MR_OK;
+            }
+        }
+        if (end == r->io->size)
+            break;
+    }
+    *at = limit;
+    return MR_OK;
+}
+
+static int quote_parity(const char *p, size_t n)
+{
+    int q = 0;
+    for (const char *e = p + n; (p = memchr(p, '"', (size_t)(e - p))) != NULL; p++)
+        q ^= 1;
+    return q;
+}
+
+static void csv_fetch(const mr_stream *r, mr_slot *s, mr_worker *w)
+{
+    (void)w;
+    const uint64_t size = r->io->size, k = s->ticket;
+    const uint64_t a = r->data_start + k * r->chunk_bytes;
+    const uint64_t b = size - a > r->chunk_bytes ? a + r->chunk_bytes : size;
+    const uint64_t base = k ? a - 1 : a;
+    /* a record reaching further than this is too long (the decoder says so) */
+    const uint64_t limit = b == size || size - b < r->o->max_record + 2 ? size : b + r->o->max_record + 2;
+    s->in_len = 0;
+    if (fetch_to(r, s, base, b) != MR_OK)
+        goto failed;
+    s->range_parity = b < size ? quote_parity(s->in, (size_t)(b - 1 - base)) : 0;
+    uint64_t start = a, end = size;
+    if (k && boundary(r, s, base, base, limit, s->parity, &start) != MR_OK)
+        goto failed;
+    if (b < size && boundary(r, s, base, b - 1, limit, s->parity ^ s->range_parity, &end) != MR_OK)
+        goto failed;
+    if (b < size && end == limit && fetch_to(r, s, base, limit) != MR_OK)
+        goto failed;
+    if (start > end)
+        start = end; /* a wrong parity guess: redone by the writer */
+    s->in_off = (size_t)(start - base);
+    s->in_len = (size_t)(end - base);
+    s->in_bytes = end - start;
+    return;
+failed:
+    s->st = s->err.status ? s->err.status : MR_E_IO;
+    mr_stream_fail_at(r, &s->err, s->st, 0, 0, 0, NULL);
+}
+
+static int grow_keep_end(mr_worker *w, size_t rows)
+{
+    if (rows <= w->keep_end_cap)
+        return 0;
+    size_t c = w->keep_end_cap ? 2 * w->keep_end_cap : 1024;
+    while (c < rows)
+        c *= 2;
+    size_t *k = realloc(w->keep_end, c * sizeof *k);
+    if (!k)
+        return -1;
+    w->keep_end = k;
+    w->keep_end_cap = c;
+    return 0;
+}
+
+static size_t csv_decode(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0)
+{
+    if (row0 == 0) {
+        mr_csv_scanner_init(&w->sc, r->o->delim);
+        w->pos = s->in_off;
+        w->line = 1;
+        w->keep_len = 0;
+    }
+    if (r->nkeep && grow_keep_end(w, row0 + MR_BLOCK) != 0)
+        goto nomem;
+    size_t nb = 0;
+    while (nb < MR_BLOCK && w->pos < s->in_len) {
         uint64_t recs = 0, lines = 0;
-        const size_t used = mr_csv_scan(&sc, s->in + pos, s->in_len - pos, 1, &recs, &lines);
+        const char *rec = s->in + w->pos;
+        const size_t used = mr_csv_scan(&w->sc, rec, s->in_len - w->pos, 1, &recs, &lines);
         const size_t len = recs ? used - 1 : used; /* without '\n' */
-        const uint64_t row = s->first_row + i + 1;
+        const uint64_t row = row0 + nb + 1, line = w->line;
+        if (len > r->o->max_record) {
+            s->st = too_long(r, &s->err, line, row);
+            return 0;
+        }
+        if (!recs && mr_csv_scanner_in_quotes(&w->sc)) {
+            mr_err_set(&s->err, MR_E_PARSE, "unterminated quoted field at end of input (the record starts here)");
+            s->st = mr_stream_fail_at(r, &s->err, MR_E_PARSE, line, row, 0, NULL);
+            return 0;
+        }
         uint32_t bad = 0;
-        const mr_status st = mr_csv_split(&w->fs, s->in + pos, len, r->o->delim, &bad);
+        const mr_status st = mr_csv_split(&w->fs, rec, len, r->o->delim, &bad);
         if (st != MR_OK) {
-            s->st = st;
-            if (st == MR_E_PARSE)
-                mr_err_set(&s->err, st, "malformed quoted field");
-            else
-                mr_err_set(&s->err, st, "out of memory");
-            mr_stream_fail_at(r, &s->err, st, line, row, bad, NULL);
-            return;
+            mr_err_set(&s->err, st, st == MR_E_PARSE ? "malformed quoted field" : "out of memory");
+            s->st = mr_stream_fail_at(r, &s->err, st, line, row, bad, NULL);
+            return 0;
         }
         if (w->fs.n != r->ncols) {
-            s->st = MR_E_SHAPE;
             mr_err_set(&s->err, MR_E_SHAPE, "expected %zu fields, found %zu", r->ncols, w->fs.n);
-            mr_stream_fail_at(r, &s->err, MR_E_SHAPE, line, row, 0, NULL);
-            return;
+            s->st = mr_stream_fail_at(r, &s->err, MR_E_SHAPE, line, row, 0, NULL);
+            return 0;
         }
         for (size_t f = 0; f < r->m->n_features; f++) {
             const mr_field *fl = &w->fs.f[r->feat_col[f]];
-            double *x = &w->x[f * MR_STRIDE + nb];
-            const mr_cell c = mr_decode_text(&r->dec, f, fl->p, fl->len, x);
+            const mr_cell c = mr_decode_text(&r->dec, f, fl->p, fl->len, &w->x[f * MR_STRIDE + nb]);
             if (c == MR_CELL_VALUE)
                 continue;
             if (c == MR_CELL_MISSING) {
@@ -275,7 +404,7 @@ void mr_csv_input_job(run *r, slot *s, work *w)
                 mr_stream_count_unknown(s, f, row, fl->p, fl->len);
             } else {
                 mr_stream_cell_error(r, s, c, f, line, row, (uint32_t)(r->feat_col[f] + 1), fl->p, fl->len);
-                return;
+                return 0;
             }
         }
         for (size_t k = 0; k < r->nkeep; k++) {
@@ -285,18 +414,27 @@ void mr_csv_input_job(run *r, slot *s, work *w)
                 goto nomem;
             w->keep[w->keep_len++] = ',';
         }
-        w->keep_end[nb] = w->keep_len;
-        pos += used;
-        line += lines;
-        if (++nb == MR_BLOCK || i + 1 == s->n_rows) {
-            if (mr_output_rows(r, s, w, nb) != 0)
-                goto nomem;
-            nb = 0;
-            w->keep_len = 0;
-        }
+        if (r->nkeep)
+            w->keep_end[row0 + nb] = w->keep_len;
+        w->pos += used;
+        w->line += lines;
+        nb++;
     }
-    s->rows_done = s->n_rows;
-    return;
+    s->n_lines = w->line - 1;
+    return nb;
 nomem:
     s->st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
+    return 0;
 }
+
+const mr_input_format mr_input_csv = {
+    .name = "csv",
+    .fmt = MR_FMT_CSV,
+    .probe = NULL, /* the default */
+    .header = csv_header,
+    .chunk_rows = csv_chunk_rows,
+    .cut = csv_cut,
+    .split = csv_split,
+    .fetch = csv_fetch,
+    .decode = csv_decode,
+};

@@ -1,6 +1,20 @@
-/* ocl_backend.c — the OpenCL backend: probe, selection, program cache,
- * batched evaluation (see ocl_backend.h and docs/accelerator.md). */
-#include "ocl_backend.h"
+/* ocl_backend.c — the OpenCL backend (built with -Dopencl): the "opencl" row
+ * of the backend table (backend.h); probe, selection, program cache.
+ *
+ * Engine level (once per engine, by its first mr_run with a device): load the
+ * ICD loader, enumerate, pick a device, make a context, load the program from
+ * the binary cache or build it, and upload the plan (ops, knots, term
+ * registers, coefficients) into read-only buffers.
+ *
+ * Run level: each worker gets its own in-order queue, kernel object, two
+ * device batch slots and host staging for one chunk. The worker parses and
+ * decodes on the host as on the CPU path; every decoded block of 128 rows is
+ * staged, and each full batch (up to 4096 rows) is sent with non-blocking
+ * write / kernel / read commands while the worker goes on parsing the next
+ * rows. At the end of the chunk (collect with flush) the worker waits for its
+ * queue and takes the values back block by block, to be formatted as the
+ * CPU's are, so the ordered writer sees exactly the bytes of the CPU path. */
+#include <jansson.h>
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -9,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend.h"
 #include "error.h"
 #include "ocl_cache.h"
 #include "ocl_loader.h"
@@ -211,7 +226,7 @@ static int usable(const dev_facts *f, int single, char *why, size_t cap)
 
 /* ---- probe ---------------------------------------------------------------- */
 
-char *mr_ocl_probe_json(void)
+static char *ocl_probe_json(void)
 {
     char why[256] = "";
     json_t *o = json_object();
@@ -272,7 +287,7 @@ char *mr_ocl_probe_json(void)
 
 /* ---- engine level ------------------------------------------------------------ */
 
-struct mr_ocl_engine {
+typedef struct mr_ocl_engine {
     const mr_ocl_api *cl;
     cl_device_id did;
     cl_context ctx;
@@ -281,10 +296,11 @@ struct mr_ocl_engine {
     int single;
     size_t real; /* bytes per value on the device */
     cl_ulong gmem, max_alloc;
-};
+} mr_ocl_engine;
 
-void mr_ocl_engine_close(mr_ocl_engine *o)
+static void ocl_engine_close(void *dev)
 {
+    mr_ocl_engine *o = dev;
     if (!o)
         return;
     const mr_ocl_api *cl = o->cl;
@@ -494,21 +510,21 @@ static int setup(mr_engine *e, const mr_ocl_api *cl, const dev_facts *f, char *w
     o->ctx = cl->clCreateContext(props, 1, &f->did, NULL, NULL, &rc);
     if (!o->ctx || rc != CL_SUCCESS) {
         bput(why, cap, "clCreateContext failed on %s (%s)", f->name, mr_ocl_strerror(rc));
-        mr_ocl_engine_close(o);
+        ocl_engine_close(o);
         return -1;
     }
     if (load_program(o, f, &e->info, why, cap) != 0 || upload_plan(o, e->plan, why, cap) != 0) {
-        mr_ocl_engine_close(o);
+        ocl_engine_close(o);
         return -1;
     }
     cl_kernel k = cl->clCreateKernel(o->prog, "mr_replay", &rc);
     if (!k || rc != CL_SUCCESS) {
         bput(why, cap, "clCreateKernel failed on %s (%s)", f->name, mr_ocl_strerror(rc));
-        mr_ocl_engine_close(o);
+        ocl_engine_close(o);
         return -1;
     }
     cl->clReleaseKernel(k);
-    e->ocl = o;
+    e->dev = o;
     return 0;
 }
 
@@ -524,7 +540,7 @@ static mr_status no_device(mr_engine *e, mr_error *err, const char *why)
     return MR_OK;
 }
 
-mr_status mr_ocl_engine_open(mr_engine *e, mr_error *err)
+static mr_status ocl_engine_open(mr_engine *e, mr_error *err)
 {
     const double t0 = now();
     mr_backend_info *in = &e->info;
@@ -597,13 +613,13 @@ typedef struct mr_ocl_work {
     cl_kernel k;
     cl_mem dx[2], dreg[2], dout[2];
     void *hx, *hout;       /* host staging: whole chunk, tile by tile */
-    char *keep;            /* the chunk's kept fields, formatted */
-    size_t keep_len, keep_cap;
-    size_t *keep_end;      /* per chunk row: end of its kept fields in keep */
+    size_t cap_rows;       /* rows the staging holds; grows with a chunk */
     size_t staged;         /* rows of the chunk staged so far */
+    size_t launched;       /* rows of the chunk sent */
+    size_t next;           /* rows of the chunk given back */
+    int flushed;
     cl_event *ev;          /* write, kernel, read per batch */
     size_t nev, evcap;
-    int formatting;
     int failed;
     char fail[160];
     double write_s, kernel_s, read_s, wait_s;
@@ -611,9 +627,8 @@ typedef struct mr_ocl_work {
 } mr_ocl_work;
 
 typedef struct mr_ocl_run {
-    mr_engine *e;
     mr_ocl_engine *o;
-    size_t tile, nf, nops, nvals, cap_rows;
+    size_t tile, nf, nops, nvals;
     unsigned n;
     mr_ocl_work *w;
 } mr_ocl_run;
@@ -636,17 +651,16 @@ static void work_free(const mr_ocl_api *cl, mr_ocl_work *d)
         cl->clReleaseCommandQueue(d->q);
     free(d->hx);
     free(d->hout);
-    free(d->keep);
-    free(d->keep_end);
     free(d->ev);
 }
 
-void mr_ocl_run_end(run *r)
+/* Fold the run's device times into e->info and release the run's state. */
+static void ocl_run_end(mr_stream *r, mr_engine *e)
 {
-    mr_ocl_run *R = r->ocl;
+    mr_ocl_run *R = r->be_run;
     if (!R)
         return;
-    mr_backend_info *in = &R->e->info;
+    mr_backend_info *in = &e->info;
     for (unsigned i = 0; i < R->n; i++) {
         mr_ocl_work *d = &R->w[i];
         if (d->q)
@@ -659,16 +673,17 @@ void mr_ocl_run_end(run *r)
         in->bytes_to_device += d->to_dev;
         in->bytes_from_device += d->from_dev;
         work_free(R->o->cl, d);
-        r->works[i].dev = NULL;
+        r->works[i].be = NULL;
     }
     free(R->w);
     free(R);
-    r->ocl = NULL;
+    r->be_run = NULL;
 }
 
-static mr_status run_fail(run *r, mr_engine *e, mr_error *err, const char *why)
+/* "opencl" fails; "auto" runs on the CPU (MR_AGAIN), saying why. */
+static mr_status run_fail(mr_stream *r, mr_engine *e, mr_error *err, const char *why)
 {
-    mr_ocl_run_end(r);
+    ocl_run_end(r, e);
     if (e->opt.device.kind == MR_DEV_OPENCL) {
         mr_err_set(err, MR_E_BACKEND, "%s", why);
         if (err)
@@ -677,14 +692,34 @@ static mr_status run_fail(run *r, mr_engine *e, mr_error *err, const char *why)
     }
     bput(e->info.used, sizeof e->info.used, "cpu");
     bput(e->info.fallback, sizeof e->info.fallback, "%s", why);
-    return MR_OK;
+    return MR_AGAIN;
 }
 
-mr_status mr_ocl_run_begin(run *r, mr_engine *e, mr_error *err)
+static int grow_staging(const mr_ocl_run *R, mr_ocl_work *d, size_t rows)
 {
-    mr_ocl_engine *o = e->ocl;
-    if (!o)
-        return MR_OK;
+    if (rows <= d->cap_rows)
+        return 0;
+    size_t c = d->cap_rows ? d->cap_rows : R->tile;
+    while (c < rows)
+        c *= 2;
+    if (d->q && d->nev) /* batches in flight read hx and write hout: let them land first */
+        R->o->cl->clFinish(d->q);
+    void *hx = realloc(d->hx, c * R->nf * R->o->real);
+    if (hx)
+        d->hx = hx;
+    void *ho = realloc(d->hout, c * R->nvals * R->o->real);
+    if (ho)
+        d->hout = ho;
+    if (!hx || !ho)
+        return -1;
+    d->cap_rows = c;
+    return 0;
+}
+
+/* Per-worker device state for works[0..nwork] (the last is the writer's). */
+static mr_status ocl_run_begin(mr_stream *r, mr_engine *e, mr_error *err)
+{
+    mr_ocl_engine *o = e->dev;
     bput(e->info.used, sizeof e->info.used, "opencl");
     e->info.fallback[0] = '\0';
     if (r->o->mode == MR_MODE_CHECK)
@@ -694,31 +729,30 @@ mr_status mr_ocl_run_begin(run *r, mr_engine *e, mr_error *err)
     mr_ocl_run *R = calloc(1, sizeof *R);
     if (!R)
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
-    r->ocl = R;
-    R->e = e;
+    r->be_run = R;
     R->o = o;
     R->nf = r->m->n_features ? r->m->n_features : 1;
     R->nops = p->n_ops ? p->n_ops : 1;
-    R->nvals = r->o->mode == MR_MODE_DESIGN ? (p->n_terms ? p->n_terms : 1) : 1;
+    R->nvals = r->nvals ? r->nvals : 1;
     const size_t t = (r->chunk_rows + MR_BLOCK - 1) / MR_BLOCK * MR_BLOCK;
     R->tile = t < MAX_TILE ? t : MAX_TILE;
-    R->cap_rows = (r->chunk_rows + R->tile - 1) / R->tile * R->tile;
     char why[256];
+    const unsigned nq = r->nwork + 1;
     /* what the device must hold per worker: two batch slots */
     const cl_ulong bx = (cl_ulong)R->tile * R->nf * o->real, breg = (cl_ulong)R->tile * R->nops * o->real,
                    bout = (cl_ulong)R->tile * R->nvals * o->real;
     const cl_ulong per_worker = 2 * (bx + breg + bout);
     if ((o->max_alloc && (bx > o->max_alloc || breg > o->max_alloc || bout > o->max_alloc)) ||
-        (o->gmem && per_worker * r->nwork > o->gmem / 2)) {
+        (o->gmem && per_worker * nq > o->gmem / 2)) {
         bput(why, sizeof why, "the model needs %llu MiB of device memory per worker (%zu ops, %zu features), more than the device allows",
                  (unsigned long long)(per_worker >> 20), p->n_ops, r->m->n_features);
         return run_fail(r, e, err, why);
     }
-    R->w = calloc(r->nwork, sizeof *R->w);
+    R->w = calloc(nq, sizeof *R->w);
     if (!R->w)
         return run_fail(r, e, err, "out of memory");
-    R->n = r->nwork;
-    for (unsigned i = 0; i < r->nwork; i++) {
+    R->n = nq;
+    for (unsigned i = 0; i < nq; i++) {
         mr_ocl_work *d = &R->w[i];
         cl_int rc;
         d->q = cl->clCreateCommandQueue(o->ctx, o->did, CL_QUEUE_PROFILING_ENABLE, &rc);
@@ -747,26 +781,21 @@ mr_status mr_ocl_run_begin(run *r, mr_engine *e, mr_error *err)
         rc |= cl->clSetKernelArg(d->k, 8, sizeof(cl_mem), &o->coef);
         if (rc != CL_SUCCESS)
             return run_fail(r, e, err, "clSetKernelArg failed");
-        d->hx = calloc(R->cap_rows * R->nf, o->real); /* zeroed: partial batches send whole tiles */
-        d->hout = malloc(R->cap_rows * R->nvals * o->real);
-        d->keep_end = malloc(R->cap_rows * sizeof *d->keep_end);
-        if (!d->hx || !d->hout || !d->keep_end)
+        if (grow_staging(R, d, R->tile) != 0)
             return run_fail(r, e, err, "out of memory");
-        r->works[i].dev = d;
+        r->works[i].be = d;
     }
     return MR_OK;
 }
 
-void mr_ocl_chunk_begin(run *r, slot *s, work *w)
+static void ocl_chunk_begin(const mr_stream *r, mr_worker *w)
 {
     (void)r;
-    (void)s;
-    mr_ocl_work *d = w->dev;
-    d->staged = 0;
-    d->keep_len = 0;
+    mr_ocl_work *d = w->be;
+    d->staged = d->launched = d->next = 0;
+    d->flushed = 0;
     d->nev = 0;
     d->failed = 0;
-    d->formatting = 0;
 }
 
 static void failed(mr_ocl_work *d, const char *what, cl_int rc)
@@ -790,12 +819,15 @@ static int push_event(mr_ocl_work *d, cl_event ev)
     return 0;
 }
 
-/* Send batch `ti` (rows of it staged) through slot ti % 2. */
-static void launch(const mr_ocl_run *R, mr_ocl_work *d, size_t ti, size_t rows)
+/* Send the staged rows [launched, staged) as batch launched / tile (they
+ * never cross a tile) through device slot ti % 2. */
+static void launch(const mr_ocl_run *R, mr_ocl_work *d)
 {
     const mr_ocl_api *cl = R->o->cl;
+    const size_t ti = d->launched / R->tile, rows = d->staged - d->launched;
     const size_t real = R->o->real, ds = ti & 1;
     const size_t bx = R->tile * R->nf * real, bout = rows * R->nvals * real;
+    d->launched = d->staged;
     cl_event ev[3] = { NULL, NULL, NULL };
     cl_int rc = cl->clEnqueueWriteBuffer(d->q, d->dx[ds], CL_FALSE, 0, bx, (char *)d->hx + ti * bx, 0, NULL, &ev[0]);
     if (rc != CL_SUCCESS) {
@@ -828,16 +860,25 @@ static void launch(const mr_ocl_run *R, mr_ocl_work *d, size_t ti, size_t rows)
     d->from_dev += bout;
 }
 
-int mr_ocl_rows(run *r, slot *s, work *w, size_t n)
+/* Stage a decoded block; a full tile goes to the device at once. */
+static void ocl_submit(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0, size_t n)
 {
-    mr_ocl_work *d = w->dev;
-    if (d->formatting)
-        return 1;
+    (void)s;
+    mr_ocl_work *d = w->be;
+    const mr_ocl_run *R = r->be_run;
     if (d->failed)
-        return 0;
-    const mr_ocl_run *R = r->ocl;
+        return;
+    if (row0 != d->staged) {
+        failed(d, "staging rows out of order", CL_INVALID_VALUE);
+        return;
+    }
+    /* a block never crosses a tile: tiles are whole blocks */
+    if (grow_staging(R, d, (row0 + n + R->tile - 1) / R->tile * R->tile) != 0) {
+        failed(d, "staging", CL_OUT_OF_HOST_MEMORY);
+        return;
+    }
     const size_t T = R->tile, nf = r->m->n_features;
-    const size_t row0 = d->staged, ti = row0 / T, rr = row0 % T;
+    const size_t ti = row0 / T, rr = row0 % T;
     for (size_t f = 0; f < nf; f++) {
         const double *src = w->x + f * MR_STRIDE;
         if (R->o->single) {
@@ -848,21 +889,9 @@ int mr_ocl_rows(run *r, slot *s, work *w, size_t n)
             memcpy((double *)d->hx + ti * T * R->nf + f * T + rr, src, n * sizeof *src);
         }
     }
-    if (r->nkeep) {
-        const size_t base = d->keep_len;
-        if (mr_buf_grow(&d->keep, &d->keep_cap, base + w->keep_len + 1) != 0) {
-            failed(d, "keeping columns", CL_OUT_OF_HOST_MEMORY);
-            return 0;
-        }
-        memcpy(d->keep + base, w->keep, w->keep_len);
-        d->keep_len += w->keep_len;
-        for (size_t j = 0; j < n; j++)
-            d->keep_end[row0 + j] = base + w->keep_end[j];
-    }
     d->staged += n;
-    if (d->staged % T == 0 || d->staged == s->n_rows)
-        launch(R, d, ti, d->staged - ti * T);
-    return 0;
+    if (d->staged % T == 0)
+        launch(R, d);
 }
 
 static double event_seconds(const mr_ocl_api *cl, cl_event ev)
@@ -874,11 +903,12 @@ static double event_seconds(const mr_ocl_api *cl, cl_event ev)
     return (double)(b - a) * 1e-9;
 }
 
-void mr_ocl_chunk_end(run *r, slot *s, work *w)
+/* Wait for the worker's queue and account its events. */
+static void finish(const mr_ocl_run *R, mr_ocl_work *d)
 {
-    mr_ocl_work *d = w->dev;
-    const mr_ocl_run *R = r->ocl;
     const mr_ocl_api *cl = R->o->cl;
+    if (!d->failed && d->staged > d->launched)
+        launch(R, d);
     if (d->nev) {
         const double t0 = now();
         const cl_int rc = cl->clFinish(d->q);
@@ -892,42 +922,47 @@ void mr_ocl_chunk_end(run *r, slot *s, work *w)
         cl->clReleaseEvent(d->ev[i]);
     }
     d->nev = 0;
-    if (s->st != MR_OK)
-        return; /* a data error: the chunk is not written */
-    if (d->failed) {
-        s->st = mr_err_set(&s->err, MR_E_BACKEND, "OpenCL: %s", d->fail);
-        mr_err_field(s->err.source, sizeof s->err.source, "device opencl");
-        return;
-    }
-    if (d->staged != s->n_rows) {
-        s->st = mr_err_set(&s->err, MR_E_INTERNAL, "device staged %zu of %zu rows", d->staged, s->n_rows);
-        return;
-    }
-    const size_t nvals = r->o->mode == MR_MODE_DESIGN ? r->m->n_terms : 1;
-    d->formatting = 1;
-    for (size_t row0 = 0; row0 < s->n_rows; row0 += MR_BLOCK) {
-        const size_t n = s->n_rows - row0 < MR_BLOCK ? s->n_rows - row0 : MR_BLOCK;
-        const size_t m = n * nvals, at = row0 * R->nvals;
-        if (R->o->single)
-            for (size_t i = 0; i < m; i++)
-                w->vals[i] = (double)((const float *)d->hout)[at + i];
-        else
-            memcpy(w->vals, (const double *)d->hout + at, m * sizeof(double));
-        if (r->nkeep) {
-            const size_t kb = row0 ? d->keep_end[row0 - 1] : 0, ke = d->keep_end[row0 + n - 1];
-            if (mr_buf_grow(&w->keep, &w->keep_cap, ke - kb + 1) != 0)
-                goto nomem;
-            memcpy(w->keep, d->keep + kb, ke - kb);
-            w->keep_len = ke - kb;
-            for (size_t j = 0; j < n; j++)
-                w->keep_end[j] = d->keep_end[row0 + j] - kb;
-        }
-        if (mr_output_rows(r, s, w, n) != 0)
-            goto nomem;
-    }
-    d->formatting = 0;
-    return;
-nomem:
-    d->formatting = 0;
-    s->st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
 }
+
+/* Values come back only at the end of the chunk, block by block, as doubles
+ * whose NaNs are the CPU's. */
+static int ocl_collect(const mr_stream *r, mr_slot *s, mr_worker *w, int flush, mr_values *out)
+{
+    mr_ocl_work *d = w->be;
+    const mr_ocl_run *R = r->be_run;
+    if (!flush)
+        return 0;
+    if (!d->flushed) {
+        d->flushed = 1;
+        finish(R, d);
+        if (s->st == MR_OK && d->failed) {
+            s->st = mr_err_set(&s->err, MR_E_BACKEND, "OpenCL: %s", d->fail);
+            mr_err_field(s->err.source, sizeof s->err.source, "device opencl");
+        }
+    }
+    if (s->st != MR_OK || d->next >= d->staged)
+        return 0;
+    const size_t row0 = d->next, n = d->staged - row0 < MR_BLOCK ? d->staged - row0 : MR_BLOCK;
+    const size_t m = n * r->nvals, at = row0 * R->nvals;
+    if (R->o->single)
+        for (size_t i = 0; i < m; i++)
+            w->vals[i] = (double)((const float *)d->hout)[at + i];
+    else if (m)
+        memcpy(w->vals, (const double *)d->hout + at, m * sizeof(double));
+    mr_canonical_nans(w->vals, m);
+    d->next += n;
+    *out = (mr_values){ .v = w->vals, .row0 = row0, .n = n };
+    return 1;
+}
+
+const mr_backend_ops mr_backend_opencl = {
+    .name = "opencl",
+    .open = ocl_engine_open,
+    .close = ocl_engine_close,
+    .probe_json = ocl_probe_json,
+    .run_begin = ocl_run_begin,
+    .run_end = ocl_run_end,
+    .chunk_begin = ocl_chunk_begin,
+    .submit = ocl_submit,
+    .collect = ocl_collect,
+};

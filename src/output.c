@@ -1,18 +1,15 @@
-/* output.c — evaluating a block and formatting it (CSV, .npy, raw f64), the
- * output header (held back until the first chunk is written), writes. */
+/* output.c — formatting values (CSV, .npy, raw f64) into a chunk's output
+ * bytes, the output header (held back until the first chunk is written), and
+ * the writes. Nothing here evaluates: values come from a backend. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "error.h"
 #include "npy.h"
 #include "numfmt.h"
-#include "stream_internal.h"
-#if MR_HAVE_OPENCL
-#include "ocl_backend.h"
-#endif
+#include "input.h"
 
 static int needs_quotes(const char *s, size_t len)
 {
@@ -53,40 +50,27 @@ static size_t put_value(char *o, double v, const char *na_out, size_t na_len)
     return mr_format_double(v, o);
 }
 
-int mr_output_rows(run *r, slot *s, work *w, size_t n)
+/* Append a block of values as output rows of the chunk (s->out): CSV text
+ * with the block's kept fields in front, or raw float64 (.npy data). */
+int mr_output_block(const mr_stream *r, mr_slot *s, const mr_worker *w, const mr_values *v)
 {
-    const mr_plan *p = r->e->plan;
-    const int mode = r->o->mode;
-    if (mode == MR_MODE_CHECK)
-        return 0;
-    const size_t nvals = mode == MR_MODE_DESIGN ? p->n_terms : 1;
-#if MR_HAVE_OPENCL
-    if (w->dev && mr_ocl_rows(r, s, w, n) == 0)
-        return 0; /* staged for the device; formatted when its values are back */
-    if (w->dev) {
-        /* w->vals holds the device's values; its NaNs as the CPU's */
-        mr_canonical_nans(w->vals, n * nvals);
-    } else
-#endif
-    if (mode == MR_MODE_DESIGN)
-        mr_eval_design(p, w->x, MR_STRIDE, n, w->scratch, w->vals, nvals);
-    else
-        mr_eval_predict(p, w->x, MR_STRIDE, n, w->scratch, w->vals, NULL, 0);
+    const size_t nvals = r->nvals, n = v->n;
     if (r->o->out_fmt != MR_FMT_CSV) {
         const size_t bytes = n * nvals * sizeof(double);
         if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + bytes) != 0)
             return -1;
         if (bytes) /* a design of zero terms: s->out may still be NULL */
-            memcpy(s->out + s->out_len, w->vals, bytes);
+            memcpy(s->out + s->out_len, v->v, bytes);
         s->out_len += bytes;
         return 0;
     }
     const char *na = r->o->na_out ? r->o->na_out : "nan";
     const size_t na_len = strlen(na);
     const size_t per_val = (na_len > MR_FMT_MAX ? na_len : MR_FMT_MAX) + 1;
-    size_t kstart = 0;
     for (size_t j = 0; j < n; j++) {
-        const size_t klen = r->nkeep ? w->keep_end[j] - kstart : 0;
+        const size_t row = v->row0 + j;
+        const size_t kstart = r->nkeep && row ? w->keep_end[row - 1] : 0;
+        const size_t klen = r->nkeep ? w->keep_end[row] - kstart : 0;
         if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + klen + nvals * per_val + 1) != 0)
             return -1;
         char *o = s->out + s->out_len;
@@ -94,11 +78,10 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
             memcpy(o, w->keep + kstart, klen);
             o += klen;
         }
-        kstart = r->nkeep ? w->keep_end[j] : 0;
         for (size_t i = 0; i < nvals; i++) {
             if (i)
                 *o++ = ',';
-            o += put_value(o, w->vals[j * nvals + i], na, na_len);
+            o += put_value(o, v->v[j * nvals + i], na, na_len);
         }
         *o++ = '\n';
         s->out_len = (size_t)(o - s->out);
@@ -107,7 +90,7 @@ int mr_output_rows(run *r, slot *s, work *w, size_t n)
 }
 
 /* A failed write names the output, not the input. */
-static mr_status write_failed(const run *r, mr_error *err)
+static mr_status write_failed(const mr_stream *r, mr_error *err)
 {
     const int e = errno;
     mr_err_clear(err);
@@ -119,7 +102,7 @@ static mr_status write_failed(const run *r, mr_error *err)
     return MR_E_IO;
 }
 
-mr_status mr_output_write(run *r, const void *buf, size_t len, mr_error *err)
+mr_status mr_output_write(mr_stream *r, const void *buf, size_t len, mr_error *err)
 {
     if (!len || r->o->mode == MR_MODE_CHECK)
         return MR_OK;
@@ -130,7 +113,7 @@ mr_status mr_output_write(run *r, const void *buf, size_t len, mr_error *err)
 }
 
 /* Keep the output header until the first chunk (or the end) is written. */
-static mr_status hold_header(run *r, const void *buf, size_t len, mr_error *err)
+static mr_status hold_header(mr_stream *r, const void *buf, size_t len, mr_error *err)
 {
     r->header = malloc(len ? len : 1);
     RETURN_IF(!r->header, MR_E_NOMEM, err, "out of memory");
@@ -139,7 +122,7 @@ static mr_status hold_header(run *r, const void *buf, size_t len, mr_error *err)
     return MR_OK;
 }
 
-mr_status mr_output_flush_header(run *r, mr_error *err)
+mr_status mr_output_flush_header(mr_stream *r, mr_error *err)
 {
     if (!r->header)
         return MR_OK;
@@ -149,15 +132,15 @@ mr_status mr_output_flush_header(run *r, mr_error *err)
     return st;
 }
 
-mr_status mr_output_header(run *r, mr_error *err)
+mr_status mr_output_header(mr_stream *r, mr_error *err)
 {
     const mr_options *o = r->o;
     if (o->mode == MR_MODE_CHECK)
         return MR_OK;
-    const size_t nvals = o->mode == MR_MODE_DESIGN ? r->m->n_terms : 1;
+    const size_t nvals = r->nvals;
     if (o->out_fmt == MR_FMT_NPY) {
         unsigned char h[256];
-        r->npy_rows_known = r->in_fmt == MR_FMT_NPY;
+        r->npy_rows_known = r->in->fmt == MR_FMT_NPY;
         RETURN_IF(!r->npy_rows_known && !r->io->pwrite, MR_E_INVAL, err,
                   "npy output of unknown length needs a seekable output file (-o FILE) or .npy input");
         r->npy_header_len = mr_npy_write_header(h, sizeof h, r->npy_rows_known ? r->npy_rows : 0,
@@ -193,7 +176,7 @@ mr_status mr_output_header(run *r, mr_error *err)
     return st;
 }
 
-mr_status mr_output_finish(run *r, mr_error *err)
+mr_status mr_output_finish(mr_stream *r, mr_error *err)
 {
     if (r->o->out_fmt != MR_FMT_NPY || r->o->mode == MR_MODE_CHECK || r->npy_rows_known)
         return MR_OK;

@@ -1,43 +1,25 @@
-/* stream.c — mr_run: reader → parse/decode/evaluate/format (workers) → ordered writer.
+/* stream.c — mr_run: the pipeline's only loop (see pipeline.h).
  *
- * The calling thread reads and cuts chunks of whole records (a row count that
- * depends only on the input, never on the thread count), hands them to the
- * pool, and writes finished chunks strictly in ticket order. Each worker
- * turns one chunk into finished output bytes in its slot's own buffer, so
- * there is no shared state between workers and no float ever crosses a
- * chunk: the bytes are identical for any thread count and chunk size. */
+ * Chunks have tickets 0, 1, 2, ...; their boundaries depend on the input
+ * alone, never on the thread count. Each job turns one chunk into finished
+ * output bytes in its slot's own buffer: fetch (split mode), then block by
+ * block decode → backend → format. The calling thread cuts chunks (a pipe)
+ * or only hands out tickets (a file the workers read themselves), and writes
+ * finished chunks strictly in ticket order. No float crosses a chunk, so the
+ * bytes are identical for any thread count and chunk size. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "backend.h"
-#include "config.h"
 #include "error.h"
-#include "npy.h"
+#include "input.h"
 #include "ordered.h"
-#include "stream_internal.h"
-#if MR_HAVE_OPENCL
-#include "ocl_backend.h"
-#endif
+#include "pipeline.h"
 
-int mr_buf_grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 4096;
-    while (c < need)
-        c *= 2;
-    char *b = realloc(*buf, c);
-    if (!b)
-        return -1;
-    *buf = b;
-    *cap = c;
-    return 0;
-}
-
-mr_status mr_stream_read(run *r, char *dst, size_t cap, size_t *got, mr_error *err)
+mr_status mr_stream_read(mr_stream *r, char *dst, size_t cap, size_t *got, mr_error *err)
 {
     *got = 0;
     while (*got < cap) {
@@ -61,7 +43,7 @@ mr_status mr_stream_read(run *r, char *dst, size_t cap, size_t *got, mr_error *e
 
 /* Make sure rbuf holds at least `want` unread bytes (fewer only at EOF);
  * keeps [rpos, rend) and moves it to the front. */
-mr_status mr_stream_fill(run *r, size_t keep_from, size_t want, mr_error *err)
+mr_status mr_stream_fill(mr_stream *r, size_t keep_from, size_t want, mr_error *err)
 {
     if (keep_from > 0) {
         memmove(r->rbuf, r->rbuf + keep_from, r->rend - keep_from);
@@ -75,16 +57,38 @@ mr_status mr_stream_fill(run *r, size_t keep_from, size_t want, mr_error *err)
         }
         size_t got;
         const size_t room = r->rcap - r->rend;
-        FORWARD_IF(mr_stream_read(r, r->rbuf + r->rend, room < READ_SIZE ? room : READ_SIZE, &got, err));
+        const size_t ask = room < MR_READ_SIZE ? room : MR_READ_SIZE;
+        FORWARD_IF(mr_stream_read(r, r->rbuf + r->rend, ask, &got, err));
         r->rend += got;
-        if (got < (room < READ_SIZE ? room : READ_SIZE))
+        if (got < ask)
             break; /* short read only at EOF */
     }
     return MR_OK;
 }
 
-mr_status mr_stream_fail_at(run *r, mr_error *err, mr_status st, uint64_t line, uint64_t row,
-                         uint32_t col, const char *field)
+mr_status mr_stream_read_at(const mr_stream *r, char *dst, size_t len, uint64_t off, size_t *got,
+                            mr_error *err)
+{
+    *got = 0;
+    while (*got < len) {
+        const long n = r->io->read_at(r->io->read_cookie, dst + *got, len - *got, off + *got);
+        if (n < 0) {
+            const int e = errno;
+            mr_err_set(err, MR_E_IO, "read error: %s", strerror(e));
+            if (err)
+                err->sys_errno = e;
+            return MR_E_IO;
+        }
+        if (n == 0) /* the size was taken when the run started */
+            return mr_err_set(err, MR_E_IO, "the input ends at byte %llu, before the %llu bytes it had when the run started (it changed during the run)",
+                              (unsigned long long)(off + *got), (unsigned long long)r->io->size);
+        *got += (size_t)n;
+    }
+    return MR_OK;
+}
+
+mr_status mr_stream_fail_at(const mr_stream *r, mr_error *err, mr_status st, uint64_t line,
+                            uint64_t row, uint32_t col, const char *field)
 {
     if (err) {
         err->status = st;
@@ -97,43 +101,7 @@ mr_status mr_stream_fail_at(run *r, mr_error *err, mr_status st, uint64_t line, 
     return st;
 }
 
-/* Split a comma-separated list into a NULL-terminated array of copies. */
-char **mr_split_list(const char *s, size_t *count)
-{
-    size_t n = 1;
-    for (const char *p = s; *p; p++)
-        n += *p == ',';
-    char **v = calloc(n + 1, sizeof *v);
-    if (!v)
-        return NULL;
-    size_t i = 0;
-    for (const char *p = s;; i++) {
-        const char *c = strchr(p, ',');
-        const size_t l = c ? (size_t)(c - p) : strlen(p);
-        if (!(v[i] = strndup(p, l))) {
-            for (size_t j = 0; j < i; j++)
-                free(v[j]);
-            free(v);
-            return NULL;
-        }
-        if (!c)
-            break;
-        p = c + 1;
-    }
-    *count = i + 1;
-    return v;
-}
-
-void mr_free_list(char **v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-void mr_stream_count_unknown(slot *s, size_t f, uint64_t row, const char *txt, size_t len)
+void mr_stream_count_unknown(mr_slot *s, size_t f, uint64_t row, const char *txt, size_t len)
 {
     if (s->cnt.unknown[f]++ == 0) {
         s->cnt.first_unknown_row[f] = row;
@@ -144,8 +112,8 @@ void mr_stream_count_unknown(slot *s, size_t f, uint64_t row, const char *txt, s
 }
 
 /* Error for cell (feature f) of record `row` (1-based) on `line`. */
-void mr_stream_cell_error(run *r, slot *s, mr_cell code, size_t f, uint64_t line, uint64_t row,
-                       uint32_t col, const char *txt, size_t len)
+void mr_stream_cell_error(const mr_stream *r, mr_slot *s, mr_cell code, size_t f, uint64_t line,
+                          uint64_t row, uint32_t col, const char *txt, size_t len)
 {
     char q[96];
     mr_err_quote(q, sizeof q, txt, len);
@@ -171,7 +139,15 @@ void mr_stream_cell_error(run *r, slot *s, mr_cell code, size_t f, uint64_t line
     mr_stream_fail_at(r, err, err->status, line, row, col, r->m->feature_names[f]);
 }
 
-static mr_status detect_format(run *r, mr_error *err)
+static double thread_cpu(void)
+{
+    struct rusage u;
+    if (getrusage(RUSAGE_THREAD, &u) != 0)
+        return 0.0;
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+static mr_status detect_format(mr_stream *r, mr_error *err)
 {
     FORWARD_IF(mr_stream_fill(r, 0, 16, err));
     const unsigned char *b = (const unsigned char *)r->rbuf + r->rpos;
@@ -187,49 +163,50 @@ static mr_status detect_format(run *r, mr_error *err)
         mr_err_set(err, MR_E_PARSE, "input is zstd-compressed: pipe it through zstdcat");
         return mr_stream_fail_at(r, err, MR_E_PARSE, 0, 0, 0, NULL);
     }
-    r->in_fmt = r->o->in_fmt;
-    if (r->in_fmt == MR_FMT_AUTO)
-        r->in_fmt = (n >= MR_NPY_MAGIC_LEN && memcmp(b, MR_NPY_MAGIC, MR_NPY_MAGIC_LEN) == 0)
-                        ? MR_FMT_NPY : MR_FMT_CSV;
+    r->in = mr_input_find(r->o->in_fmt, b, n);
+    RETURN_IF(!r->in, MR_E_INVAL, err, "no such input format (%d)", r->o->in_fmt);
     return MR_OK;
 }
 
-static void reset_counters(run *r, slot *s)
-{
-    const size_t nf = r->m->n_features;
-    memset(s->cnt.missing, 0, nf * sizeof *s->cnt.missing);
-    memset(s->cnt.unknown, 0, nf * sizeof *s->cnt.unknown);
-}
-
+/* One chunk, start to finish: its bytes (split mode), then block by block
+ * decode → evaluate → format. Runs on a worker, or on the calling thread
+ * (serial runs, and chunks the writer must redo). */
 static void job(void *ctx, size_t si, unsigned wi)
 {
-    run *r = ctx;
-    slot *s = &r->slots[si];
-    work *w = &r->works[wi];
+    mr_stream *r = ctx;
+    mr_slot *s = &r->slots[si];
+    mr_worker *w = &r->works[wi];
+    const double t0 = thread_cpu();
+    const size_t nf = r->m->n_features;
     s->st = MR_OK;
     s->out_len = 0;
-    s->rows_done = 0;
     mr_err_clear(&s->err);
-    reset_counters(r, s);
-#if MR_HAVE_OPENCL
-    if (w->dev)
-        mr_ocl_chunk_begin(r, s, w);
-#endif
-    if (r->in_fmt == MR_FMT_CSV)
-        mr_csv_input_job(r, s, w);
-    else
-        mr_bin_input_job(r, s, w);
-#if MR_HAVE_OPENCL
-    if (w->dev) /* wait for the device, then format the chunk */
-        mr_ocl_chunk_end(r, s, w);
-#endif
-    if (s->st == MR_OK && s->cut_st != MR_OK) {
-        s->st = s->cut_st;
-        s->err = s->cut_err;
+    memset(s->cnt.missing, 0, nf * sizeof *s->cnt.missing);
+    memset(s->cnt.unknown, 0, nf * sizeof *s->cnt.unknown);
+    if (r->split)
+        r->in->fetch(r, s, w);
+    const int eval = r->o->mode != MR_MODE_CHECK;
+    size_t row0 = 0, n;
+    mr_values v;
+    if (eval)
+        r->be->chunk_begin(r, w);
+    while (s->st == MR_OK && (n = r->in->decode(r, s, w, row0)) > 0) {
+        if (eval) {
+            r->be->submit(r, s, w, row0, n);
+            while (r->be->collect(r, s, w, 0, &v))
+                if (mr_output_block(r, s, w, &v) != 0)
+                    s->st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
+        }
+        row0 += n;
     }
+    while (eval && r->be->collect(r, s, w, 1, &v)) /* flush: a device's values come now */
+        if (s->st == MR_OK && mr_output_block(r, s, w, &v) != 0)
+            s->st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
+    s->n_rows = row0;
+    s->cpu = thread_cpu() - t0;
 }
 
-static mr_status alloc_pipeline(run *r, unsigned threads)
+static mr_status alloc_pipeline(mr_stream *r, unsigned threads)
 {
     const size_t nf = r->m->n_features ? r->m->n_features : 1;
     size_t n = 2;
@@ -238,11 +215,11 @@ static mr_status alloc_pipeline(run *r, unsigned threads)
     r->nslots = threads > 1 ? n : 1;
     r->nwork = threads;
     r->slots = calloc(r->nslots, sizeof *r->slots);
-    r->works = calloc(r->nwork, sizeof *r->works);
+    r->works = calloc(r->nwork + 1, sizeof *r->works);
     if (!r->slots || !r->works)
         return MR_E_NOMEM;
     for (size_t i = 0; i < r->nslots; i++) {
-        counters *c = &r->slots[i].cnt;
+        mr_counters *c = &r->slots[i].cnt;
         c->missing = calloc(nf, sizeof *c->missing);
         c->unknown = calloc(nf, sizeof *c->unknown);
         c->first_unknown_row = calloc(nf, sizeof *c->first_unknown_row);
@@ -250,37 +227,33 @@ static mr_status alloc_pipeline(run *r, unsigned threads)
         if (!c->missing || !c->unknown || !c->first_unknown_row || !c->first_unknown)
             return MR_E_NOMEM;
     }
-    const size_t nvals = r->o->mode == MR_MODE_DESIGN ? r->m->n_terms : 1;
-    for (unsigned i = 0; i < r->nwork; i++) {
-        work *w = &r->works[i];
+    for (unsigned i = 0; i <= r->nwork; i++) {
+        mr_worker *w = &r->works[i];
         mr_csv_fields_init(&w->fs);
         w->x = malloc(nf * MR_STRIDE * sizeof *w->x);
         w->scratch = malloc(mr_plan_scratch_len(r->e->plan) * sizeof *w->scratch);
-        w->vals = malloc((nvals ? nvals : 1) * MR_BLOCK * sizeof *w->vals);
+        w->vals = malloc((r->nvals ? r->nvals : 1) * MR_BLOCK * sizeof *w->vals);
         if (!w->x || !w->scratch || !w->vals)
             return MR_E_NOMEM;
     }
     return MR_OK;
 }
 
-static uint64_t pipeline_bytes(const run *r)
+static uint64_t pipeline_bytes(const mr_stream *r)
 {
     uint64_t b = r->rcap;
     for (size_t i = 0; i < r->nslots; i++)
         b += r->slots[i].in_cap + r->slots[i].out_cap;
-    for (unsigned i = 0; i < r->nwork; i++)
-        b += r->works[i].keep_cap + r->works[i].fs.arena_cap;
+    for (unsigned i = 0; r->works && i <= r->nwork; i++)
+        b += r->works[i].keep_cap + r->works[i].fs.arena_cap + r->works[i].keep_end_cap * sizeof(size_t);
     return b;
 }
 
-static void free_run(run *r)
+static void free_run(mr_stream *r)
 {
-#if MR_HAVE_OPENCL
-    mr_ocl_run_end(r);
-#endif
     if (r->slots)
         for (size_t i = 0; i < r->nslots; i++) {
-            slot *s = &r->slots[i];
+            mr_slot *s = &r->slots[i];
             free(s->in);
             free(s->out);
             free(s->cnt.missing);
@@ -290,12 +263,13 @@ static void free_run(run *r)
         }
     free(r->slots);
     if (r->works)
-        for (unsigned i = 0; i < r->nwork; i++) {
-            work *w = &r->works[i];
+        for (unsigned i = 0; i <= r->nwork; i++) {
+            mr_worker *w = &r->works[i];
             free(w->x);
             free(w->scratch);
             free(w->vals);
             free(w->keep);
+            free(w->keep_end);
             mr_csv_fields_free(&w->fs);
         }
     free(r->works);
@@ -307,60 +281,85 @@ static void free_run(run *r)
     mr_decoder_free(&r->dec);
 }
 
-/* Write a finished slot and fold its counters into the totals. */
-static mr_status drain(run *r, slot *s, mr_run_stats *stats, mr_error *err)
+/* The writer's side of the run. */
+typedef struct writer {
+    uint64_t rows, lines;     /* before the next chunk: its positions' offsets */
+    int parity;               /* split CSV: quote parity at the next chunk's anchor */
+    uint32_t redone;
+    double cpu_write, cpu_jobs_inline, cpu_workers;
+} writer;
+
+static void to_global(mr_error *e, uint64_t rows, uint64_t lines)
 {
+    if (e->row)
+        e->row += rows;
+    if (e->line)
+        e->line += lines;
+}
+
+/* Check, fold and write finished chunk si (in ticket order). */
+static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_run_stats *stats, mr_error *err)
+{
+    mr_slot *s = &r->slots[si];
+    const double t0 = thread_cpu();
+    wr->cpu_workers += s->cpu;
+    if (s->parity != wr->parity) { /* its worker guessed the quote state wrong */
+        s->parity = wr->parity;
+        job(r, si, r->nwork);
+        wr->redone++;
+    }
+    wr->parity ^= s->range_parity;
     if (stats && stats->columns)
         for (size_t f = 0; f < r->m->n_features; f++) {
             mr_column_stats *c = &stats->columns[f];
             c->missing += s->cnt.missing[f];
             if (s->cnt.unknown[f] && !c->unknown) {
-                c->first_unknown_row = s->cnt.first_unknown_row[f];
+                c->first_unknown_row = s->cnt.first_unknown_row[f] + wr->rows;
                 memcpy(c->first_unknown, s->cnt.first_unknown[f], sizeof c->first_unknown);
             }
             c->unknown += s->cnt.unknown[f];
         }
-    if (s->st != MR_OK) {
+    mr_status st = s->st;
+    if (st != MR_OK) {
+        to_global(&s->err, wr->rows, wr->lines);
         if (err)
             *err = s->err;
-        return s->st;
+    } else if (s->cut_st != MR_OK) { /* the cutter's error comes after the chunk's rows */
+        st = s->cut_st;
+        if (err)
+            *err = s->cut_err;
+    } else {
+        st = mr_output_flush_header(r, err);
+        if (st == MR_OK)
+            st = mr_output_write(r, s->out, s->out_len, err);
     }
-    FORWARD_IF(mr_output_flush_header(r, err));
-    FORWARD_IF(mr_output_write(r, s->out, s->out_len, err));
-    r->rows_out += s->rows_done;
-    r->chunks++;
-    return MR_OK;
+    wr->rows += s->n_rows;
+    wr->lines += s->n_lines;
+    if (r->split)
+        r->bytes_in += s->in_bytes;
+    if (st == MR_OK) {
+        r->rows_out += s->n_rows;
+        r->chunks++;
+    }
+    wr->cpu_write += thread_cpu() - t0;
+    return st;
 }
 
-static mr_status read_chunk(run *r, slot *s, mr_error *err)
-{
-    return r->in_fmt == MR_FMT_CSV ? mr_csv_input_chunk(r, s, err) : mr_bin_input_chunk(r, s, err);
-}
-
-static size_t default_chunk_rows(const run *r)
-{
-    if (r->o->chunk_rows)
-        return r->o->chunk_rows;
-    /* ~ a few MiB of input per chunk: depends on the input's width only */
-    const size_t width = r->in_fmt == MR_FMT_CSV ? r->ncols : r->cols;
-    const size_t rows = width <= 32 ? 8192 : 262144 / width;
-    return rows < 64 ? 64 : rows;
-}
-
-/* The main loop: read, submit, write in order. */
-static mr_status pump(run *r, mr_ordered *q, mr_progress_fn progress, void *pcookie,
-                      mr_run_stats *stats, mr_error *err)
+/* Stream mode: the calling thread reads and cuts; submit, write in order. */
+static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_progress_fn progress,
+                             void *pcookie, mr_run_stats *stats, mr_error *err)
 {
     uint64_t next_read = 0, next_write = 0;
-    mr_status st = MR_OK;
     mr_error rerr;
     mr_status read_st = MR_OK;
     int done_reading = 0;
     while (!done_reading || next_write < next_read) {
         if (!done_reading && next_read - next_write < r->nslots) {
-            slot *s = &r->slots[next_read & (r->nslots - 1)];
+            const size_t si = next_read & (r->nslots - 1);
+            mr_slot *s = &r->slots[si];
             mr_err_clear(&rerr);
-            read_st = read_chunk(r, s, &rerr);
+            read_st = r->in->cut(r, s, &rerr);
+            s->ticket = next_read;
             s->cut_st = MR_OK;
             if (read_st != MR_OK && s->n_rows > 0) {
                 /* the cutter failed after some whole rows: those are still
@@ -372,10 +371,12 @@ static mr_status pump(run *r, mr_ordered *q, mr_progress_fn progress, void *pcoo
                 done_reading = 1;
             }
             if (s->n_rows > 0) {
-                if (q)
+                if (q) {
                     mr_ordered_submit(q, next_read);
-                else
-                    job(r, next_read & (r->nslots - 1), 0);
+                } else {
+                    job(r, si, 0);
+                    wr->cpu_jobs_inline += s->cpu;
+                }
                 next_read++;
             }
             if (read_st != MR_OK || s->n_rows == 0)
@@ -388,8 +389,7 @@ static mr_status pump(run *r, mr_ordered *q, mr_progress_fn progress, void *pcoo
                 break;
             if (q)
                 mr_ordered_wait(q, next_write);
-            slot *s = &r->slots[next_write & (r->nslots - 1)];
-            st = drain(r, s, stats, err);
+            const mr_status st = drain(r, wr, next_write & (r->nslots - 1), stats, err);
             next_write++;
             if (st != MR_OK)
                 return st;
@@ -405,21 +405,94 @@ static mr_status pump(run *r, mr_ordered *q, mr_progress_fn progress, void *pcoo
     return MR_OK;
 }
 
+/* Split mode: the workers fetch their own chunks; the calling thread only
+ * hands out tickets and writes in order. */
+static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_progress_fn progress,
+                            void *pcookie, mr_run_stats *stats, mr_error *err)
+{
+    uint64_t next_read = 0, next_write = 0;
+    while (next_write < r->n_chunks) {
+        while (next_read < r->n_chunks && next_read - next_write < r->nslots) {
+            const size_t si = next_read & (r->nslots - 1);
+            mr_slot *s = &r->slots[si];
+            s->ticket = next_read;
+            s->cut_st = MR_OK;
+            s->n_rows = 0;
+            s->n_lines = 0;
+            s->range_parity = 0;
+            /* exact when every chunk before it is written, else a guess */
+            s->parity = next_write == next_read ? wr->parity : 0;
+            if (q) {
+                mr_ordered_submit(q, next_read);
+            } else {
+                job(r, si, 0);
+                wr->cpu_jobs_inline += s->cpu;
+            }
+            next_read++;
+        }
+        if (q)
+            mr_ordered_wait(q, next_write);
+        const mr_status st = drain(r, wr, next_write & (r->nslots - 1), stats, err);
+        next_write++;
+        if (st != MR_OK)
+            return st;
+        if (progress)
+            progress(pcookie, r->rows_out, r->bytes_in);
+    }
+    if (r->tail_st != MR_OK) {
+        if (err)
+            *err = r->tail_err;
+        return r->tail_st;
+    }
+    return MR_OK;
+}
+
+/* Split mode when the input allows it: a positional reader, a format that
+ * can be split, and (CSV) no row count asked for. */
+static mr_status plan_split(mr_stream *r, mr_error *err)
+{
+    const uint64_t consumed = r->bytes_in - (uint64_t)(r->rend - r->rpos);
+    if (!r->io->read_at || !r->in->split || consumed > r->io->size ||
+        (r->in->fmt == MR_FMT_CSV && r->o->chunk_rows))
+        return MR_OK;
+    r->split = 1;
+    r->data_start = consumed;
+    r->bytes_in = consumed;
+    free(r->rbuf); /* the workers read the rest themselves */
+    r->rbuf = NULL;
+    r->rcap = r->rpos = r->rend = 0;
+    return r->in->split(r, err);
+}
+
+static mr_status start_backend(mr_stream *r, mr_engine *e, mr_error *err)
+{
+    r->be = e->be;
+    mr_status st = r->be->run_begin(r, e, err);
+    if (st == MR_AGAIN) { /* not for this run: e->info.fallback says why */
+        r->be->run_end(r, e);
+        r->be = &mr_backend_cpu;
+        st = r->be->run_begin(r, e, err);
+    }
+    return st;
+}
+
 mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *progress_cookie,
                  mr_run_stats *stats, mr_error *err)
 {
+    const double t_start = thread_cpu();
     mr_err_clear(err);
     if (stats)
         memset(stats, 0, sizeof *stats);
     RETURN_IF(!e || !io || !io->read, MR_E_INVAL, err, "mr_run: NULL argument");
     RETURN_IF(e->opt.mode != MR_MODE_CHECK && !io->write, MR_E_INVAL, err, "mr_run: no output");
     FORWARD_IF(mr_backend_select(e, err)); /* no OpenCL call unless a device was asked for */
-    run r = { 0 };
+    mr_stream r = { 0 };
     r.e = e;
     r.m = e->m;
     r.o = &e->opt;
     r.io = io;
     r.src = io->source ? io->source : "<input>";
+    r.nvals = r.o->mode == MR_MODE_DESIGN ? r.m->n_terms : 1;
     if (err)
         mr_err_field(err->source, sizeof err->source, r.src);
     mr_status st = mr_decoder_init(&r.dec, r.m, r.o->unknown, r.o->na ? r.o->na : MR_DEFAULT_NA);
@@ -429,7 +502,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         if (!stats->columns)
             st = MR_E_NOMEM;
     }
-    r.rcap = READ_SIZE;
+    r.rcap = MR_READ_SIZE;
     if (st == MR_OK && !(r.rbuf = malloc(r.rcap)))
         st = MR_E_NOMEM;
     if (st != MR_OK) {
@@ -438,23 +511,24 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     }
     st = detect_format(&r, err);
     if (st == MR_OK)
-        st = r.in_fmt == MR_FMT_CSV ? mr_csv_input_header(&r, err) : mr_bin_input_header(&r, err);
-    if (st == MR_OK && r.o->keep && (r.in_fmt != MR_FMT_CSV || r.o->out_fmt != MR_FMT_CSV))
+        st = r.in->header(&r, err);
+    if (st == MR_OK && r.o->keep && (r.in->fmt != MR_FMT_CSV || r.o->out_fmt != MR_FMT_CSV))
         st = mr_err_set(err, MR_E_INVAL, "--keep needs CSV input and CSV output");
-    if (st == MR_OK && r.in_fmt == MR_FMT_CSV && r.o->header && (r.o->names || r.o->names_from_model))
+    if (st == MR_OK && r.in->fmt == MR_FMT_CSV && r.o->header && (r.o->names || r.o->names_from_model))
         st = mr_err_set(err, MR_E_INVAL, "--names and --names-from-model are for headerless input (--no-header)");
     unsigned threads = e->opt.threads ? e->opt.threads : 1;
     mr_ordered *q = NULL;
     if (st == MR_OK) {
-        r.chunk_rows = default_chunk_rows(&r);
-        st = alloc_pipeline(&r, threads);
-        if (st != MR_OK)
-            mr_err_set(err, st, "out of memory");
+        r.chunk_rows = r.o->chunk_rows ? r.o->chunk_rows : r.in->chunk_rows(&r);
+        st = plan_split(&r, err);
     }
-#if MR_HAVE_OPENCL
-    if (st == MR_OK)
-        st = mr_ocl_run_begin(&r, e, err);
-#endif
+    if (st == MR_OK && (st = alloc_pipeline(&r, threads)) != MR_OK)
+        mr_err_set(err, st, "out of memory");
+    int backend_started = 0;
+    if (st == MR_OK) {
+        st = start_backend(&r, e, err);
+        backend_started = 1;
+    }
     if (st == MR_OK)
         st = mr_output_header(&r, err);
     if (st == MR_OK && threads > 1) {
@@ -468,21 +542,30 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         if (st != MR_OK)
             mr_err_set(err, st, "cannot start worker threads");
     }
+    writer wr = { .lines = r.lines };
     if (st == MR_OK)
-        st = pump(&r, q, progress, progress_cookie, stats, err);
+        st = (r.split ? pump_split : pump_stream)(&r, &wr, q, progress, progress_cookie, stats, err);
     mr_ordered_destroy(q);
     if (st == MR_OK)
         st = mr_output_flush_header(&r, err); /* zero rows: the header alone */
     if (st == MR_OK)
         st = mr_output_finish(&r, err);
+    if (backend_started)
+        r.be->run_end(&r, e);
     if (stats) {
-        stats->rows_in = r.rows_read;
+        const double calling = thread_cpu() - t_start - wr.cpu_jobs_inline;
+        stats->rows_in = r.split ? wr.rows : r.rows_read;
         stats->rows_out = r.rows_out;
         stats->bytes_in = r.bytes_in;
         stats->bytes_out = r.out_bytes;
         stats->threads = threads;
         stats->buffer_bytes = pipeline_bytes(&r);
         stats->chunks = r.chunks;
+        stats->cpu_write_seconds = wr.cpu_write;
+        stats->cpu_read_seconds = calling > wr.cpu_write ? calling - wr.cpu_write : 0.0;
+        stats->cpu_worker_seconds = wr.cpu_workers;
+        stats->split = (uint32_t)r.split;
+        stats->redone_chunks = wr.redone;
     }
     if (st == MR_OK)
         mr_err_clear(err);

@@ -60,6 +60,154 @@ static mr_status run(const char *input, size_t len, mr_options *o, mem_out *out,
     return st;
 }
 
+/* The same input through a positional reader: the workers read their own
+ * chunks (split mode). `size` is the snapshot the caller claims. */
+static mr_status run_split(const char *input, size_t len, uint64_t size, mr_options *o, mem_out *out,
+                           mr_error *err, mr_run_stats *stats)
+{
+    mr_model *m = load_json(model_json);
+    mr_engine *e = NULL;
+    assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
+    mem_in in = { .data = input, .len = len };
+    const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.csv",
+                       .write = mem_write, .pwrite = mem_pwrite, .write_cookie = out,
+                       .read_at = mem_read_at, .size = size };
+    const mr_status st = mr_run(e, &io, NULL, NULL, stats, err);
+    mr_engine_free(e);
+    mr_model_free(m);
+    return st;
+}
+
+/* Split mode cuts CSV by bytes at record boundaries found from the quote
+ * parity, guessed by the workers and checked by the writer: the bytes are
+ * those of stream mode for any chunk size and thread count, quoted
+ * newlines across cuts included, and wrong guesses are redone. */
+static void split_csv_identical_to_stream(void **state)
+{
+    (void)state;
+    size_t len;
+    char *csv = make_csv(2000, 11, &len);
+    static const int modes[] = { MR_MODE_PREDICT, MR_MODE_DESIGN };
+    uint32_t redone = 0;
+    for (size_t mi = 0; mi < 2; mi++) {
+        mr_options *o;
+        mr_options_create(&o);
+        mr_options_set_int(o, MR_OPT_MODE, modes[mi]);
+        mr_options_set_str(o, MR_OPT_KEEP, "id,note");
+        mem_out ref = { 0 };
+        assert_int_equal(run(csv, len, o, &ref, NULL, NULL, 0), MR_OK);
+        static const int threads[] = { 1, 2, 3, 8 };
+        static const int chunks[] = { 1, 5, 61, 997, 65536 };
+        for (size_t t = 0; t < 4; t++)
+            for (size_t c = 0; c < 5; c++) {
+                if (chunks[c] == 1 && threads[t] > 2)
+                    continue; /* 80k chunks: once per mode is enough */
+                mr_options_set_int(o, MR_OPT_THREADS, threads[t]);
+                mr_options_set_int(o, MR_OPT_CHUNK_BYTES, chunks[c]);
+                mem_out got = { 0 };
+                mr_run_stats st;
+                assert_int_equal(run_split(csv, len, len, o, &got, NULL, &st), MR_OK);
+                assert_int_equal(st.split, 1);
+                assert_int_equal(st.rows_in, 2000);
+                assert_int_equal(st.rows_out, 2000);
+                assert_int_equal(st.bytes_in, len);
+                if (threads[t] == 1)
+                    assert_int_equal(st.redone_chunks, 0); /* serial runs know the parity */
+                redone += st.redone_chunks;
+                mr_run_stats_free(&st);
+                assert_int_equal(got.len, ref.len);
+                assert_memory_equal(got.data, ref.data, ref.len);
+                free(got.data);
+            }
+        /* a row count asked for: the calling thread cuts (stream mode) */
+        mr_options_set_int(o, MR_OPT_CHUNK_ROWS, 7);
+        mr_run_stats st;
+        mem_out got = { 0 };
+        assert_int_equal(run_split(csv, len, len, o, &got, NULL, &st), MR_OK);
+        assert_int_equal(st.split, 0);
+        mr_run_stats_free(&st);
+        free(got.data);
+        free(ref.data);
+        mr_options_free(o);
+    }
+    assert_true(redone > 0); /* the writer's redo path ran */
+    free(csv);
+}
+
+/* Errors in split mode name the row and line a serial stream run names. */
+static void split_errors_as_stream(void **state)
+{
+    (void)state;
+    size_t len;
+    char *csv = make_csv(600, 12, &len);
+    char *bad = strstr(csv + len / 2, ",plain,"); /* a record after the middle */
+    assert_non_null(bad);
+    memcpy(bad + 1, "pl\"in", 5); /* a stray quote inside an unquoted field */
+    char *nan = strstr(csv + len / 4, ",NA,");
+    static const char *cases[] = { "stray quote", "bad number" };
+    for (size_t ci = 0; ci < 2; ci++) {
+        if (ci == 1) {
+            memcpy(bad + 1, "plain", 5);
+            memcpy(nan, ",zz,", 4);
+        }
+        mr_options *o;
+        mr_options_create(&o);
+        mr_error ref_err, got_err;
+        mem_out ref = { 0 };
+        const mr_status want = run(csv, len, o, &ref, &ref_err, NULL, 0);
+        assert_int_not_equal(want, MR_OK);
+        static const int threads[] = { 1, 3 };
+        static const int chunks[] = { 3, 97, 4096 };
+        for (size_t t = 0; t < 2; t++)
+            for (size_t c = 0; c < 3; c++) {
+                mr_options_set_int(o, MR_OPT_THREADS, threads[t]);
+                mr_options_set_int(o, MR_OPT_CHUNK_BYTES, chunks[c]);
+                mem_out got = { 0 };
+                print_message("%s, %d threads, chunks of %d bytes\n", cases[ci], threads[t], chunks[c]);
+                assert_int_equal(run_split(csv, len, len, o, &got, &got_err, NULL), want);
+                assert_int_equal(got_err.row, ref_err.row);
+                assert_int_equal(got_err.line, ref_err.line);
+                assert_int_equal(got_err.column, ref_err.column);
+                assert_string_equal(got_err.text, ref_err.text);
+                free(got.data);
+            }
+        free(ref.data);
+        mr_options_free(o);
+    }
+    free(csv);
+}
+
+/* An input shorter than the size it was opened with changed under the run:
+ * an I/O error, not a shorter output. */
+static void split_input_shrank(void **state)
+{
+    (void)state;
+    size_t len;
+    char *csv = make_csv(500, 13, &len);
+    mr_options *o;
+    mr_options_create(&o);
+    mr_options_set_int(o, MR_OPT_CHUNK_BYTES, 1000);
+    mr_error err;
+    mem_out got = { 0 };
+    assert_int_equal(run_split(csv, len, len + 5000, o, &got, &err, NULL), MR_E_IO);
+    assert_non_null(strstr(err.text, "changed during the run"));
+    free(got.data);
+    /* bytes appended after the snapshot are not read */
+    got = (mem_out){ 0 };
+    mem_out ref = { 0 };
+    size_t half = len / 2; /* a record boundary: a line end before an id */
+    while (!(csv[half - 1] == '\n' && csv[half] >= '0' && csv[half] <= '9'))
+        half++;
+    assert_int_equal(run(csv, half, o, &ref, NULL, NULL, 0), MR_OK);
+    assert_int_equal(run_split(csv, len, half, o, &got, NULL, NULL), MR_OK);
+    assert_int_equal(got.len, ref.len);
+    assert_memory_equal(got.data, ref.data, ref.len);
+    free(got.data);
+    free(ref.data);
+    mr_options_free(o);
+    free(csv);
+}
+
 static void identical_for_any_threads_and_chunks(void **state)
 {
     (void)state;
@@ -311,6 +459,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identical_for_any_threads_and_chunks),
         cmocka_unit_test(error_names_first_bad_row_and_line),
+        cmocka_unit_test(split_csv_identical_to_stream),
+        cmocka_unit_test(split_errors_as_stream),
+        cmocka_unit_test(split_input_shrank),
         cmocka_unit_test(nothing_written_when_first_chunk_fails),
         cmocka_unit_test(header_problems),
         cmocka_unit_test(npy_round_trip),

@@ -74,6 +74,19 @@ static inline long mem_read(void *cookie, void *buf, size_t cap)
     return (long)n;
 }
 
+/* mr_read_at_fn over the same bytes (thread-safe: reads only data, len). */
+static inline long mem_read_at(void *cookie, void *buf, size_t cap, uint64_t off)
+{
+    const mem_in *in = cookie;
+    if (off >= in->len)
+        return 0;
+    size_t n = in->len - (size_t)off;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, in->data + off, n);
+    return (long)n;
+}
+
 static inline int mem_write(void *cookie, const void *buf, size_t len)
 {
     mem_out *o = cookie;

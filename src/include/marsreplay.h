@@ -137,8 +137,9 @@ typedef struct mr_options mr_options;
 
 typedef enum {
     MR_OPT_THREADS = 1,       /* int: evaluation workers, >= 1 (default 1 = no pool: the
-                                 calling thread does everything); with N > 1 the calling
-                                 thread reads and writes while N workers evaluate */
+                                 calling thread does everything); with N > 1 the workers
+                                 decode and evaluate (and, given mr_io.read_at, read their
+                                 own chunks) while the calling thread writes in order */
     MR_OPT_CHUNK_ROWS = 2,    /* int: rows per chunk; 0 (default) = 8192 for inputs of up to
                                  32 columns, else 262144 / columns (at least 64) */
     MR_OPT_INPUT_FORMAT = 3,  /* int: mr_format (default MR_FMT_AUTO) */
@@ -165,9 +166,13 @@ typedef enum {
                                  MR_E_BACKEND if none), "opencl:P.D" (platform P, device D
                                  as numbered by mr_probe_devices), "auto" (a usable GPU or
                                  accelerator, else the CPU path: see mr_engine_backend) */
-    MR_OPT_PRECISION = 19     /* str: device arithmetic, "double" (default; bit-identical to
+    MR_OPT_PRECISION = 19,    /* str: device arithmetic, "double" (default; bit-identical to
                                  the CPU) or "single" (float; docs/tolerance.md; needed for
                                  devices without fp64). The CPU path is always double */
+    MR_OPT_CHUNK_BYTES = 20   /* int: with a positional reader (mr_io.read_at), CSV chunks
+                                 are cut every this many input bytes by the workers
+                                 themselves; 0 (default) = 1 MiB. MR_OPT_CHUNK_ROWS > 0
+                                 makes CSV input cut by rows in the calling thread */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
@@ -223,6 +228,10 @@ typedef int (*mr_write_fn)(void *cookie, const void *buf, size_t len);
  * before); return 0, or -1 with errno set. Only needed for .npy output whose
  * row count is not known in advance (CSV or raw input). */
 typedef int (*mr_pwrite_fn)(void *cookie, const void *buf, size_t len, uint64_t offset);
+/* Read up to cap bytes at byte `offset` of the input, counted from where
+ * mr_read_fn starts; return the count (short only at the end), or -1 with
+ * errno set. Called from several worker threads at once (pread is). */
+typedef long (*mr_read_at_fn)(void *cookie, void *buf, size_t cap, uint64_t offset);
 
 typedef struct mr_io {
     mr_read_fn read;
@@ -232,6 +241,12 @@ typedef struct mr_io {
     mr_pwrite_fn pwrite;      /* may be NULL: .npy output then needs a known row count */
     void *write_cookie;       /* for write and pwrite */
     const char *sink;         /* output name for messages ("<stdout>", a path); may be NULL */
+    /* Optional, for a seekable input (a regular file): with read_at, the
+     * header is read with `read` and the workers then read their own chunks
+     * of the first `size` bytes (a snapshot: bytes appended later are not
+     * read; an input found shorter is an MR_E_IO error). */
+    mr_read_at_fn read_at;    /* uses read_cookie */
+    uint64_t size;            /* input bytes from where `read` starts */
 } mr_io;
 
 /* Per-feature counters, in model feature order. */
@@ -252,6 +267,14 @@ typedef struct mr_run_stats {
     uint32_t threads;         /* workers actually used */
     size_t n_columns;         /* entries in `columns` (= n_features) */
     mr_column_stats *columns; /* owned by the stats: release with mr_run_stats_free */
+    /* CPU seconds by role (getrusage RUSAGE_THREAD). The calling thread's
+     * share, (read + write) / (read + write + workers), is what caps the
+     * speed-up of more workers: at most 1 / that share. */
+    double cpu_read_seconds;  /* calling thread: reading, headers, cutting, submitting */
+    double cpu_write_seconds; /* calling thread: waiting aside, ordering and writing */
+    double cpu_worker_seconds;/* all chunk jobs (in the calling thread too when serial) */
+    uint32_t split;           /* 1: the workers read their own chunks (mr_io.read_at) */
+    uint32_t redone_chunks;   /* split CSV: chunks whose quote parity guess was wrong */
 } mr_run_stats;
 
 /* Progress callback: called from the writing thread after each chunk with
