@@ -83,6 +83,8 @@ int cli_input_open(cli_input *in, const char *name)
             cli_msg("%s: is a directory", in->display);
             return MR_EXIT_IO;
         }
+        if (S_ISFIFO(st.st_mode)) /* fewer, larger reads from a pipe (best effort) */
+            (void)fcntl(in->fd, F_SETPIPE_SZ, 1 << 20);
         if (S_ISREG(st.st_mode)) {
             in->size = st.st_size;
             const off_t at = lseek(in->fd, 0, SEEK_CUR); /* stdin may be partly read */
@@ -286,6 +288,7 @@ int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset)
         }
         p += n;
         len -= (size_t)n;
+        offset += (uint64_t)n;
         offset += (uint64_t)n;
     }
     return 0;

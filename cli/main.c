@@ -329,6 +329,7 @@ static int cmd_run(cli *c, int mode)
             /* a regular file: the workers read their own chunks */
             .read_at = !c->dist.shard && in.size >= 0 ? cli_read_at : NULL,
             .size = in.size >= 0 ? (uint64_t)in.size - in.base : 0,
+            .write_any_order = out.tmp != NULL, /* removed unless the run succeeds */
         };
         cli_progress ps;
         char label[64] = "";

@@ -81,6 +81,17 @@ int cli_report_write(const cli_report *r, const char *path)
             json_array_append_new(cols, c);
         }
         json_object_set_new(o, "columns", cols);
+        /* where the CPU went: the calling thread's share caps the speed-up */
+        json_t *cpu = json_object();
+        const double calling = s->cpu_read_seconds + s->cpu_write_seconds;
+        const double total = calling + s->cpu_worker_seconds;
+        json_object_set_new(cpu, "read_cut_seconds", json_real(s->cpu_read_seconds));
+        json_object_set_new(cpu, "write_seconds", json_real(s->cpu_write_seconds));
+        json_object_set_new(cpu, "workers_seconds", json_real(s->cpu_worker_seconds));
+        json_object_set_new(cpu, "serial_fraction", json_real(total > 0 ? calling / total : 0.0));
+        json_object_set_new(cpu, "input_split", json_boolean(s->split));
+        json_object_set_new(cpu, "redone_chunks", json_integer(s->redone_chunks));
+        json_object_set_new(o, "cpu", cpu);
         json_object_set_new(o, "rows_per_second",
                             json_real(r->seconds > 0 ? (double)s->rows_out / r->seconds : 0.0));
     }

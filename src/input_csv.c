@@ -178,12 +178,82 @@ static size_t csv_chunk_rows(const mr_stream *r)
     return rows < 64 ? 64 : rows;
 }
 
+/* Index just after the last record end in p[0..n), which starts on a record
+ * boundary; 0 if there is none. Record ends are found by the quote parity
+ * (as in split mode below), and without a quote by one memrchr. */
+static size_t last_boundary(const char *p, size_t n)
+{
+    if (!memchr(p, '"', n)) {
+        const char *nl = memrchr(p, '\n', n);
+        return nl ? (size_t)(nl - p) + 1 : 0;
+    }
+    int q = 0;
+    size_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"')
+            q ^= 1;
+        else if (p[i] == '\n' && !q)
+            last = i + 1;
+    }
+    return last;
+}
+
+/* Stream mode by bytes (no row count asked for): the chunk is the records
+ * that end within the next chunk_bytes of input (a window that doubles while
+ * it holds no record end). The calling thread only reads, looks for the last
+ * record end, and hands its read buffer to the slot: the workers count the
+ * records and lines, and the writer numbers them. A record longer than
+ * max_record is cut at max_record + 2 bytes, where its decoder says so. */
+static mr_status csv_cut_bytes(mr_stream *r, mr_slot *s, mr_error *err)
+{
+    const size_t chunk = (size_t)(r->o->chunk_bytes ? r->o->chunk_bytes : MR_DEFAULT_CHUNK_BYTES);
+    const size_t limit = r->o->max_record + 2;
+    s->n_rows = 0;
+    s->n_lines = 0;
+    size_t want = chunk, end = 0;
+    for (;;) {
+        FORWARD_IF(mr_stream_fill(r, r->rpos, want, err));
+        const size_t avail = r->rend - r->rpos;
+        if (r->eof && avail <= want) {
+            end = avail; /* the rest, the last record perhaps without '\n' */
+            break;
+        }
+        if ((end = last_boundary(r->rbuf + r->rpos, want)) > 0)
+            break;
+        if (want >= limit) {
+            end = limit; /* an over-long record: its decoder reports it */
+            break;
+        }
+        want = 2 * want < limit ? 2 * want : limit;
+    }
+    if (end == 0)
+        return MR_OK;
+    /* the slot takes the read buffer; the rest moves to the slot's old one */
+    char *const in = s->in;
+    const size_t in_cap = s->in_cap, rest = r->rend - r->rpos - end;
+    s->in = r->rbuf;
+    s->in_cap = r->rcap;
+    s->in_off = r->rpos;
+    s->in_len = r->rpos + end;
+    s->n_rows = 1; /* some: the job counts them */
+    r->rbuf = in;
+    r->rcap = in_cap;
+    if (mr_buf_grow(&r->rbuf, &r->rcap, rest > MR_READ_SIZE ? rest : MR_READ_SIZE) != 0)
+        return mr_err_set(err, MR_E_NOMEM, "out of memory");
+    memcpy(r->rbuf, s->in + s->in_len, rest);
+    r->rpos = 0;
+    r->rend = rest;
+    return MR_OK;
+}
+
 /* Stream mode: cut the next chunk of whole records (up to chunk_rows) into s.
  * When the cutter itself meets an error (an over-long record, a quote still
  * open at the end), s still gets the complete records before it, so that a
  * bad row among them is reported first, whatever the chunk size. */
 static mr_status csv_cut(mr_stream *r, mr_slot *s, mr_error *err)
 {
+    if (!r->o->chunk_rows)
+        return csv_cut_bytes(r, s, err);
     uint64_t recs = 0, lines = 0;
     uint64_t rec_lines = 0; /* lines before the current record, within this chunk */
     size_t spos = r->rpos;

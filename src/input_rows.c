@@ -95,6 +95,9 @@ mr_status mr_rows_split(mr_stream *r, mr_error *err)
     }
     r->data_rows = rows;
     r->n_chunks = (rows + r->chunk_rows - 1) / r->chunk_rows;
+    /* stream mode meets a shortage inside the last chunk, when it is short */
+    r->tail_in_last = r->tail_st != MR_OK && rows % r->chunk_rows != 0 &&
+                      (r->npy_rows == UINT64_MAX || rows < r->npy_rows);
     return MR_OK;
 }
 

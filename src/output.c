@@ -102,6 +102,17 @@ static mr_status write_failed(const mr_stream *r, mr_error *err)
     return MR_E_IO;
 }
 
+mr_status mr_output_write_chunk(const mr_stream *r, mr_slot *s)
+{
+    /* every chunk before this one holds chunk_rows rows */
+    const uint64_t at = (r->o->out_fmt == MR_FMT_NPY ? r->npy_header_len : 0) +
+                        s->ticket * r->chunk_rows * r->nvals * sizeof(double);
+    if (s->out_len && r->io->pwrite(r->io->write_cookie, s->out, s->out_len, at) != 0)
+        return s->st = write_failed(r, &s->err);
+    s->written = 1;
+    return MR_OK;
+}
+
 mr_status mr_output_write(mr_stream *r, const void *buf, size_t len, mr_error *err)
 {
     if (!len || r->o->mode == MR_MODE_CHECK)

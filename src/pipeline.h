@@ -48,7 +48,8 @@ typedef struct mr_slot {
     char *in;
     size_t in_off, in_len;    /* its records are in[in_off, in_len) */
     size_t in_cap;
-    size_t n_rows;            /* stream mode: rows cut; after the job: rows decoded */
+    size_t n_rows;            /* stream mode: rows cut (CSV cut by bytes: 1 when it holds
+                                 any, the job counts them); after the job: rows decoded */
     uint64_t n_lines;         /* physical lines its records span (CSV) */
     uint64_t in_bytes;        /* input bytes it accounts for (progress, stats) */
     int parity;               /* split CSV: quote parity assumed at the chunk's anchor */
@@ -62,6 +63,7 @@ typedef struct mr_slot {
     mr_error cut_err;         /* (global positions: the cutter knows them) */
     mr_counters cnt;
     double cpu;               /* CPU seconds of the job */
+    int written;              /* the job wrote its output itself (mr_stream.direct) */
 } mr_slot;
 
 typedef struct mr_worker {
@@ -121,8 +123,11 @@ typedef struct mr_stream {
     uint64_t chunk_bytes;     /* CSV: raw bytes per chunk */
     uint64_t data_rows;       /* binary: whole rows to read */
     uint64_t n_chunks;
+    int direct;               /* workers pwrite fixed-width output at known offsets */
     mr_status tail_st;        /* an error after the last chunk (truncated, trailing bytes) */
     mr_error tail_err;
+    int tail_in_last;         /* ... that fails the last chunk too, as a cutter's error
+                                 would in stream mode (a chunk found short) */
     /* pipeline */
     size_t nslots;
     mr_slot *slots;
@@ -162,5 +167,7 @@ mr_status mr_output_header(mr_stream *r, mr_error *err);
 mr_status mr_output_flush_header(mr_stream *r, mr_error *err);
 mr_status mr_output_finish(mr_stream *r, mr_error *err);
 mr_status mr_output_write(mr_stream *r, const void *buf, size_t len, mr_error *err);
+/* A chunk's fixed-width output at its own offset (from a worker). */
+mr_status mr_output_write_chunk(const mr_stream *r, mr_slot *s);
 
 #endif

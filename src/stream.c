@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <time.h>
 
 #include "backend.h"
 #include "error.h"
@@ -139,12 +139,15 @@ void mr_stream_cell_error(const mr_stream *r, mr_slot *s, mr_cell code, size_t f
     mr_stream_fail_at(r, err, err->status, line, row, col, r->m->feature_names[f]);
 }
 
+/* This thread's CPU seconds. Not getrusage(RUSAGE_THREAD): its user/system
+ * split is adjusted from tick samples, and deltas over a chunk's few
+ * milliseconds came out 6x too small (docs/performance.md). */
 static double thread_cpu(void)
 {
-    struct rusage u;
-    if (getrusage(RUSAGE_THREAD, &u) != 0)
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
         return 0.0;
-    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static mr_status detect_format(mr_stream *r, mr_error *err)
@@ -203,6 +206,9 @@ static void job(void *ctx, size_t si, unsigned wi)
         if (s->st == MR_OK && mr_output_block(r, s, w, &v) != 0)
             s->st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
     s->n_rows = row0;
+    s->written = 0;
+    if (r->direct && s->st == MR_OK)
+        mr_output_write_chunk(r, s);
     s->cpu = thread_cpu() - t0;
 }
 
@@ -330,7 +336,9 @@ static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_run_stats *stats,
             *err = s->cut_err;
     } else {
         st = mr_output_flush_header(r, err);
-        if (st == MR_OK)
+        if (st == MR_OK && s->written)
+            r->out_bytes += s->out_len;
+        else if (st == MR_OK)
             st = mr_output_write(r, s->out, s->out_len, err);
     }
     wr->rows += s->n_rows;
@@ -422,6 +430,10 @@ static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_progress
             s->range_parity = 0;
             /* exact when every chunk before it is written, else a guess */
             s->parity = next_write == next_read ? wr->parity : 0;
+            if (next_read + 1 == r->n_chunks && r->tail_in_last) {
+                s->cut_st = r->tail_st;
+                s->cut_err = r->tail_err;
+            }
             if (q) {
                 mr_ordered_submit(q, next_read);
             } else {
@@ -439,7 +451,7 @@ static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_progress
         if (progress)
             progress(pcookie, r->rows_out, r->bytes_in);
     }
-    if (r->tail_st != MR_OK) {
+    if (r->tail_st != MR_OK && !(r->tail_in_last && r->n_chunks)) {
         if (err)
             *err = r->tail_err;
         return r->tail_st;
@@ -456,6 +468,10 @@ static mr_status plan_split(mr_stream *r, mr_error *err)
         (r->in->fmt == MR_FMT_CSV && r->o->chunk_rows))
         return MR_OK;
     r->split = 1;
+    /* fixed-width rows in, fixed-width values out: every chunk's place in
+     * the output is known before it is computed */
+    r->direct = r->in->fmt != MR_FMT_CSV && r->o->out_fmt != MR_FMT_CSV && r->o->mode != MR_MODE_CHECK &&
+                r->io->pwrite && r->io->write_any_order;
     r->data_start = consumed;
     r->bytes_in = consumed;
     free(r->rbuf); /* the workers read the rest themselves */
@@ -554,7 +570,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         r.be->run_end(&r, e);
     if (stats) {
         const double calling = thread_cpu() - t_start - wr.cpu_jobs_inline;
-        stats->rows_in = r.split ? wr.rows : r.rows_read;
+        stats->rows_in = wr.rows;
         stats->rows_out = r.rows_out;
         stats->bytes_in = r.bytes_in;
         stats->bytes_out = r.out_bytes;

@@ -3,6 +3,7 @@
  * before the first chunk succeeds, binary formats, I/O failures. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "npy.h"
@@ -394,6 +395,110 @@ static void npy_round_trip(void **state)
     mr_options_free(o);
 }
 
+/* A file-like output for write_any_order: pwrite anywhere, from any thread. */
+typedef struct any_out {
+    char data[1 << 16];
+    size_t len;
+    pthread_mutex_t mu;
+} any_out;
+
+static int any_pwrite(void *cookie, const void *buf, size_t len, uint64_t off)
+{
+    any_out *o = cookie;
+    if (off + len > sizeof o->data)
+        return -1;
+    pthread_mutex_lock(&o->mu);
+    memcpy(o->data + off, buf, len);
+    if (off + len > o->len)
+        o->len = off + len;
+    pthread_mutex_unlock(&o->mu);
+    return 0;
+}
+
+static int any_write(void *cookie, const void *buf, size_t len)
+{
+    any_out *o = cookie;
+    return any_pwrite(o, buf, len, 0); /* only the header comes this way, first */
+}
+
+/* Split binary input: rows by index, the same bytes and errors as stream
+ * mode; with write_any_order the workers write .npy chunks at their offsets. */
+static void split_binary_identical_to_stream(void **state)
+{
+    (void)state;
+    const size_t rows = 1000;
+    unsigned char hdr[256];
+    const size_t hl = mr_npy_write_header(hdr, sizeof hdr, rows, 3);
+    const size_t len = hl + rows * 3 * 8;
+    char *buf = malloc(len);
+    memcpy(buf, hdr, hl);
+    uint64_t seed = 5;
+    for (size_t i = 0; i < rows * 3; i++) {
+        double v = i % 3 == 0 ? 1.0 : rnd_unit(&seed) - 0.5;
+        if (i % 17 == 2)
+            v = NAN;
+        memcpy(buf + hl + i * 8, &v, 8);
+    }
+    mr_options *o;
+    mr_options_create(&o);
+    mr_options_set_int(o, MR_OPT_OUTPUT_FORMAT, MR_FMT_NPY);
+    mem_out ref = { 0 };
+    assert_int_equal(run(buf, len, o, &ref, NULL, NULL, 0), MR_OK);
+    static const int threads[] = { 1, 3 };
+    static const int chunks[] = { 1, 10, 333, 0 };
+    for (size_t t = 0; t < 2; t++)
+        for (size_t c = 0; c < 4; c++) {
+            mr_options_set_int(o, MR_OPT_THREADS, threads[t]);
+            mr_options_set_int(o, MR_OPT_CHUNK_ROWS, chunks[c]);
+            mem_out got = { 0 };
+            mr_run_stats st;
+            assert_int_equal(run_split(buf, len, len, o, &got, NULL, &st), MR_OK);
+            assert_int_equal(st.split, 1);
+            mr_run_stats_free(&st);
+            assert_int_equal(got.len, ref.len);
+            assert_memory_equal(got.data, ref.data, ref.len);
+            free(got.data);
+            /* the workers write their own chunks */
+            mr_model *m = load_json(model_json);
+            mr_engine *e = NULL;
+            assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
+            mem_in in = { .data = buf, .len = len };
+            static any_out any;
+            any.len = 0;
+            pthread_mutex_init(&any.mu, NULL);
+            const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.npy",
+                               .write = any_write, .pwrite = any_pwrite, .write_cookie = &any,
+                               .read_at = mem_read_at, .size = len, .write_any_order = 1 };
+            assert_int_equal(mr_run(e, &io, NULL, NULL, NULL, NULL), MR_OK);
+            pthread_mutex_destroy(&any.mu);
+            mr_engine_free(e);
+            mr_model_free(m);
+            assert_int_equal(any.len, ref.len);
+            assert_memory_equal(any.data, ref.data, ref.len);
+        }
+    /* truncated and over-long data: the error stream mode gives */
+    const size_t cuts[] = { len - 5, len - 24, len + 8 };
+    char *longer = calloc(1, len + 8);
+    memcpy(longer, buf, len);
+    for (size_t k = 0; k < 3; k++) {
+        mr_options_set_int(o, MR_OPT_CHUNK_ROWS, 64);
+        mr_error want, got;
+        mem_out a = { 0 }, b = { 0 };
+        const mr_status st = run(longer, cuts[k], o, &a, &want, NULL, 0);
+        assert_int_equal(st, MR_E_PARSE);
+        assert_int_equal(run_split(longer, cuts[k], cuts[k], o, &b, &got, NULL), st);
+        assert_int_equal(got.row, want.row);
+        assert_string_equal(got.text, want.text);
+        assert_int_equal(a.len, b.len); /* the rows before it, written or not alike */
+        free(a.data);
+        free(b.data);
+    }
+    free(longer);
+    free(ref.data);
+    free(buf);
+    mr_options_free(o);
+}
+
 static void io_errors(void **state)
 {
     (void)state;
@@ -462,6 +567,7 @@ int main(void)
         cmocka_unit_test(split_csv_identical_to_stream),
         cmocka_unit_test(split_errors_as_stream),
         cmocka_unit_test(split_input_shrank),
+        cmocka_unit_test(split_binary_identical_to_stream),
         cmocka_unit_test(nothing_written_when_first_chunk_fails),
         cmocka_unit_test(header_problems),
         cmocka_unit_test(npy_round_trip),

@@ -247,6 +247,11 @@ typedef struct mr_io {
      * read; an input found shorter is an MR_E_IO error). */
     mr_read_at_fn read_at;    /* uses read_cookie */
     uint64_t size;            /* input bytes from where `read` starts */
+    /* 1: the output is thrown away unless mr_run succeeds (a temporary file
+     * renamed on success) and pwrite may be called from several threads:
+     * fixed-width output (.npy, f64) of a split binary input is then written
+     * by the workers at each chunk's own offset, not in order */
+    int write_any_order;
 } mr_io;
 
 /* Per-feature counters, in model feature order. */
@@ -267,7 +272,7 @@ typedef struct mr_run_stats {
     uint32_t threads;         /* workers actually used */
     size_t n_columns;         /* entries in `columns` (= n_features) */
     mr_column_stats *columns; /* owned by the stats: release with mr_run_stats_free */
-    /* CPU seconds by role (getrusage RUSAGE_THREAD). The calling thread's
+    /* CPU seconds by role (CLOCK_THREAD_CPUTIME_ID). The calling thread's
      * share, (read + write) / (read + write + workers), is what caps the
      * speed-up of more workers: at most 1 / that share. */
     double cpu_read_seconds;  /* calling thread: reading, headers, cutting, submitting */
