@@ -44,6 +44,7 @@ enum {
     OPT_MPI,
     OPT_IO_RETRIES,
     OPT_MAX_MEMORY,
+    OPT_CHUNK_BYTES,
 };
 
 static const struct option long_opts[] = {
@@ -57,6 +58,7 @@ static const struct option long_opts[] = {
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS },
+    { "chunk-bytes", required_argument, NULL, OPT_CHUNK_BYTES },
     { "cols", required_argument, NULL, OPT_COLS },
     { "no-header", no_argument, NULL, OPT_NO_HEADER },
     { "names", required_argument, NULL, OPT_NAMES },
@@ -102,7 +104,10 @@ static const char usage_text[] =
     "  -@, --threads N           evaluation worker threads (default: $MARS_REPLAY_THREADS,\n"
     "                            else the CPUs in the affinity mask); 1 = serial, no pool;\n"
     "                            with N > 1 the main thread reads and writes\n"
-    "      --chunk-rows N        rows per chunk (default: 8192, fewer for wide inputs)\n"
+    "      --chunk-rows N        rows per chunk (default: 8192, fewer for wide inputs); CSV\n"
+    "                            is then cut by rows in the calling thread\n"
+    "      --chunk-bytes N       CSV input bytes per chunk (default: 1 MiB), cut by the\n"
+    "                            workers themselves in a regular file\n"
     "  -I, --input-format F      csv, npy, f64 or auto (default auto: .npy magic, else csv)\n"
     "  -O, --output-format F     csv, npy or f64 (default: csv)\n"
     "      --cols N              columns of raw f64 input; must equal the model's feature\n"
@@ -447,6 +452,12 @@ int main(int argc, char **argv)
             else
                 mr_options_set_int(c.opt, MR_OPT_CHUNK_ROWS, v);
             c.dist.chunk_rows = v;
+            break;
+        case OPT_CHUNK_BYTES:
+            if (parse_count(optarg, 1, 1L << 32, &v) != 0)
+                rc = usage_error("--chunk-bytes: expected a whole number from 1 to 4294967296, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_CHUNK_BYTES, v);
             break;
         case 'I': {
             const int f = parse_format(optarg, 1);

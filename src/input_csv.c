@@ -350,7 +350,7 @@ static mr_status fetch_to(const mr_stream *r, mr_slot *s, uint64_t base, uint64_
 static mr_status boundary(const mr_stream *r, mr_slot *s, uint64_t base, uint64_t from,
                           uint64_t limit, int parity, uint64_t *at)
 {
-    uint64_t i = from, step = 4096; /* usually one record away: read on in growing steps */
+    uint64_t i = from, step = 256; /* usually one record away: read on in growing steps */
     while (i < limit) {
         FORWARD_IF(fetch_to(r, s, base, limit - i > step ? i + step : limit));
         step *= 2;

@@ -39,6 +39,17 @@ det_same() { # det_same MODE SIZE OPTIONS...
     want_rc 0 && want_same "$W/out" "$base"
 }
 
+det_same_pipe() { # det_same_pipe MODE SIZE OPTIONS...: the input through a pipe
+    local mode=$1 size=$2
+    shift 2
+    local base="$SHARED/base_${mode}_$size"
+    [ -s "$base" ] || { echo "no reference output (see the base test)"; return 1; }
+    # shellcheck disable=SC2046
+    cat "$SHARED/det_$size.csv" | mr $(det_args "$mode") "$@" -m "$DET_MODEL" - >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 0 && want_same "$W/out" "$base"
+}
+
 for mode in predict design keep; do
     # `t` runs tests in a subshell: make the references here
     W="$TMP/det_base_$mode"; mkdir -p "$W"
@@ -54,6 +65,13 @@ for mode in predict design keep; do
     done
     t "determinism/$mode/chunk-rows-1-threads-1" det_same "$mode" small --threads 1 --chunk-rows 1
     t "determinism/$mode/chunk-rows-1-threads-3" det_same "$mode" small --threads 3 --chunk-rows 1
+    # a file: the workers cut it at record ends found from the quote parity
+    t "determinism/$mode/chunk-bytes-4096-threads-3" det_same "$mode" big --threads 3 --chunk-bytes 4096
+    t "determinism/$mode/chunk-bytes-61-threads-3" det_same "$mode" small --threads 3 --chunk-bytes 61
+    t "determinism/$mode/chunk-bytes-61-threads-1" det_same "$mode" small --threads 1 --chunk-bytes 61
+    # a pipe: the calling thread cuts by bytes at the last record end
+    t "determinism/$mode/pipe-chunk-bytes-61-threads-3" det_same_pipe "$mode" small --threads 3 --chunk-bytes 61
+    t "determinism/$mode/pipe-threads-2" det_same_pipe "$mode" big --threads 2
 done
 
 # --keep copies the fields exactly (re-quoted where needed) before the prediction

@@ -42,6 +42,24 @@ rp_big() {
 }
 t "report/rows-5000-threads-2-chunks-100" rp_big
 
+rp_cpu() { # rp_cpu SPLIT: CPU seconds by role; a file is split, a pipe is not
+    local in="$PUB/deg2_5000_rows/input.csv"
+    if [ "$1" = 1 ]; then
+        r mr predict -m "$PUB/deg2_5000_rows/model.json" -@ 2 --chunk-bytes 5000 --report r.json "$in"
+    else
+        cat "$in" | mr predict -m "$PUB/deg2_5000_rows/model.json" -@ 2 --chunk-bytes 5000 --report r.json - >"$W/out" 2>"$W/err"
+        RC=$?
+    fi
+    want_rc 0 && want_same "$W/out" "$PUB/deg2_5000_rows/expected.csv" && jcheck r.json --var split="$1" \
+        "all(isinstance(j['cpu'][k], float) and j['cpu'][k] >= 0 for k in ('read_cut_seconds', 'write_seconds', 'workers_seconds'))" \
+        "j['cpu']['workers_seconds'] > 0" \
+        "0 < j['cpu']['serial_fraction'] < 1" \
+        "j['cpu']['input_split'] == (split == '1')" \
+        "j['cpu']['redone_chunks'] == 0"
+}
+t "report/cpu-by-role/file-split" rp_cpu 1
+t "report/cpu-by-role/pipe" rp_cpu 0
+
 rp_fail() {
     r mr predict -m "$INV/csv_non_numeric/model.json" --report r.json "$INV/csv_non_numeric/input.csv"
     want_rc 4 && want_err_line && want_exists r.json || return 1
