@@ -8,7 +8,7 @@ Writes a header with
   double floor_row(const double *x)                       one row, x[j] = feature j
   void   floor_row4(const double *x, size_t ld, double *o) 4 rows (x, x+ld, x+2ld, x+3ld)
                                                           in one 4-lane vector each step
-Both do, per row, exactly the IEEE operations of SEMANTICS.md in the same order:
+Both do, per row, exactly the IEEE operations of docs/SEMANTICS.md in the same order:
   term value: constant 1.0; linear x; hinge d = x - k (right) or k - x (left),
   d <= 0 ? +0.0 : d (NaN stays NaN); categorical isnan(x) ? x : (x == cat ? 1 : 0) on the
   decoded class index; missingness isnan(x) ? 1 : 0; a parent multiplies on the left

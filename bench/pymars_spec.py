@@ -6,7 +6,7 @@ as nested basis functions, coefficients as coef_, the categorical encoders as a
 CategoricalImputer. Earth.predict then runs pymars' own prediction code unchanged.
 
 If the installed scikit-learn predates `ensure_all_finite` (< 1.6), check_array is wrapped
-to map it to `force_all_finite` (the same shim as shared/conformance SEMANTICS.md §8);
+to map it to `force_all_finite` (the same shim as docs/SEMANTICS.md §8);
 pymars itself is not modified.
 """
 import json

@@ -19,13 +19,13 @@ typedef float real;
 typedef double real;
 #endif
 
-#define OP_LINEAR 0u
-#define OP_HINGE_R 1u
-#define OP_HINGE_L 2u
-#define OP_CAT 3u
-#define OP_MISS 4u
-#define OP_MUL 5u
-#define REG_ONE 0xffffffffu
+/* OP_LINEAR, OP_HINGE_R, OP_HINGE_L, OP_CAT, OP_MISS, OP_MUL and REG_ONE
+ * come from the host as build options, made from src/plan.h's mr_opcode:
+ * the two sides cannot number them differently. */
+#if !defined(OP_LINEAR) || !defined(OP_HINGE_R) || !defined(OP_HINGE_L) || !defined(OP_CAT) || \
+    !defined(OP_MISS) || !defined(OP_MUL) || !defined(REG_ONE)
+#error "build with the opcode options of src/ocl_backend.c (build_options)"
+#endif
 
 __kernel void mr_replay(const uint n_rows, const uint tile, const uint n_ops, const uint n_terms,
                         const uint design, __global const uint *ops, __global const real *knot,

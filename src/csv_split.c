@@ -159,7 +159,7 @@ static void on_record(int c, void *ctx)
 static int no_space(unsigned char c)
 {
     (void)c;
-    return 0; /* never trim: " 1" must stay " 1" (SEMANTICS §3) */
+    return 0; /* never trim: " 1" must stay " 1" (docs/SEMANTICS.md §3) */
 }
 
 /* After a parse error libcsv's state is not reset (csv_fini returns early):

@@ -117,7 +117,7 @@ mr_cell mr_decode_text(const mr_decoder *d, size_t f, const char *s, size_t len,
     }
     if (numeric && isinf(v) && !d->m->allow_missing)
         return MR_CELL_INF_NOT_ALLOWED;
-    for (size_t k = 0; k < enc->n_classes; k++) { /* first match wins (SEMANTICS §4) */
+    for (size_t k = 0; k < enc->n_classes; k++) { /* first match wins (docs/SEMANTICS.md §4) */
         const mr_class *c = &enc->classes[k];
         if (c->is_string ? (c->len == len && memcmp(c->str, s, len) == 0)
                          : (numeric && c->num == v)) {

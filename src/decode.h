@@ -1,4 +1,4 @@
-/* decode.h — one input cell → the decoded feature value (SEMANTICS §3, §4).
+/* decode.h — one input cell → the decoded feature value (docs/SEMANTICS.md §3, §4).
  *
  * The evaluators see one double per feature: NaN means missing (a missing
  * cell), anything else is the value (a categorical column gives the index of

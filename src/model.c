@@ -1,27 +1,12 @@
 /* model.c — load and validate a ModelSpec v1 file into an immutable mr_model.
  *
- * Every rule of SEMANTICS §1 and §4 is checked here, before the caller gets a
+ * Every rule of docs/SEMANTICS.md §1 and §4 is checked here, before the caller gets a
  * model, so later stages (plan, decode, eval) can trust every index and number.
  * A failure names the JSON path ("basis_terms[3].parent1.knot_val") and says
  * what was expected and what was found. Nothing here prints.
  *
- * Decisions where SEMANTICS.md is silent (also listed in tests/test_model.c):
- *  - variable_idx must be a JSON integer: 1.0 is rejected. pymars writes
- *    Python ints, and numpy refuses a float index at predict time anyway.
- *  - n_features, with or without names, is capped at MAX_FEATURES so a tiny
- *    file cannot ask for a gigabyte of generated "x<j>" names.
- *  - spec_version "01.0" is accepted: pymars compares int(major) with 1.
- *  - Integer literals beyond 64 bits are refused by jansson ("too big
- *    integer"), so they are reported as invalid JSON; pymars never writes one.
- *  - categorical_imputer, when an object, must hold both "encoders" and
- *    "most_frequent" objects (pymars always writes both), and a most_frequent
- *    key without an encoder is rejected as ambiguous.
- *  - Parent depth counts parent links: a top-level term is depth 0, so a chain
- *    of MR_MAX_DEPTH nested parents loads and one more is rejected.
- *  - In term names, any factor that evaluates to a constant (degree 0) is
- *    left out of a product, whether it is a parent1 or an interaction side.
- *  - JSON errors carry an empty json_path (err->line/column are set); so does
- *    a top level that is not an object.
+ * Decisions where docs/SEMANTICS.md is silent are listed in docs/decisions.md
+ * and pinned by tests/test_model.c.
  */
 #include "model.h"
 
@@ -624,7 +609,7 @@ static mr_status parse_coefficients(ctx *c, const json_t *co, mr_model *m)
     return MR_OK;
 }
 
-/* ---- categorical_imputer (SEMANTICS §4) --------------------------------- */
+/* ---- categorical_imputer (docs/SEMANTICS.md §4) --------------------------------- */
 
 /* Encoder keys are feature indices written canonically: "0", "17"; not "01",
  * "-1", "+1" or " 1". */

@@ -1,5 +1,5 @@
 /* model.h — the validated, immutable in-memory ModelSpec v1 (see
- * ../shared/conformance/SEMANTICS.md, copied as docs/semantics.md). */
+ * docs/SEMANTICS.md). */
 #ifndef MR_MODEL_H
 #define MR_MODEL_H
 
@@ -8,7 +8,7 @@
 
 #include "marsreplay.h"
 
-#define MR_MAX_DEPTH 64 /* parent nesting limit (SEMANTICS §1) */
+#define MR_MAX_DEPTH 64 /* parent nesting limit (docs/SEMANTICS.md §1) */
 
 typedef enum {
     MR_KIND_CONSTANT = 0,

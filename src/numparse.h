@@ -1,4 +1,4 @@
-/* numparse.h — strict decimal → double (SEMANTICS §3 number grammar). */
+/* numparse.h — strict decimal → double (docs/SEMANTICS.md §3 number grammar). */
 #ifndef MR_NUMPARSE_H
 #define MR_NUMPARSE_H
 

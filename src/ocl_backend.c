@@ -354,10 +354,15 @@ static unsigned char *program_binary(const mr_ocl_engine *o, size_t *len)
     return bin;
 }
 
-static const char *build_options(int single)
+/* The kernel's opcode numbers come from plan.h here, never from its own
+ * copy; no -cl-mad-enable, no -cl-fast-relaxed-math: IEEE operations as
+ * written. */
+static void build_options(int single, char *buf, size_t cap)
 {
-    /* no -cl-mad-enable, no -cl-fast-relaxed-math: IEEE operations as written */
-    return single ? "-DMR_SINGLE" : "";
+    _Static_assert(MR_REG_ONE == 0xffffffffu, "the kernel's registers are 32-bit");
+    bput(buf, cap, "%s-DOP_LINEAR=%du -DOP_HINGE_R=%du -DOP_HINGE_L=%du -DOP_CAT=%du -DOP_MISS=%du -DOP_MUL=%du -DREG_ONE=%uu",
+         single ? "-DMR_SINGLE " : "", MR_OP_LINEAR, MR_OP_HINGE_R, MR_OP_HINGE_L, MR_OP_CAT, MR_OP_MISS, MR_OP_MUL,
+         (unsigned)MR_REG_ONE);
 }
 
 /* The program: from the cache if a valid binary for this exact source,
@@ -366,7 +371,8 @@ static const char *build_options(int single)
 static int load_program(mr_ocl_engine *o, const dev_facts *f, mr_backend_info *in, char *why, size_t cap)
 {
     const mr_ocl_api *cl = o->cl;
-    const char *opts = build_options(o->single);
+    char opts[256];
+    build_options(o->single, opts, sizeof opts);
     const char *parts[] = { "mars-replay opencl program cache v1", mr_kernel_replay_cl, opts, f->pname,
                             f->pversion, f->name, f->version, f->driver };
     char key[65], dir[3800], path[4096];

@@ -62,7 +62,7 @@ static uint32_t compile(builder *bd, const mr_term *t, int *oom)
     case MR_KIND_MISSINGNESS: own = emit(bd, MR_OP_MISS, v, 0, 0.0, oom); break;
     default: own = MR_REG_ONE; break; /* unreachable: the loader rejects other kinds */
     }
-    return mul(bd, parent, own, oom); /* parent on the left (SEMANTICS §2) */
+    return mul(bd, parent, own, oom); /* parent on the left (docs/SEMANTICS.md §2) */
 }
 
 static int is_hinge(const mr_op *o)

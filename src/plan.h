@@ -5,7 +5,7 @@
  * register. Evaluation runs instruction by instruction over a block of rows
  * held column-wise, so each instruction is a tight loop the compiler can
  * vectorise, and each row still sees exactly the IEEE operations of
- * SEMANTICS §2/§5 in the same order (multiplications by the constant 1.0 are
+ * docs/SEMANTICS.md §2/§5 in the same order (multiplications by the constant 1.0 are
  * dropped: 1.0*v == v for every v, NaN and -0.0 included). */
 #ifndef MR_PLAN_H
 #define MR_PLAN_H

@@ -1,5 +1,5 @@
 /* test_decode.c — cells to values: missing tokens, numbers, categorical
- * matching (SEMANTICS §3, §4), unknown-level modes, allow_missing. */
+ * matching (docs/SEMANTICS.md §3, §4), unknown-level modes, allow_missing. */
 #include <math.h>
 
 #include "decode.h"

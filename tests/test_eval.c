@@ -1,5 +1,5 @@
 /* test_eval.c — the plan + block evaluator against a literal reading of
- * SEMANTICS §2/§5 (a recursive evaluator written here), bit for bit. */
+ * docs/SEMANTICS.md §2/§5 (a recursive evaluator written here), bit for bit. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include "plan.h"
 #include "test_util.h"
 
-/* Reference: SEMANTICS §2 word for word, one row at a time. */
+/* Reference: docs/SEMANTICS.md §2 word for word, one row at a time. */
 static double ref_term(const mr_term *t, const double *x)
 {
     if (t->kind == MR_KIND_INTERACTION)

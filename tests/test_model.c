@@ -1,9 +1,9 @@
-/* test_model.c — ModelSpec v1 loading and validation (SEMANTICS §1, §2, §4).
+/* test_model.c — ModelSpec v1 loading and validation (docs/SEMANTICS.md §1, §2, §4).
  *
  * Every rejection is checked three ways: the status, the JSON path and a
  * piece of the message. Inline documents use ' for " to stay readable.
  *
- * Decisions where SEMANTICS.md is silent, pinned here (see src/model.c):
+ * Decisions where docs/SEMANTICS.md is silent (docs/decisions.md), pinned here:
  * variable_idx must be a JSON integer (1.0 rejected); n_features is capped at
  * 2^20; "01.0" is an accepted spec_version; an imputer object needs both
  * "encoders" and "most_frequent", and a most_frequent key without an encoder

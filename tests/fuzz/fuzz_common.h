@@ -227,7 +227,7 @@ static inline int fz_value_ok(const char *s, const char *na)
     return *end == '\0';
 }
 
-/* Bitwise equal, or both NaN (sign and payload ignored: SEMANTICS §6). */
+/* Bitwise equal, or both NaN (sign and payload ignored: docs/SEMANTICS.md §6). */
 static inline int fz_same(double a, double b)
 {
     if (isnan(a) || isnan(b))

@@ -5,7 +5,7 @@
  *    an independent SHA-256 of the bytes;
  *  - mr_predict / mr_design over rows built from a fixed pattern (NaN, ±inf,
  *    -0.0, the model's own knots and categories) must equal a naive
- *    tree-walking evaluation of SEMANTICS §2/§5, bit for bit;
+ *    tree-walking evaluation of docs/SEMANTICS.md §2/§5, bit for bit;
  *  - the same rows written as headerless CSV go through mr_run, whose output
  *    must match the same reference (stream path == in-memory path).
  * Errors must come with a status, a one-line text and no model. */
@@ -91,7 +91,7 @@ static void sha256_hex(const uint8_t *data, size_t len, char hex[65])
         snprintf(hex + 8 * k, 9, "%08x", h[k]);
 }
 
-/* ---- reference evaluation (SEMANTICS §2, §5) ------------------------------- */
+/* ---- reference evaluation (docs/SEMANTICS.md §2, §5) ------------------------------- */
 
 static double ref_term(const mr_term *t, const double *x)
 {
@@ -300,7 +300,7 @@ static int is_default_na(const char *s, size_t len)
            (len == 3 && !memcmp(s, "nan", 3));
 }
 
-/* What decode.c must make of cell text s (SEMANTICS §3/§4, unknown = mode).
+/* What decode.c must make of cell text s (docs/SEMANTICS.md §3/§4, unknown = mode).
  * Returns 0 (value), 1 (missing), 2 (unknown), -1 (error: not allowed). */
 static int ref_decode(const mr_model *m, size_t j, const char *s, size_t len, double *out)
 {

@@ -160,7 +160,7 @@ static const mr_model *model_for(uint64_t cols)
     return m[i];
 }
 
-/* SEMANTICS §3/§4 for a binary cell: 0 value, -1 not allowed. */
+/* docs/SEMANTICS.md §3/§4 for a binary cell: 0 value, -1 not allowed. */
 static int decode(const mr_model *m, size_t f, double raw, int unknown, double *out)
 {
     if (isnan(raw)) {

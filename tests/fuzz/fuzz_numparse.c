@@ -38,7 +38,7 @@ static int nocase_eq(const char *s, size_t len, const char *word)
     return 1;
 }
 
-/* The SEMANTICS §3 number grammar, by hand. */
+/* The docs/SEMANTICS.md §3 number grammar, by hand. */
 static int in_grammar(const char *s, size_t len)
 {
     size_t i = 0;

@@ -3,8 +3,8 @@
 
     python3 tests/fuzz/make_seeds.py [CONFORMANCE_DIR]
 
-CONFORMANCE_DIR defaults to ../shared/conformance next to the repository
-(the corpus described in docs/semantics.md). Writes only files named seed-*
+CONFORMANCE_DIR defaults to fixtures/conformance (the corpus of
+docs/SEMANTICS.md). Writes only files named seed-*
 under fixtures/fuzz/<target>/ (crash-* and regress-* files saved next to them
 by hand are left alone) and tests/fuzz/fuzz_models.h. Standard library only.
 """
@@ -303,7 +303,7 @@ def numparse_seeds():
 
 
 def main():
-    conf = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(ROOT), "shared", "conformance")
+    conf = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "fixtures", "conformance")
     models_header(conf)
     model_seeds(conf)
     csv_seeds(conf)
