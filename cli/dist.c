@@ -158,15 +158,37 @@ long dist_read(void *cookie, void *buf, size_t cap)
             in->pos = end;
             continue;
         }
-        if (p->fmt == MR_FMT_CSV && in->seg == p->nseg - 1) {
-            const char *c = buf, *e = c + n;
-            while (c < e && (c = memchr(c, '\n', (size_t)(e - c))) != NULL) {
-                in->data_newlines++;
-                c++;
-            }
-        }
         in->pos += (uint64_t)n;
         return (long)n;
+    }
+    return 0;
+}
+
+long dist_read_at(void *cookie, void *buf, size_t cap, uint64_t off)
+{
+    const dist_input *in = cookie;
+    const dist_plan *p = in->plan;
+    if (p->skip)
+        return 0;
+    if (off < p->prefix_len) {
+        const size_t n = p->prefix_len - off < cap ? (size_t)(p->prefix_len - off) : cap;
+        memcpy(buf, p->prefix + off, n);
+        return (long)n;
+    }
+    off -= p->prefix_len;
+    for (int i = 0; i < p->nseg; i++) { /* the part's bytes follow each other */
+        const uint64_t len = p->seg_to[i] - p->seg_from[i];
+        if (off >= len) {
+            off -= len;
+            continue;
+        }
+        const size_t want = len - off < cap ? (size_t)(len - off) : cap;
+        int tries = 0;
+        for (;;) {
+            const ssize_t n = pread(in->fd, buf, want, (off_t)(p->seg_from[i] + off));
+            if (n >= 0 || (errno != EINTR && !part_retry_transient(&tries, in->retries)))
+                return (long)n;
+        }
     }
     return 0;
 }

@@ -52,7 +52,6 @@ typedef struct dist_input {
     size_t prefix_pos;
     int seg;                  /* current segment */
     uint64_t pos;             /* position in the current segment */
-    uint64_t data_newlines;   /* '\n' read from the last segment (CSV data) */
     int retries;              /* --io-retries */
 } dist_input;
 
@@ -75,6 +74,10 @@ uint64_t dist_plan_bytes(const dist_plan *p);
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries);
 /* mr_read_fn over dist_input (pread; retries transient errors). */
 long dist_read(void *cookie, void *buf, size_t cap);
+/* mr_read_at_fn over the same bytes (header + part as one input of
+ * dist_plan_bytes): the library's workers then read their own chunks of
+ * the part. Thread-safe. */
+long dist_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);
 
 /* Library positions (local to the part) to global ones. */
 void dist_global_error(mr_error *e, uint64_t row_off, uint64_t line_off);

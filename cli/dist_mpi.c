@@ -30,6 +30,7 @@
 #include "config.h"
 #include "exit_codes.h"
 #include "partition.h"
+#include "probe.h"
 #include "progress.h"
 #include "report.h"
 
@@ -399,6 +400,7 @@ static int module_run(const cli_mpi_job *j)
     cli_output out = { .fd = -1 };
     spill sp = { .fd = -1 };
     mr_run_stats stats = { 0 };
+    mr_backend_info backend = { 0 };
     mr_error err = { 0 };
     dist_plan plan = { 0 };
     dist_input din;
@@ -525,6 +527,8 @@ static int module_run(const cli_mpi_job *j)
         const mr_io io = {
             .read = dist_read,
             .read_cookie = &din,
+            .read_at = dist_read_at,
+            .size = dist_plan_bytes(&plan),
             .source = in.display,
             .write = j->mode == MR_MODE_CHECK ? NULL : direct ? cli_write : in_place ? at_write : spill_write,
             .pwrite = NULL,
@@ -541,6 +545,7 @@ static int module_run(const cli_mpi_job *j)
         const double r0 = now_s();
         const mr_status st = mr_run(e, &io, show ? cli_progress_update : NULL, &ps, &stats, &err);
         run_s = now_s() - r0;
+        mr_engine_backend(e, &backend);
         if (show)
             cli_progress_end(&ps, st == MR_OK, stats.rows_out, stats.bytes_in);
         if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row && direct) {
@@ -552,7 +557,7 @@ static int module_run(const cli_mpi_job *j)
     }
     /* global positions: rows and lines of the ranks before (complete,
      * since they did not fail before the first failing rank) */
-    uint64_t mine[3] = { stats.rows_in, plan.fmt == MR_FMT_CSV ? din.data_newlines : 0, sp.len };
+    uint64_t mine[3] = { stats.rows_in, plan.fmt == MR_FMT_CSV ? stats.lines_in : 0, sp.len };
     uint64_t before[3] = { 0, 0, 0 };
     MPI_CHECK(MPI_Exscan(mine, before, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
     if (rank == 0)
@@ -675,6 +680,7 @@ static int module_run(const cli_mpi_job *j)
             .seconds = t1 - t0,
             .exit_code = rc,
             .error = report_err ? &err : NULL,
+            .backend = e ? &backend : NULL, /* rank 0's; every rank asks for the same device */
             .ranks = all,
             .n_ranks = size,
         };
@@ -684,6 +690,8 @@ static int module_run(const cli_mpi_job *j)
                 rc = MR_EXIT_IO;
         }
     }
+    if (rank == 0 && j->verbose > 0 && rc == 0 && e)
+        cli_print_backend(&backend); /* as a single process says it */
     if (rank == 0 && j->verbose > 0 && rc == 0)
         cli_msg("%llu rows in %.3f s with %d ranks x %u thread%s", (unsigned long long)tot[1], t1 - t0, size,
                 stats.threads, stats.threads == 1 ? "" : "s");

@@ -331,9 +331,10 @@ static int cmd_run(cli *c, int mode)
             .pwrite = out.seekable ? cli_pwrite : NULL,
             .write_cookie = &out,
             .sink = c->output ? c->output : "<stdout>",
-            /* a regular file: the workers read their own chunks */
-            .read_at = !c->dist.shard && in.size >= 0 ? cli_read_at : NULL,
-            .size = in.size >= 0 ? (uint64_t)in.size - in.base : 0,
+            /* a regular file (or a shard's part of one): the workers read
+             * their own chunks */
+            .read_at = c->dist.shard ? dist_read_at : in.size >= 0 ? cli_read_at : NULL,
+            .size = c->dist.shard ? dist_plan_bytes(&shard) : in.size >= 0 ? (uint64_t)in.size - in.base : 0,
             .write_any_order = out.tmp != NULL, /* removed unless the run succeeds */
         };
         cli_progress ps;

@@ -378,7 +378,8 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_progres
                 read_st = MR_OK;
                 done_reading = 1;
             }
-            if (s->n_rows > 0) {
+            const int some = s->n_rows > 0; /* once submitted, the slot is the worker's */
+            if (some) {
                 if (q) {
                     mr_ordered_submit(q, next_read);
                 } else {
@@ -387,7 +388,7 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_progres
                 }
                 next_read++;
             }
-            if (read_st != MR_OK || s->n_rows == 0)
+            if (read_st != MR_OK || !some)
                 done_reading = 1;
         }
         /* write what is ready; block only when the ring is full or input ended */
@@ -558,7 +559,8 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         if (st != MR_OK)
             mr_err_set(err, st, "cannot start worker threads");
     }
-    writer wr = { .lines = r.lines };
+    const uint64_t header_lines = r.lines;
+    writer wr = { .lines = header_lines };
     if (st == MR_OK)
         st = (r.split ? pump_split : pump_stream)(&r, &wr, q, progress, progress_cookie, stats, err);
     mr_ordered_destroy(q);
@@ -581,6 +583,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         stats->cpu_read_seconds = calling > wr.cpu_write ? calling - wr.cpu_write : 0.0;
         stats->cpu_worker_seconds = wr.cpu_workers;
         stats->split = (uint32_t)r.split;
+        stats->lines_in = wr.lines - header_lines;
         stats->redone_chunks = wr.redone;
     }
     if (st == MR_OK)

@@ -279,6 +279,7 @@ typedef struct mr_run_stats {
     double cpu_write_seconds; /* calling thread: waiting aside, ordering and writing */
     double cpu_worker_seconds;/* all chunk jobs (in the calling thread too when serial) */
     uint32_t split;           /* 1: the workers read their own chunks (mr_io.read_at) */
+    uint64_t lines_in;        /* CSV: physical lines of data read (after the header) */
     uint32_t redone_chunks;   /* split CSV: chunks whose quote parity guess was wrong */
 } mr_run_stats;
 
