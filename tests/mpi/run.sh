@@ -239,9 +239,16 @@ mpi_report() {
     r mpir 3 predict -m "$NUM_MODEL" -o o.csv --report rep.json "$NUM"
     want_rc 0 && jcheck rep.json "j['rows_out'] == 100000" "len(j['ranks']) == 3" \
         "sum(k['rows'] for k in j['ranks']) == 100000" "[k['rank'] for k in j['ranks']] == [0, 1, 2]" \
-        "all(k['peak_rss_bytes'] > 0 and k['seconds'] >= 0 and k['partition_seconds'] >= 0 and k['output_seconds'] > 0 for k in j['ranks'])" "j['exit_code'] == 0"
+        "all(k['peak_rss_bytes'] > 0 and k['seconds'] >= 0 and k['partition_seconds'] >= 0 and k['output_seconds'] > 0 for k in j['ranks'])" "j['exit_code'] == 0" \
+        "j['backend']['used'] == 'cpu' and j['backend']['requested'] == 'cpu'" "j['cpu']['input_split'] is True"
 }
 t "mpi/report-per-rank" mpi_report
+
+mpi_verbose_backend() { # -v says which backend ran, as a single process does
+    r mpir 2 predict -v -m "$NUM_MODEL" -o o.csv "$NUM"
+    want_rc 0 && grep -q '^mars-replay: backend: cpu$' "$W/err" || { echo "no backend line: $(peek "$W/err")"; return 1; }
+}
+t "mpi/verbose-names-backend" mpi_verbose_backend
 
 mpi_progress() { # rank 0 alone reports, on its own part; the output does not change
     r mr predict -m "$NUM_MODEL" -@ 1 -o want.csv "$NUM"
