@@ -293,6 +293,9 @@ typedef struct writer {
     int parity;               /* split CSV: quote parity at the next chunk's anchor */
     uint32_t redone;
     double cpu_write, cpu_jobs_inline, cpu_workers;
+    mr_progress_fn progress;  /* called after each chunk written */
+    void *pcookie;
+    mr_run_stats *stats;      /* the column counters are folded here */
 } writer;
 
 static void to_global(mr_error *e, uint64_t rows, uint64_t lines)
@@ -304,8 +307,9 @@ static void to_global(mr_error *e, uint64_t rows, uint64_t lines)
 }
 
 /* Check, fold and write finished chunk si (in ticket order). */
-static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_run_stats *stats, mr_error *err)
+static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_error *err)
 {
+    mr_run_stats *stats = wr->stats;
     mr_slot *s = &r->slots[si];
     const double t0 = thread_cpu();
     wr->cpu_workers += s->cpu;
@@ -353,9 +357,19 @@ static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_run_stats *stats,
     return st;
 }
 
+/* Wait for ticket t (a worker's), write it, report progress. */
+static mr_status write_ticket(mr_stream *r, writer *wr, mr_ordered *q, uint64_t t, mr_error *err)
+{
+    if (q)
+        mr_ordered_wait(q, t);
+    const mr_status st = drain(r, wr, t & (r->nslots - 1), err);
+    if (st == MR_OK && wr->progress)
+        wr->progress(wr->pcookie, r->rows_out, r->bytes_in);
+    return st;
+}
+
 /* Stream mode: the calling thread reads and cuts; submit, write in order. */
-static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_progress_fn progress,
-                             void *pcookie, mr_run_stats *stats, mr_error *err)
+static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_error *err)
 {
     uint64_t next_read = 0, next_write = 0;
     mr_error rerr;
@@ -396,14 +410,7 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_progres
             const int must = done_reading || next_read - next_write >= r->nslots;
             if (q && !must && !mr_ordered_is_done(q, next_write))
                 break;
-            if (q)
-                mr_ordered_wait(q, next_write);
-            const mr_status st = drain(r, wr, next_write & (r->nslots - 1), stats, err);
-            next_write++;
-            if (st != MR_OK)
-                return st;
-            if (progress)
-                progress(pcookie, r->rows_out, r->bytes_in);
+            FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
         }
     }
     if (read_st != MR_OK) {
@@ -416,8 +423,7 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_progres
 
 /* Split mode: the workers fetch their own chunks; the calling thread only
  * hands out tickets and writes in order. */
-static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_progress_fn progress,
-                            void *pcookie, mr_run_stats *stats, mr_error *err)
+static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_error *err)
 {
     uint64_t next_read = 0, next_write = 0;
     while (next_write < r->n_chunks) {
@@ -443,14 +449,7 @@ static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_progress
             }
             next_read++;
         }
-        if (q)
-            mr_ordered_wait(q, next_write);
-        const mr_status st = drain(r, wr, next_write & (r->nslots - 1), stats, err);
-        next_write++;
-        if (st != MR_OK)
-            return st;
-        if (progress)
-            progress(pcookie, r->rows_out, r->bytes_in);
+        FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
     }
     if (r->tail_st != MR_OK && !(r->tail_in_last && r->n_chunks)) {
         if (err)
@@ -560,9 +559,9 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
             mr_err_set(err, st, "cannot start worker threads");
     }
     const uint64_t header_lines = r.lines;
-    writer wr = { .lines = header_lines };
+    writer wr = { .lines = header_lines, .progress = progress, .pcookie = progress_cookie, .stats = stats };
     if (st == MR_OK)
-        st = (r.split ? pump_split : pump_stream)(&r, &wr, q, progress, progress_cookie, stats, err);
+        st = (r.split ? pump_split : pump_stream)(&r, &wr, q, err);
     mr_ordered_destroy(q);
     if (st == MR_OK)
         st = mr_output_flush_header(&r, err); /* zero rows: the header alone */

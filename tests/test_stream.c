@@ -46,37 +46,34 @@ static char *make_csv(size_t rows, uint64_t seed, size_t *len)
     return s;
 }
 
-static mr_status run(const char *input, size_t len, mr_options *o, mem_out *out, mr_error *err,
-                     mr_run_stats *stats, size_t max_read)
+/* mr_run over input[0..len). With split, through a positional reader too
+ * (the workers read their own chunks), claiming `size` bytes. */
+static mr_status run_io(const char *input, size_t len, int split, uint64_t size, mr_options *o,
+                        mem_out *out, mr_error *err, mr_run_stats *stats, size_t max_read)
 {
     mr_model *m = load_json(model_json);
     mr_engine *e = NULL;
     assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
     mem_in in = { .data = input, .len = len, .max_read = max_read };
     const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.csv",
-                       .write = mem_write, .pwrite = mem_pwrite, .write_cookie = out };
+                       .write = mem_write, .pwrite = mem_pwrite, .write_cookie = out,
+                       .read_at = split ? mem_read_at : NULL, .size = size };
     const mr_status st = mr_run(e, &io, NULL, NULL, stats, err);
     mr_engine_free(e);
     mr_model_free(m);
     return st;
 }
 
-/* The same input through a positional reader: the workers read their own
- * chunks (split mode). `size` is the snapshot the caller claims. */
+static mr_status run(const char *input, size_t len, mr_options *o, mem_out *out, mr_error *err,
+                     mr_run_stats *stats, size_t max_read)
+{
+    return run_io(input, len, 0, 0, o, out, err, stats, max_read);
+}
+
 static mr_status run_split(const char *input, size_t len, uint64_t size, mr_options *o, mem_out *out,
                            mr_error *err, mr_run_stats *stats)
 {
-    mr_model *m = load_json(model_json);
-    mr_engine *e = NULL;
-    assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
-    mem_in in = { .data = input, .len = len };
-    const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.csv",
-                       .write = mem_write, .pwrite = mem_pwrite, .write_cookie = out,
-                       .read_at = mem_read_at, .size = size };
-    const mr_status st = mr_run(e, &io, NULL, NULL, stats, err);
-    mr_engine_free(e);
-    mr_model_free(m);
-    return st;
+    return run_io(input, len, 1, size, o, out, err, stats, 0);
 }
 
 /* Split mode cuts CSV by bytes at record boundaries found from the quote
