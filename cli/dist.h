@@ -95,24 +95,4 @@ int dist_shard_spec(const char *spec, uint64_t *k, uint64_t *n);
 /* --max-memory BYTES (K, M, G, T suffixes: powers of 1024). 0, or -1. */
 int dist_parse_bytes(const char *s, uint64_t *out);
 
-/* What sizing the pipeline needs to know. */
-typedef struct dist_mem {
-    uint64_t max_memory;
-    unsigned threads;
-    int in_fmt, out_fmt, has_header, keep;
-    uint64_t cols, n_features, nvals; /* nvals: 1 (predict) or the term count */
-    long chunk_rows;          /* --chunk-rows, 0 if not given */
-} dist_mem;
-/* Chunk rows that keep the library's pipeline buffers (its
- * pipeline_buffer_bytes) under q->max_memory for this input: the ring of
- * 2 x threads chunks and the read buffer, from the input's row width (CSV:
- * the mean record length of the first MiB, plus a quarter; 1 KiB for a
- * pipe). 0 and *chunk_rows, an exit code after a message (too small), or -1
- * on a read error. */
-int dist_max_memory(const dist_mem *q, const cli_input *in, long *chunk_rows);
-/* Size MR_OPT_CHUNK_ROWS in opt for --max-memory and, when e is not NULL,
- * make *e again with it. 0, or an exit code after printing the error. */
-int dist_apply_max_memory(const cli_dist_opts *o, const mr_model *m, const cli_input *in,
-                          unsigned threads, int mode, int keep, mr_options *opt, mr_engine **e);
-
 #endif

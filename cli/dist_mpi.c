@@ -464,9 +464,6 @@ static int module_run(const cli_mpi_job *j)
         if (npy_out)
             mr_options_set_int(j->opt, MR_OPT_OUTPUT_FORMAT, MR_FMT_F64);
         mr_options_set_int(j->opt, MR_OPT_MODE, j->mode);
-        if (j->dist->max_memory)
-            rc = dist_apply_max_memory(j->dist, m, &in, (unsigned)j->threads, j->mode, j->keep != NULL,
-                                       j->opt, NULL);
     }
     if (rc == 0) {
         const mr_status st = mr_engine_create(m, j->opt, &e, &err);

@@ -310,8 +310,6 @@ static int cmd_run(cli *c, int mode)
     dist_input din;
     if (rc == 0 && c->dist.shard)
         rc = dist_shard_prepare(&shard, &in, m, &c->dist, &din);
-    if (rc == 0 && c->dist.max_memory)
-        rc = dist_apply_max_memory(&c->dist, m, &in, (unsigned)threads, mode, c->keep != NULL, c->opt, &e);
     if (rc == 0 && mode != MR_MODE_CHECK)
         rc = cli_output_open(&out, c->output);
     if (rc == 0 && c->binary_out && c->keep) {
@@ -549,8 +547,11 @@ int main(int argc, char **argv)
             c.dist.io_retries = (int)v;
             break;
         case OPT_MAX_MEMORY:
-            if (dist_parse_bytes(optarg, &c.dist.max_memory) != 0 || c.dist.max_memory == 0)
+            if (dist_parse_bytes(optarg, &c.dist.max_memory) != 0 || c.dist.max_memory == 0 ||
+                c.dist.max_memory > (uint64_t)INT64_MAX)
                 rc = usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_MAX_MEMORY, (int64_t)c.dist.max_memory);
             break;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);

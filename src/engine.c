@@ -110,6 +110,11 @@ mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t v)
             return MR_E_INVAL;
         o->chunk_bytes = (uint64_t)v;
         return MR_OK;
+    case MR_OPT_MAX_MEMORY:
+        if (v < 0)
+            return MR_E_INVAL;
+        o->max_memory = (uint64_t)v;
+        return MR_OK;
     case MR_OPT_INPUT_FORMAT:
         if (v < MR_FMT_AUTO || v > MR_FMT_F64)
             return MR_E_INVAL;

@@ -15,6 +15,7 @@ struct mr_options {
     unsigned threads;
     size_t chunk_rows;     /* 0: choose from the input's width */
     uint64_t chunk_bytes;  /* split CSV input: raw bytes per chunk; 0: MR_DEFAULT_CHUNK_BYTES */
+    uint64_t max_memory;   /* MR_OPT_MAX_MEMORY; 0: no cap */
     int in_fmt, out_fmt;
     int header, out_header;
     unsigned char delim;

@@ -206,7 +206,7 @@ static size_t last_boundary(const char *p, size_t n)
  * max_record is cut at max_record + 2 bytes, where its decoder says so. */
 static mr_status csv_cut_bytes(mr_stream *r, mr_slot *s, mr_error *err)
 {
-    const size_t chunk = (size_t)(r->o->chunk_bytes ? r->o->chunk_bytes : MR_DEFAULT_CHUNK_BYTES);
+    const size_t chunk = (size_t)r->chunk_bytes;
     const size_t limit = r->o->max_record + 2;
     s->n_rows = 0;
     s->n_lines = 0;
@@ -252,7 +252,7 @@ static mr_status csv_cut_bytes(mr_stream *r, mr_slot *s, mr_error *err)
  * bad row among them is reported first, whatever the chunk size. */
 static mr_status csv_cut(mr_stream *r, mr_slot *s, mr_error *err)
 {
-    if (!r->o->chunk_rows)
+    if (!r->cut_rows)
         return csv_cut_bytes(r, s, err);
     uint64_t recs = 0, lines = 0;
     uint64_t rec_lines = 0; /* lines before the current record, within this chunk */
@@ -324,7 +324,6 @@ static mr_status csv_split(mr_stream *r, mr_error *err)
 {
     (void)err;
     const uint64_t data = r->io->size - r->data_start;
-    r->chunk_bytes = r->o->chunk_bytes ? r->o->chunk_bytes : MR_DEFAULT_CHUNK_BYTES;
     r->n_chunks = (data + r->chunk_bytes - 1) / r->chunk_bytes;
     return MR_OK;
 }

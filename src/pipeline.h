@@ -120,7 +120,8 @@ typedef struct mr_stream {
     /* split mode: workers read their own chunks with io->read_at */
     int split;
     uint64_t data_start;      /* first byte after the header */
-    uint64_t chunk_bytes;     /* CSV: raw bytes per chunk */
+    uint64_t chunk_bytes;     /* CSV cut by bytes: raw bytes per chunk */
+    int cut_rows;             /* stream-mode CSV cut by rows (MR_OPT_CHUNK_ROWS, memory cap) */
     uint64_t data_rows;       /* binary: whole rows to read */
     uint64_t n_chunks;
     int direct;               /* workers pwrite fixed-width output at known offsets */

@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "error.h"
 #include "input.h"
+#include "numfmt.h"
 #include "ordered.h"
 #include "pipeline.h"
 
@@ -212,13 +213,12 @@ static void job(void *ctx, size_t si, unsigned wi)
     s->cpu = thread_cpu() - t0;
 }
 
+static size_t ring_slots(unsigned threads);
+
 static mr_status alloc_pipeline(mr_stream *r, unsigned threads)
 {
     const size_t nf = r->m->n_features ? r->m->n_features : 1;
-    size_t n = 2;
-    while (n < 2 * (size_t)threads)
-        n *= 2;
-    r->nslots = threads > 1 ? n : 1;
+    r->nslots = ring_slots(threads);
     r->nwork = threads;
     r->slots = calloc(r->nslots, sizeof *r->slots);
     r->works = calloc(r->nwork + 1, sizeof *r->works);
@@ -459,13 +459,73 @@ static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_error *e
     return MR_OK;
 }
 
+static size_t ring_slots(unsigned threads)
+{
+    size_t n = 2;
+    while (n < 2 * (size_t)threads)
+        n *= 2;
+    return threads > 1 ? n : 1;
+}
+
+/* MR_OPT_MAX_MEMORY: chunks small enough that what pipeline_bytes counts
+ * stays under the cap. Buffers grow by doubling, so each is taken at twice
+ * what it holds: per slot the chunk's input and output, per worker the
+ * chunk's kept fields; plus the read buffer (none in split mode) and the
+ * workers' blocks. The row width of CSV is the mean record length of the
+ * bytes read so far (the header's read: up to 1 MiB), plus a quarter. */
+static mr_status fit_memory(mr_stream *r, unsigned threads, int split, mr_error *err)
+{
+    const uint64_t cap = r->o->max_memory;
+    if (!cap)
+        return MR_OK;
+    const uint64_t S = ring_slots(threads), W = (uint64_t)threads + 1;
+    const int csv = r->in->fmt == MR_FMT_CSV;
+    uint64_t in_row = (uint64_t)r->cols * r->itemsize;
+    if (csv) {
+        const char *p = r->rbuf + r->rpos, *e = r->rbuf + r->rend;
+        uint64_t lines = 0;
+        for (const char *q = p; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
+            lines++;
+        in_row = p == e ? 1024 : lines ? (uint64_t)(e - p) / lines * 5 / 4 + 1 : (uint64_t)(e - p);
+    }
+    const uint64_t nvals = r->nvals ? r->nvals : 1, nf = r->m->n_features ? r->m->n_features : 1;
+    const uint64_t out_row = r->o->out_fmt == MR_FMT_CSV ? nvals * (MR_FMT_MAX + 1) + 1 + (r->nkeep ? in_row : 0)
+                                                         : nvals * 8;
+    const uint64_t keep_row = r->nkeep ? in_row + 8 : 0;
+    const uint64_t fixed = W * 8 * (nf * MR_STRIDE + mr_plan_scratch_len(r->e->plan) + nvals * MR_BLOCK) +
+                           (split ? 0 : csv ? 2 * MR_READ_SIZE : MR_READ_SIZE) +
+                           (split && csv ? S * 2 * (2 * in_row + 256) : 0); /* the boundary search */
+    const uint64_t per_row = S * 2 * (in_row + out_row) + W * 2 * keep_row;
+    if (cap < fixed + 16 * per_row)
+        return mr_err_set(err, MR_E_INVAL, "max-memory %llu: too small for this input with %u thread%s: needs at least %llu bytes (give more, or fewer threads)",
+                          (unsigned long long)cap, threads, threads == 1 ? "" : "s",
+                          (unsigned long long)(fixed + 16 * per_row));
+    uint64_t rows = (cap - fixed) / per_row;
+    if (csv && split) { /* a chunk of B bytes holds about B / (in_row * 4/5) records */
+        const uint64_t b = rows * in_row * 4 / 5;
+        if (b < r->chunk_bytes)
+            r->chunk_bytes = b;
+        return MR_OK;
+    }
+    if (csv) { /* a pipe: cut by rows, each chunk within the read buffer's 1 MiB */
+        r->cut_rows = 1;
+        if (rows > MR_READ_SIZE / in_row)
+            rows = MR_READ_SIZE / in_row;
+    }
+    if (rows < r->chunk_rows)
+        r->chunk_rows = (size_t)rows;
+    return MR_OK;
+}
+
 /* Split mode when the input allows it: a positional reader, a format that
- * can be split, and (CSV) no row count asked for. */
-static mr_status plan_split(mr_stream *r, mr_error *err)
+ * can be split, and (CSV) no row count asked for. The memory cap sizes the
+ * chunks for the mode that will run. */
+static mr_status plan_split(mr_stream *r, unsigned threads, mr_error *err)
 {
     const uint64_t consumed = r->bytes_in - (uint64_t)(r->rend - r->rpos);
-    if (!r->io->read_at || !r->in->split || consumed > r->io->size ||
-        (r->in->fmt == MR_FMT_CSV && r->o->chunk_rows))
+    const int split = r->io->read_at && r->in->split && consumed <= r->io->size && !r->cut_rows;
+    FORWARD_IF(fit_memory(r, threads, split, err));
+    if (!split)
         return MR_OK;
     r->split = 1;
     /* fixed-width rows in, fixed-width values out: every chunk's place in
@@ -536,7 +596,9 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     mr_ordered *q = NULL;
     if (st == MR_OK) {
         r.chunk_rows = r.o->chunk_rows ? r.o->chunk_rows : r.in->chunk_rows(&r);
-        st = plan_split(&r, err);
+        r.chunk_bytes = r.o->chunk_bytes ? r.o->chunk_bytes : MR_DEFAULT_CHUNK_BYTES;
+        r.cut_rows = r.in->fmt == MR_FMT_CSV && r.o->chunk_rows;
+        st = plan_split(&r, threads, err);
     }
     if (st == MR_OK && (st = alloc_pipeline(&r, threads)) != MR_OK)
         mr_err_set(err, st, "out of memory");

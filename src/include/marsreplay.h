@@ -169,10 +169,16 @@ typedef enum {
     MR_OPT_PRECISION = 19,    /* str: device arithmetic, "double" (default; bit-identical to
                                  the CPU) or "single" (float; docs/tolerance.md; needed for
                                  devices without fp64). The CPU path is always double */
-    MR_OPT_CHUNK_BYTES = 20   /* int: with a positional reader (mr_io.read_at), CSV chunks
+    MR_OPT_CHUNK_BYTES = 20,  /* int: with a positional reader (mr_io.read_at), CSV chunks
                                  are cut every this many input bytes by the workers
                                  themselves; 0 (default) = 1 MiB. MR_OPT_CHUNK_ROWS > 0
                                  makes CSV input cut by rows in the calling thread */
+    MR_OPT_MAX_MEMORY = 21    /* int: bytes; 0 (default) = no cap. Chunks are sized from
+                                 the input's row width (CSV: sampled from its first MiB)
+                                 so that the pipeline's buffers (mr_run_stats.buffer_bytes)
+                                 stay under it; MR_E_INVAL, before any output, when even
+                                 16 rows per chunk do not fit. Records much longer than
+                                 the sampled ones can exceed it */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;

@@ -269,10 +269,18 @@ maxmem_pipe() { # a pipe cannot be sampled: 1 KiB records are assumed
 }
 t "max-memory/pipe" maxmem_pipe
 maxmem_too_small() {
-    r mr predict -m "$SH_NUM_MODEL" -@ 4 --max-memory 1M "$SH_NUM"
-    want_rc 2 && want_no_out && want_err_line 'max-memory 1048576: too small'
+    r mr predict -m "$SH_NUM_MODEL" -@ 4 --max-memory 16K "$SH_NUM"
+    want_rc 2 && want_no_out && want_err_line 'max-memory 16384: too small'
 }
 t "max-memory/too-small" maxmem_too_small
+maxmem_split_small() { # a file read by the workers needs no 1 MiB read buffer: 1M is enough
+    r mr predict -m "$SH_NUM_MODEL" -q -@ 1 "$SH_NUM"
+    mv "$W/out" full
+    r mr predict -m "$SH_NUM_MODEL" -q -@ 4 --max-memory 1M --report rep.json "$SH_NUM"
+    want_rc 0 && want_same "$W/out" full &&
+        jcheck rep.json "0 < j['pipeline_buffer_bytes'] <= 1048576" "j['cpu']['input_split'] is True"
+}
+t "max-memory/split-csv-1M" maxmem_split_small
 maxmem_bad() {
     local v
     for v in x 0 5Q -1 12MB; do
