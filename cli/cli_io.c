@@ -112,6 +112,21 @@ long cli_read(void *cookie, void *buf, size_t cap)
     }
 }
 
+void cli_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            const int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free: fd */
+            if (n >= 0 && n != fd)
+                close(n);
+        }
+}
+
+int cli_stdout_done(void)
+{
+    return fflush(stdout) == 0 && !ferror(stdout) ? MR_EXIT_OK : MR_EXIT_IO;
+}
+
 long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 {
     const cli_input *in = cookie;
@@ -135,6 +150,21 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* Every signal whose default action ends the process and that can be
+ * caught (SIGXCPU: Slurm's CPU limit; SIGXFSZ is ignored in main). */
+static const int terminating[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+                                   SIGXCPU, SIGVTALRM, SIGPROF, SIGPOLL };
+
+/* A name that denotes an already open file, not a place: write through it. */
+static int names_open_file(const char *path)
+{
+    static const char *const fixed[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/tty" };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcmp(path, fixed[i]) == 0)
+            return 1;
+    return strncmp(path, "/dev/fd/", 8) == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
 int cli_output_open(cli_output *out, const char *path)
 {
     memset(out, 0, sizeof *out);
@@ -142,10 +172,21 @@ int cli_output_open(cli_output *out, const char *path)
         out->fd = STDOUT_FILENO;
         out->is_tty = isatty(STDOUT_FILENO);
         struct stat st;
-        /* a redirect to a regular file (not appending) can be patched in place */
+        /* a redirect to a regular file (not appending) can be patched in
+         * place, relative to where our output starts in it */
         out->seekable = fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
                         !(fcntl(STDOUT_FILENO, F_GETFL) & O_APPEND);
+        const off_t at = out->seekable ? lseek(STDOUT_FILENO, 0, SEEK_CUR) : 0;
+        out->base = at > 0 ? (uint64_t)at : 0;
         return 0;
+    }
+    if (!*path) {
+        cli_msg("-o: empty file name");
+        return MR_EXIT_USAGE;
+    }
+    if (path[strlen(path) - 1] == '/') {
+        cli_msg("%s: names a directory, not a file", path);
+        return MR_EXIT_IO;
     }
     out->path = path;
     /* our own standard output by name: use the descriptor itself, so that an
@@ -154,8 +195,17 @@ int cli_output_open(cli_output *out, const char *path)
         strcmp(path, "/proc/self/fd/1") == 0)
         return cli_output_open(out, NULL);
     /* /dev/stderr, /proc/self/fd/N and the like are links to an open file:
-     * write through them, never rename over them */
-    const int special = strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+     * write through them, never rename over them. Anything else is decided
+     * by what it is: a regular file (or none yet) gets a temporary file and
+     * a rename, wherever it lives (/dev/shm too); a FIFO, socket or device
+     * is written directly */
+    int special = names_open_file(path);
+    char link[4096];
+    const ssize_t ll = special ? -1 : readlink(path, link, sizeof link - 1); /* a link to one */
+    if (ll > 0) {
+        link[ll] = '\0';
+        special = names_open_file(link);
+    }
     struct stat st;
     if (special || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
         if (!special && S_ISDIR(st.st_mode)) {
@@ -210,9 +260,8 @@ int cli_output_open(cli_output *out, const char *path)
     if (strlen(out->tmp) < sizeof tmp_for_signal) {
         strcpy(tmp_for_signal, out->tmp);
         have_tmp = 1;
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
+        for (size_t i = 0; i < sizeof terminating / sizeof *terminating; i++)
+            signal(terminating[i], on_signal);
     }
     return 0;
 }
@@ -280,7 +329,7 @@ int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset)
     const cli_output *out = cookie;
     const char *p = buf;
     while (len) {
-        const ssize_t n = pwrite(out->fd, p, len, (off_t)offset);
+        const ssize_t n = pwrite(out->fd, p, len, (off_t)(out->base + offset));
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -19,6 +19,7 @@ typedef struct cli_input {
 
 typedef struct cli_output {
     int fd;
+    uint64_t base;          /* stdout that is a regular file: where our output starts */
     const char *path;       /* NULL: stdout */
     char *tmp;              /* temp path to rename on success, or NULL */
     char *target;           /* resolved target when path is a symlink, or NULL */
@@ -43,6 +44,14 @@ int cli_output_commit(cli_output *out);
 void cli_output_abort(cli_output *out);
 int cli_write(void *cookie, const void *buf, size_t len);
 int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset);
+
+/* Make sure fds 0, 1 and 2 are open (on /dev/null when closed), so that no
+ * file opened later becomes one of them: with 2>&- the output file would
+ * otherwise be fd 2 and receive every warning. */
+void cli_std_fds(void);
+/* Flush stdout after --help or --version text: 0, or 5 when any of it failed
+ * (a write that failed inside fputs leaves nothing for fflush to report). */
+int cli_stdout_done(void);
 
 /* Print "mars-replay: " + the error as one line. */
 void cli_print_error(const mr_error *err, const char *fallback_source);

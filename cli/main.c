@@ -227,7 +227,7 @@ static int print_version(void)
            v >> 16, (v >> 8) & 0xff, v & 0xff, mr_version_string(),
            (f & MR_FEATURE_SIMD) ? " (avx2)" : "", (f & MR_FEATURE_OPENCL) ? " opencl" : "",
            (MR_HAVE_MPI || (f & MR_FEATURE_MPI)) ? " mpi" : "");
-    return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
+    return cli_stdout_done();
 }
 
 static double since(const struct timespec *a, const struct timespec *b)
@@ -398,7 +398,9 @@ static int cmd_run(cli *c, int mode)
 
 int main(int argc, char **argv)
 {
+    cli_std_fds(); /* before anything is opened: nothing of ours may become fd 0, 1 or 2 */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error (EPIPE) we handle */
+    signal(SIGXFSZ, SIG_IGN); /* over ulimit -f: a write error (EFBIG), exit 5, temp removed */
     if ((mr_version() >> 8) != (MR_VERSION >> 8)) {
         cli_msg("library version %s does not match the program's %s", mr_version_string(),
                 MR_PROJECT_VERSION);
@@ -409,7 +411,7 @@ int main(int argc, char **argv)
     cli c = { .command = argv[1] };
     if (strcmp(c.command, "--help") == 0 || strcmp(c.command, "-h") == 0 || strcmp(c.command, "help") == 0) {
         fputs(usage_text, stdout);
-        return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
+        return cli_stdout_done();
     }
     if (strcmp(c.command, "--version") == 0 || strcmp(c.command, "version") == 0)
         return print_version();
@@ -535,7 +537,7 @@ int main(int argc, char **argv)
         case 'h':
             fputs(usage_text, stdout);
             mr_options_free(c.opt);
-            return fflush(stdout) == 0 ? MR_EXIT_OK : MR_EXIT_IO;
+            return cli_stdout_done();
         case OPT_VERSION:
             mr_options_free(c.opt);
             return print_version();

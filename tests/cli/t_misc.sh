@@ -13,6 +13,17 @@ t "misc/help" misc_help --help
 t "misc/help-short" misc_help -h
 t "misc/help-after-command" misc_help predict --help
 
+misc_help_full() { # help or version text that cannot be written is an I/O error
+    local a
+    for a in --help "predict --help" --version; do
+        # shellcheck disable=SC2086
+        "$BIN" $a >/dev/full 2>"$W/err"
+        RC=$?
+        want_rc 5 || { echo "($a)"; return 1; }
+    done
+}
+t "misc/help-to-full-device-exit-5" misc_help_full
+
 misc_version() { # misc_version ARGS...
     local h="$ROOT/src/include/marsreplay.h" lib proj
     lib=$(sed -n 's/^#define MR_VERSION_MAJOR \([0-9]*\)/\1/p' "$h").$(sed -n 's/^#define MR_VERSION_MINOR \([0-9]*\)/\1/p' "$h").$(sed -n 's/^#define MR_VERSION_PATCH \([0-9]*\)/\1/p' "$h")

@@ -155,3 +155,92 @@ out_closed_pipe() { # out_closed_pipe COMMAND OPTIONS...
 t "output/closed-pipe/predict" out_closed_pipe predict
 t "output/closed-pipe/predict-threads-1" out_closed_pipe predict --threads 1
 t "output/closed-pipe/design-threads-3-chunk-7" out_closed_pipe design --threads 3 --chunk-rows 7
+
+# ---- hardening: no silent corruption, temp files always removed ----
+
+out_sigterm_any() { # out_sigterm_any SIGNAL STATUS: any terminating signal removes the temp file
+    mkfifo in.fifo || { echo "mkfifo failed"; return 1; }
+    (head -n 20 "$OUT_IN" && exec sleep 20) >in.fifo 2>/dev/null &
+    local writer=$! pid i
+    "$BIN" predict -m "$OUT_MODEL" -o out.csv in.fifo >"$W/out" 2>"$W/err" &
+    pid=$!
+    for i in $(seq 100); do
+        [ -n "$(find . -maxdepth 1 -name '.out.csv.tmp.*')" ] && break
+        sleep 0.05
+    done
+    [ -n "$(find . -maxdepth 1 -name '.out.csv.tmp.*')" ] || { kill $pid $writer; echo "no temporary file appeared"; return 1; }
+    kill -"$1" $pid
+    wait $pid
+    RC=$?
+    kill $writer 2>/dev/null
+    wait $writer 2>/dev/null
+    want_rc "$2" && want_absent out.csv && no_tmp_left
+}
+t "output/sigquit-removes-temporary-file" out_sigterm_any QUIT 131
+t "output/sigusr1-removes-temporary-file" out_sigterm_any USR1 138
+t "output/sigxcpu-removes-temporary-file" out_sigterm_any XCPU 152
+
+out_file_size_limit() { # ulimit -f: EFBIG is a write error (5), not a SIGXFSZ death
+    (ulimit -f 64 && exec "$BIN" predict -m "$OUT_MODEL" -o out.csv "$OUT_BIG") >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 5 && want_err_line 'out\.csv' && want_absent out.csv && no_tmp_left
+}
+t "output/file-size-limit-exit-5" out_file_size_limit
+
+out_closed_stderr() { # 2>&-: the output file must not become fd 2 and get the messages
+    local ex="$ROOT/fixtures/example"
+    "$BIN" predict -m "$ex/model.json" -o want.csv "$ex/data.csv" 2>/dev/null
+    # unseen labels (a warning), --progress and -v all write to stderr
+    "$BIN" predict -v --progress -m "$ex/model.json" -o out.csv - <"$ex/data.csv" 2>&-
+    RC=$?
+    want_rc 0 && want_same out.csv want.csv
+}
+t "output/closed-stderr-keeps-output-clean" out_closed_stderr
+
+out_closed_stdin_stdout() { # <&- >&-: the same for fds 0 and 1 (the input is named)
+    "$BIN" predict -m "$OUT_MODEL" -o out.csv "$OUT_IN" <&- >&- 2>"$W/err"
+    RC=$?
+    want_rc 0 && want_same out.csv "$OUT_WANT"
+}
+t "output/closed-stdin-stdout" out_closed_stdin_stdout
+
+out_npy_after_prefix() { # stdout a regular file opened at an offset: the .npy header goes there
+    local n
+    { printf 'PREFIX\n'; "$BIN" predict -m "$OUT_MODEL" -O npy "$OUT_IN" 2>"$W/err"; } >f.npy
+    RC=$?
+    want_rc 0 || return 1
+    head -c 7 f.npy | cmp -s - <(printf 'PREFIX\n') || { echo "the prefix was overwritten: $(head -c 16 f.npy | od -c | head -2)"; return 1; }
+    tail -c +8 f.npy >y.npy
+    "$BIN" predict -m "$OUT_MODEL" -O npy -o want.npy "$OUT_IN" 2>/dev/null
+    cmp y.npy want.npy || { echo "the .npy after the prefix differs from -o FILE's"; return 1; }
+}
+t "output/npy-header-at-stdout-offset" out_npy_after_prefix
+
+out_regular_file_under_dev() { # decided by what the path is, not by its prefix
+    local d=/dev/shm
+    [ -d "$d" ] && [ -w "$d" ] || { echo "SKIP: no writable /dev/shm"; return 0; }
+    local f
+    f=$(mktemp "$d/mars-replay-test.XXXXXX") || { echo "mktemp in $d failed"; return 1; }
+    head -c 100000 /dev/zero | tr '\0' 'x' >"$f" # longer than the output
+    r mr predict -m "$OUT_MODEL" -o "$f" "$OUT_IN"
+    want_rc 0 && cmp -s "$f" "$OUT_WANT"
+    local ok=$?
+    [ $ok = 0 ] || echo "$f is not exactly the output ($(wc -c <"$f") bytes, want $(wc -c <"$OUT_WANT")): old bytes kept?"
+    rm -f "$f" "$d"/."$(basename "$f")".tmp.* 2>/dev/null
+    r mr predict -m "$OUT_MODEL" -o "$f" "$OUT_IN" # a new file there too
+    want_rc 0 && cmp -s "$f" "$OUT_WANT" || { ok=1; echo "new $f: exit $RC, $(peek "$W/err")"; }
+    rm -f "$f"
+    return $ok
+}
+t "output/regular-file-under-dev-replaced-whole" out_regular_file_under_dev
+
+out_bad_names_before_reading() { # -o '' and -o DIR/ fail before any input is read
+    local what
+    for what in '' 'nodir/' "$W/"; do
+        sleep 5 | timeout 3 "$BIN" predict -m "$OUT_MODEL" -o "$what" - >"$W/out" 2>"$W/err"
+        RC=$?
+        [ "$RC" = 2 ] || [ "$RC" = 5 ] || { echo "-o '$what': exit $RC (124: waited for the input): $(peek "$W/err")"; return 1; }
+        want_err_line '' || return 1
+    done
+}
+t "output/bad-output-name-fails-first" out_bad_names_before_reading
