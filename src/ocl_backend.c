@@ -123,16 +123,6 @@ static void facts_of(const mr_ocl_api *cl, dev_facts *f)
     cl_device_fp_config fc = 0;
     if (!f->fp64 && cl->clGetDeviceInfo(f->did, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fc, &fc, NULL) == CL_SUCCESS && fc)
         f->fp64 = 1;
-    /* test-only: pretend no device has fp64, to test the single-precision rule
-     * on a driver that has it (docs/accelerator.md) */
-    const char *hide = getenv("MR_OPENCL_HIDE_FP64");
-    if (hide && strcmp(hide, "1") == 0)
-        f->fp64 = 0;
-    /* test-only: pretend every device is a GPU, so that the path where auto
-     * picks a GPU runs on a CPU-only driver such as PoCL */
-    const char *gpu = getenv("MR_OPENCL_AS_GPU");
-    if (gpu && strcmp(gpu, "1") == 0)
-        f->type = CL_DEVICE_TYPE_GPU;
 }
 
 /* Every device of every platform. 0 (n may be 0), or -1 with why. */

@@ -10,7 +10,6 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static mr_ocl_api api;
 static int api_ok;
-static int attempts;
 static char load_why[256];
 
 static void load(void)
@@ -18,7 +17,6 @@ static void load(void)
     const char *name = getenv("MR_OPENCL_LIBRARY");
     if (!name || !*name)
         name = "libOpenCL.so.1";
-    attempts++;
     void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
@@ -44,11 +42,6 @@ const mr_ocl_api *mr_ocl_api_get(char *why, size_t cap)
     if (why && cap)
         snprintf(why, cap, "%s", load_why);
     return NULL;
-}
-
-int mr_ocl_load_attempts(void)
-{
-    return attempts;
 }
 
 const char *mr_ocl_strerror(cl_int code)

@@ -3,9 +3,10 @@
  * libmarsreplay never links libOpenCL: the ICD loader is dlopen()ed the
  * first time a device is asked for (--device opencl|auto, mr_probe_devices),
  * and only the functions below are looked up. A machine without the loader
- * runs everything else unchanged. The test-only environment variable
- * MR_OPENCL_LIBRARY overrides the library name (e.g. a path that does not
- * exist, to simulate a machine without OpenCL). */
+ * runs everything else unchanged. The environment variable
+ * MR_OPENCL_LIBRARY overrides the library name (tests: a path that does not
+ * exist simulates a machine without OpenCL; tests/shim/ocl_pretend.c is a
+ * fake loader that forwards to the real one and rewrites device facts). */
 #ifndef MR_OCL_LOADER_H
 #define MR_OCL_LOADER_H
 
@@ -35,9 +36,6 @@ typedef struct mr_ocl_api {
  * process). NULL if the loader or one of the functions is missing; then
  * `why` (may be NULL) receives a one-line reason. */
 const mr_ocl_api *mr_ocl_api_get(char *why, size_t cap);
-/* How many times this process tried to dlopen the ICD loader (0 or 1): for
- * tests of "no hidden initialisation". */
-int mr_ocl_load_attempts(void);
 /* A short name for an OpenCL error code, e.g. "CL_OUT_OF_RESOURCES". */
 const char *mr_ocl_strerror(cl_int code);
 

@@ -16,6 +16,9 @@ sys.exit(0 if ok else 1)'; then
     exit 77
 fi
 OCL_GEN="$HERE/gen_ocl.py"
+# the fake ICD loader (tests/shim/ocl_pretend.c): forwards to the real one and,
+# with MR_TEST_OCL_NO_FP64=1 / MR_TEST_OCL_AS_GPU=1, hides fp64 / reports GPUs
+OCL_PRETEND="$BUILD/tests/ocl_pretend.so"
 OCL_EMPTY="$TMP/no-vendors"
 mkdir -p "$OCL_EMPTY"
 
@@ -239,27 +242,50 @@ ocl_auto_cpu_device() { # auto leaves an OpenCL CPU device to the native CPU pat
 }
 t "opencl/auto/cpu-devices" ocl_auto_cpu_device
 
-ocl_no_fp64() { # a device without fp64: single precision only (MR_OPENCL_HIDE_FP64 pretends)
+ocl_pretend() { # ocl_pretend VAR=1 ARGS...: mars-replay through the fake loader
+    if [ ! -f "$OCL_PRETEND" ]; then
+        : >"$W/out"
+        echo "no fake OpenCL loader $OCL_PRETEND (ninja -C $BUILD tests/ocl_pretend.so)" >"$W/err"
+        RC=99
+        return
+    fi
+    local var=$1
+    shift
+    r env MR_OPENCL_LIBRARY="$OCL_PRETEND" "$var" timeout -k 5 120 "$BIN" "$@"
+}
+
+ocl_no_fp64() { # a device without fp64: single precision only (the fake loader hides fp64)
     r mr predict -m "$OCL_M" "$OCL_IN" && mv out cpu.csv
-    MR_OPENCL_HIDE_FP64=1 r mr probe --json
-    want_rc 0 && jcheck out "all(not d['fp64'] and not d['usable_double'] and d['usable_single'] for p in j['platforms'] for d in p['devices'])" \
+    ocl_pretend MR_TEST_OCL_NO_FP64=1 probe --json
+    want_rc 0 && jcheck out "j['available'] is True" "len(j['platforms']) >= 1" \
+        "all(not d['fp64'] and not d['usable_double'] and d['usable_single'] for p in j['platforms'] for d in p['devices'])" \
         "all('no fp64' in d['why_not'] for p in j['platforms'] for d in p['devices'])" || return 1
-    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device opencl "$OCL_IN"
+    ocl_pretend MR_TEST_OCL_NO_FP64=1 predict -m "$OCL_M" --device opencl "$OCL_IN"
     want_rc 6 && want_no_out && want_err_line '^mars-replay: device opencl: no usable OpenCL device \(.*no fp64 support' || return 1
-    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device opencl:0.0 "$OCL_IN"
+    ocl_pretend MR_TEST_OCL_NO_FP64=1 predict -m "$OCL_M" --device opencl:0.0 "$OCL_IN"
     want_rc 6 && want_err_line 'device opencl:0\.0: OpenCL device 0\.0 \(.*\): no fp64 support' || return 1
-    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device auto "$OCL_IN"
+    ocl_pretend MR_TEST_OCL_NO_FP64=1 predict -m "$OCL_M" --device auto "$OCL_IN"
     want_rc 0 && want_no_err && want_same out cpu.csv || return 1
-    MR_OPENCL_HIDE_FP64=1 r mr predict -m "$OCL_M" --device opencl --precision single --report r.json "$OCL_IN"
+    ocl_pretend MR_TEST_OCL_NO_FP64=1 predict -m "$OCL_M" --device opencl --precision single --report r.json "$OCL_IN"
     want_rc 0 && jcheck r.json "j['backend']['used'] == 'opencl'" "j['backend']['precision'] == 'single'"
 }
 t "opencl/no-fp64-single-only" ocl_no_fp64
 
-ocl_auto_gpu() { # auto takes a GPU when there is one (MR_OPENCL_AS_GPU pretends PoCL's is)
+ocl_pretend_plain() { # the fake loader with nothing rewritten: the device as it is
     r mr predict -m "$OCL_M" "$OCL_IN" && mv out cpu.csv
-    MR_OPENCL_AS_GPU=1 r mr probe --json
-    want_rc 0 && jcheck out "any(d['auto_candidate'] for p in j['platforms'] for d in p['devices'])" || return 1
-    MR_OPENCL_AS_GPU=1 r mr predict -m "$OCL_M" --device auto -v --report r.json "$OCL_IN"
+    ocl_pretend MR_TEST_OCL_NO_FP64=0 probe --json
+    want_rc 0 && jcheck out "j['available'] is True" \
+        "any(d['fp64'] and d['usable_double'] for p in j['platforms'] for d in p['devices'])" || return 1
+    ocl_pretend MR_TEST_OCL_NO_FP64=0 predict -m "$OCL_M" --device opencl --report r.json "$OCL_IN"
+    want_rc 0 && want_same out cpu.csv && jcheck r.json "j['backend']['used'] == 'opencl'" "j['backend']['precision'] == 'double'"
+}
+t "opencl/fake-loader-forwards" ocl_pretend_plain
+
+ocl_auto_gpu() { # auto takes a GPU when there is one (the fake loader says PoCL's is)
+    r mr predict -m "$OCL_M" "$OCL_IN" && mv out cpu.csv
+    ocl_pretend MR_TEST_OCL_AS_GPU=1 probe --json
+    want_rc 0 && jcheck out "any(d['auto_candidate'] and d['type'] == 'gpu' for p in j['platforms'] for d in p['devices'])" || return 1
+    ocl_pretend MR_TEST_OCL_AS_GPU=1 predict -m "$OCL_M" --device auto -v --report r.json "$OCL_IN"
     want_rc 0 && want_same out cpu.csv && grep -q '^mars-replay: backend: opencl' err &&
         jcheck r.json "j['backend']['used'] == 'opencl'" "j['backend']['requested'] == 'auto'"
 }
