@@ -102,11 +102,8 @@ static mr_status write_failed(const mr_stream *r, mr_error *err)
     return MR_E_IO;
 }
 
-mr_status mr_output_write_chunk(const mr_stream *r, mr_slot *s)
+mr_status mr_output_write_at(const mr_stream *r, mr_slot *s, uint64_t at)
 {
-    /* every chunk before this one holds chunk_rows rows */
-    const uint64_t at = (r->o->out_fmt == MR_FMT_NPY ? r->npy_header_len : 0) +
-                        s->ticket * r->chunk_rows * r->nvals * sizeof(double);
     if (s->out_len && r->io->pwrite(r->io->write_cookie, s->out, s->out_len, at) != 0)
         return s->st = write_failed(r, &s->err);
     s->written = 1;

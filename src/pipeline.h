@@ -15,6 +15,7 @@
 #ifndef MR_PIPELINE_H
 #define MR_PIPELINE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -124,7 +125,11 @@ typedef struct mr_stream {
     int cut_rows;             /* stream-mode CSV cut by rows (MR_OPT_CHUNK_ROWS, memory cap) */
     uint64_t data_rows;       /* binary: whole rows to read */
     uint64_t n_chunks;
-    int direct;               /* workers pwrite fixed-width output at known offsets */
+    int direct;               /* who writes a chunk (mr_io.write_any_order): MR_DIRECT_* */
+    pthread_mutex_t pub_mu;   /* MR_DIRECT_CHAINED: what the writer has published: */
+    uint64_t pub_ticket;      /*   the next chunk to write, */
+    uint64_t pub_off;         /*   its offset in the output */
+    int pub_parity;           /*   and the quote parity at its anchor */
     mr_status tail_st;        /* an error after the last chunk (truncated, trailing bytes) */
     mr_error tail_err;
     int tail_in_last;         /* ... that fails the last chunk too, as a cutter's error
@@ -143,6 +148,13 @@ typedef struct mr_stream {
     char *header;             /* output header, written with the first chunk: a run */
     size_t header_len;        /* that fails in its first chunk writes nothing at all */
 } mr_stream;
+
+enum {
+    MR_DIRECT_NONE,    /* the writer writes every chunk, in order */
+    MR_DIRECT_FIXED,   /* fixed-width rows in and out: each job pwrites at an offset known ahead */
+    MR_DIRECT_CHAINED, /* a job pwrites itself when the writer has published its offset
+                          (every chunk before it written), else the writer does */
+};
 
 /* buf.c */
 int mr_buf_grow(char **buf, size_t *cap, size_t need);
@@ -168,7 +180,7 @@ mr_status mr_output_header(mr_stream *r, mr_error *err);
 mr_status mr_output_flush_header(mr_stream *r, mr_error *err);
 mr_status mr_output_finish(mr_stream *r, mr_error *err);
 mr_status mr_output_write(mr_stream *r, const void *buf, size_t len, mr_error *err);
-/* A chunk's fixed-width output at its own offset (from a worker). */
-mr_status mr_output_write_chunk(const mr_stream *r, mr_slot *s);
+/* A chunk's output at byte `at` of the output (pwrite; from any thread). */
+mr_status mr_output_write_at(const mr_stream *r, mr_slot *s, uint64_t at);
 
 #endif

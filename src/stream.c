@@ -57,8 +57,12 @@ mr_status mr_stream_fill(mr_stream *r, size_t keep_from, size_t want, mr_error *
                 return mr_err_set(err, MR_E_NOMEM, "out of memory");
         }
         size_t got;
-        const size_t room = r->rcap - r->rend;
-        const size_t ask = room < MR_READ_SIZE ? room : MR_READ_SIZE;
+        /* what is wanted, but at least 64 KiB and at most MR_READ_SIZE a read:
+         * a header costs no 1 MiB read that split mode's workers would redo */
+        const size_t room = r->rcap - r->rend, need = want - (r->rend - r->rpos);
+        size_t ask = need < 65536 ? 65536 : need < MR_READ_SIZE ? need : MR_READ_SIZE;
+        if (ask > room)
+            ask = room;
         FORWARD_IF(mr_stream_read(r, r->rbuf + r->rend, ask, &got, err));
         r->rend += got;
         if (got < ask)
@@ -208,8 +212,17 @@ static void job(void *ctx, size_t si, unsigned wi)
             s->st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
     s->n_rows = row0;
     s->written = 0;
-    if (r->direct && s->st == MR_OK)
-        mr_output_write_chunk(r, s);
+    if (s->st == MR_OK && r->direct == MR_DIRECT_FIXED) { /* every chunk before holds chunk_rows */
+        mr_output_write_at(r, s, (r->o->out_fmt == MR_FMT_NPY ? r->npy_header_len : 0) +
+                                     s->ticket * r->chunk_rows * r->nvals * sizeof(double));
+    } else if (s->st == MR_OK && r->direct == MR_DIRECT_CHAINED) {
+        pthread_mutex_lock(&r->pub_mu);
+        const int mine = r->pub_ticket == s->ticket && r->pub_parity == s->parity;
+        const uint64_t at = r->pub_off;
+        pthread_mutex_unlock(&r->pub_mu);
+        if (mine) /* a wrong parity guess never writes: its chunk is redone */
+            mr_output_write_at(r, s, at);
+    }
     s->cpu = thread_cpu() - t0;
 }
 
@@ -340,10 +353,22 @@ static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_error *err)
             *err = s->cut_err;
     } else {
         st = mr_output_flush_header(r, err);
-        if (st == MR_OK && s->written)
+        if (st == MR_OK && !s->written && r->direct == MR_DIRECT_CHAINED && s->out_len) {
+            st = mr_output_write_at(r, s, r->pub_off);
+            if (st != MR_OK && err)
+                *err = s->err;
+        }
+        if (st == MR_OK && (s->written || r->direct == MR_DIRECT_CHAINED))
             r->out_bytes += s->out_len;
         else if (st == MR_OK)
             st = mr_output_write(r, s->out, s->out_len, err);
+        if (st == MR_OK && r->direct == MR_DIRECT_CHAINED) { /* the next chunk may write itself */
+            pthread_mutex_lock(&r->pub_mu);
+            r->pub_off += s->out_len;
+            r->pub_ticket = s->ticket + 1;
+            r->pub_parity = wr->parity;
+            pthread_mutex_unlock(&r->pub_mu);
+        }
     }
     wr->rows += s->n_rows;
     wr->lines += s->n_lines;
@@ -530,8 +555,8 @@ static mr_status plan_split(mr_stream *r, unsigned threads, mr_error *err)
     r->split = 1;
     /* fixed-width rows in, fixed-width values out: every chunk's place in
      * the output is known before it is computed */
-    r->direct = r->in->fmt != MR_FMT_CSV && r->o->out_fmt != MR_FMT_CSV && r->o->mode != MR_MODE_CHECK &&
-                r->io->pwrite && r->io->write_any_order;
+    if (r->in->fmt != MR_FMT_CSV && r->o->out_fmt != MR_FMT_CSV && r->direct == MR_DIRECT_CHAINED)
+        r->direct = MR_DIRECT_FIXED;
     r->data_start = consumed;
     r->bytes_in = consumed;
     free(r->rbuf); /* the workers read the rest themselves */
@@ -595,6 +620,10 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     unsigned threads = e->opt.threads ? e->opt.threads : 1;
     mr_ordered *q = NULL;
     if (st == MR_OK) {
+        /* an output thrown away on failure may be written in any order:
+         * the workers write their own chunks once their offsets are known */
+        if (io->write_any_order && io->pwrite && r.o->mode != MR_MODE_CHECK)
+            r.direct = MR_DIRECT_CHAINED;
         r.chunk_rows = r.o->chunk_rows ? r.o->chunk_rows : r.in->chunk_rows(&r);
         r.chunk_bytes = r.o->chunk_bytes ? r.o->chunk_bytes : MR_DEFAULT_CHUNK_BYTES;
         r.cut_rows = r.in->fmt == MR_FMT_CSV && r.o->chunk_rows;
@@ -609,6 +638,8 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     }
     if (st == MR_OK)
         st = mr_output_header(&r, err);
+    pthread_mutex_init(&r.pub_mu, NULL);
+    r.pub_off = r.header_len; /* the header goes first, written with the first chunk */
     if (st == MR_OK && threads > 1) {
         unsigned started = 0;
         st = mr_ordered_create(threads, r.nslots, job, &r, &q, &started);
@@ -651,6 +682,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         mr_err_clear(err);
     if (st != MR_OK && err && !err->source[0])
         mr_err_field(err->source, sizeof err->source, r.src);
+    pthread_mutex_destroy(&r.pub_mu);
     free_run(&r);
     return st;
 }

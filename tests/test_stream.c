@@ -502,6 +502,57 @@ static void split_binary_identical_to_stream(void **state)
     mr_options_free(o);
 }
 
+/* With write_any_order, a CSV chunk is written by its own worker once the
+ * writer has published its offset (and the quote parity it assumed is the
+ * true one), else by the writer: the file is the ordered output, for split
+ * and stream mode, any chunk size and thread count, wrong guesses included. */
+static void chained_writes_identical(void **state)
+{
+    (void)state;
+    size_t len;
+    char *csv = make_csv(600, 21, &len);
+    mr_options *o;
+    mr_options_create(&o);
+    mr_options_set_str(o, MR_OPT_KEEP, "id,note");
+    mem_out ref = { 0 };
+    assert_int_equal(run(csv, len, o, &ref, NULL, NULL, 0), MR_OK);
+    assert_true(ref.len < sizeof ((any_out *)0)->data);
+    static const int threads[] = { 1, 2, 4 };
+    static const int chunks[] = { 7, 97, 1000, 0 };
+    uint32_t redone = 0;
+    for (int split = 0; split < 2; split++)
+        for (size_t t = 0; t < 3; t++)
+            for (size_t c = 0; c < 4; c++) {
+                mr_options_set_int(o, MR_OPT_THREADS, threads[t]);
+                mr_options_set_int(o, MR_OPT_CHUNK_BYTES, chunks[c]);
+                mr_model *m = load_json(model_json);
+                mr_engine *e = NULL;
+                assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
+                mem_in in = { .data = csv, .len = len, .max_read = 333 };
+                static any_out any;
+                memset(any.data, 'X', sizeof any.data);
+                any.len = 0;
+                pthread_mutex_init(&any.mu, NULL);
+                const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.csv",
+                                   .write = any_write, .pwrite = any_pwrite, .write_cookie = &any,
+                                   .read_at = split ? mem_read_at : NULL, .size = len, .write_any_order = 1 };
+                mr_run_stats st;
+                assert_int_equal(mr_run(e, &io, NULL, NULL, &st, NULL), MR_OK);
+                redone += st.redone_chunks;
+                assert_int_equal(st.bytes_out, ref.len);
+                mr_run_stats_free(&st);
+                pthread_mutex_destroy(&any.mu);
+                mr_engine_free(e);
+                mr_model_free(m);
+                assert_int_equal(any.len, ref.len);
+                assert_memory_equal(any.data, ref.data, ref.len);
+            }
+    assert_true(redone > 0); /* wrong guesses happened, and wrote nothing of theirs */
+    free(ref.data);
+    mr_options_free(o);
+    free(csv);
+}
+
 static void io_errors(void **state)
 {
     (void)state;
@@ -571,6 +622,7 @@ int main(void)
         cmocka_unit_test(split_errors_as_stream),
         cmocka_unit_test(split_input_shrank),
         cmocka_unit_test(split_binary_identical_to_stream),
+        cmocka_unit_test(chained_writes_identical),
         cmocka_unit_test(nothing_written_when_first_chunk_fails),
         cmocka_unit_test(header_problems),
         cmocka_unit_test(npy_round_trip),

@@ -50,6 +50,16 @@ det_same_pipe() { # det_same_pipe MODE SIZE OPTIONS...: the input through a pipe
     want_rc 0 && want_same "$W/out" "$base"
 }
 
+det_same_o() { # det_same_o MODE SIZE OPTIONS...: -o FILE instead of stdout
+    local mode=$1 size=$2
+    shift 2
+    local base="$SHARED/base_${mode}_$size"
+    [ -s "$base" ] || { echo "no reference output (see the base test)"; return 1; }
+    # shellcheck disable=SC2046
+    r mr $(det_args "$mode") "$@" -m "$DET_MODEL" -o out.csv "$SHARED/det_$size.csv"
+    want_rc 0 && want_same out.csv "$base"
+}
+
 for mode in predict design keep; do
     # `t` runs tests in a subshell: make the references here
     W="$TMP/det_base_$mode"; mkdir -p "$W"
@@ -72,6 +82,9 @@ for mode in predict design keep; do
     # a pipe: the calling thread cuts by bytes at the last record end
     t "determinism/$mode/pipe-chunk-bytes-61-threads-3" det_same_pipe "$mode" small --threads 3 --chunk-bytes 61
     t "determinism/$mode/pipe-threads-2" det_same_pipe "$mode" big --threads 2
+    # -o FILE: the workers write their own chunks once their offsets are known
+    t "determinism/$mode/o-file-chunk-bytes-61-threads-3" det_same_o "$mode" small --threads 3 --chunk-bytes 61
+    t "determinism/$mode/o-file-threads-2" det_same_o "$mode" big --threads 2
 done
 
 # --keep copies the fields exactly (re-quoted where needed) before the prediction
