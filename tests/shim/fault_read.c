@@ -6,13 +6,14 @@
  * With $MR_TEST_KILL_RANK=R (and the same path match), the MPI rank R
  * ($OMPI_COMM_WORLD_RANK, or $PMIX_RANK under srun) kills itself with SIGKILL at its
  * $MR_TEST_KILL_AT-th read of that file (default 4): a rank, or its node, lost
- * in the middle of a job. */
+ * in the middle of a job. Thread-safe: the library's workers pread at once. */
 #undef _FILE_OFFSET_BITS /* define pread and pread64 both, as libc has them */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,34 @@
 
 static int left = -1;
 static int fault_errno = EIO;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_pread64)(int, void *, size_t, off64_t);
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void resolve(void)
+{
+    *(void **)&real_read = dlsym(RTLD_NEXT, "read");
+    *(void **)&real_pread = dlsym(RTLD_NEXT, "pread");
+    *(void **)&real_pread64 = dlsym(RTLD_NEXT, "pread64");
+}
+
+static int should_fail_locked(int fd);
 
 static int should_fail(int fd)
+{
+    pthread_once(&once, resolve);
+    pthread_mutex_lock(&mu);
+    const int f = should_fail_locked(fd);
+    const int e = errno;
+    pthread_mutex_unlock(&mu);
+    errno = e;
+    return f;
+}
+
+static int should_fail_locked(int fd)
 {
     if (left < 0) {
         const char *n = getenv("MR_TEST_READ_FAULTS");
@@ -65,24 +92,15 @@ static int should_fail(int fd)
 
 ssize_t read(int fd, void *buf, size_t n)
 {
-    static ssize_t (*real)(int, void *, size_t);
-    if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "read");
-    return should_fail(fd) ? -1 : real(fd, buf, n);
+    return should_fail(fd) ? -1 : real_read(fd, buf, n);
 }
 
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-    static ssize_t (*real)(int, void *, size_t, off_t);
-    if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "pread");
-    return should_fail(fd) ? -1 : real(fd, buf, n, off);
+    return should_fail(fd) ? -1 : real_pread(fd, buf, n, off);
 }
 
 ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
-    static ssize_t (*real)(int, void *, size_t, off64_t);
-    if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "pread64");
-    return should_fail(fd) ? -1 : real(fd, buf, n, off);
+    return should_fail(fd) ? -1 : real_pread64(fd, buf, n, off);
 }
