@@ -30,6 +30,11 @@ static const mr_backend_ops *find(const char *name)
     return NULL;
 }
 
+int mr_backend_compiled(const char *name)
+{
+    return find(name) != NULL;
+}
+
 static void info_defaults(mr_backend_info *in, const mr_options *o)
 {
     memset(in, 0, sizeof *in);

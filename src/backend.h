@@ -38,5 +38,7 @@ extern const mr_backend_ops mr_backend_cpu;
 mr_status mr_backend_select(mr_engine *e, mr_error *err);
 /* Release device state (mr_engine_free). */
 void mr_backend_release(mr_engine *e);
+/* 1 if the build has the backend of that name (a row of the table). */
+int mr_backend_compiled(const char *name);
 
 #endif

@@ -1,4 +1,5 @@
 /* version.c — run-time version and feature queries. */
+#include "backend.h"
 #include "config.h"
 #include "marsreplay.h"
 #include "plan.h"
@@ -17,6 +18,6 @@ const char *mr_version_string(void)
 
 unsigned mr_features(void)
 {
-    return (MR_HAVE_OPENCL ? MR_FEATURE_OPENCL : 0u) | (MR_HAVE_MPI ? MR_FEATURE_MPI : 0u) |
+    return (mr_backend_compiled("opencl") ? MR_FEATURE_OPENCL : 0u) | (MR_HAVE_MPI ? MR_FEATURE_MPI : 0u) |
            (mr_eval_simd() ? MR_FEATURE_SIMD : 0u);
 }
