@@ -12,7 +12,16 @@
  * stats. C must agree with A on the status and the error (the first failing
  * row is a property of the input), and on success on the output; after an
  * error the two outputs hold different numbers of whole chunks, so one must
- * be a prefix of the other. abort() on any difference. */
+ * be a prefix of the other.
+ *
+ * Two more runs cut the CSV by bytes (chunks of 1, 2, 5 or 13 bytes, from the
+ * control byte's bits 0-1 and 2-3): D threads=3 through a positional reader
+ * (split mode: the workers find record ends from a guessed quote parity that
+ * the writer checks), E threads=1 through short reads (the calling thread
+ * cuts at the last record end). Both report errors when their rows are
+ * decoded, so D and E must agree on everything; and with A, on whether the
+ * run succeeds, and then on the output and the stats. abort() on any
+ * difference. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +51,50 @@ static const mr_model *model(int i)
     return m[i];
 }
 
+/* The whole input as a file: read from the start, or at any offset. */
+typedef struct flat {
+    const uint8_t *p;
+    size_t len, pos;
+} flat;
+
+static long flat_read(void *cookie, void *buf, size_t cap)
+{
+    flat *f = cookie;
+    const size_t n = f->len - f->pos < cap ? f->len - f->pos : cap;
+    memcpy(buf, f->p + f->pos, n);
+    f->pos += n;
+    return (long)n;
+}
+
+static long flat_read_at(void *cookie, void *buf, size_t cap, uint64_t off)
+{
+    const flat *f = cookie;
+    if (off >= f->len)
+        return 0;
+    const size_t n = f->len - (size_t)off < cap ? f->len - (size_t)off : cap;
+    memcpy(buf, f->p + off, n);
+    return (long)n;
+}
+
+/* chunk > 0: rows per chunk; chunk < 0: -chunk bytes per chunk (split with
+ * a positional reader when `split`) */
+static void run_cut(const mr_model *m, int mode, int keep, int threads, int64_t chunk, int split,
+                    uint8_t pattern, const uint8_t *csv, size_t len, result *res);
+
 static void run(const mr_model *m, int mode, int keep, int threads, int64_t chunk, uint8_t pattern,
                 const uint8_t *csv, size_t len, result *res)
+{
+    run_cut(m, mode, keep, threads, chunk, 0, pattern, csv, len, res);
+}
+
+static void run_cut(const mr_model *m, int mode, int keep, int threads, int64_t chunk, int split,
+                    uint8_t pattern, const uint8_t *csv, size_t len, result *res)
 {
     mr_options *o;
     FUZZ_CHECK(mr_options_create(&o) == MR_OK, "oom");
     FUZZ_CHECK(mr_options_set_int(o, MR_OPT_THREADS, threads) == MR_OK, "threads");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_CHUNK_ROWS, chunk) == MR_OK, "chunk");
+    FUZZ_CHECK(mr_options_set_int(o, chunk > 0 ? MR_OPT_CHUNK_ROWS : MR_OPT_CHUNK_BYTES,
+                                  chunk > 0 ? chunk : -chunk) == MR_OK, "chunk");
     FUZZ_CHECK(mr_options_set_int(o, MR_OPT_MODE, mode) == MR_OK, "mode");
     FUZZ_CHECK(mr_options_set_int(o, MR_OPT_INPUT_FORMAT, MR_FMT_CSV) == MR_OK, "fmt");
     if (keep)
@@ -60,8 +106,10 @@ static void run(const mr_model *m, int mode, int keep, int threads, int64_t chun
     fz_reader_init(&rd, pattern);
     fz_reader_add(&rd, csv, len, 0);
     memset(res, 0, sizeof *res);
-    const mr_io io = { .read = fz_read, .read_cookie = &rd, .source = "input.csv",
-                       .write = fz_write, .pwrite = fz_pwrite, .write_cookie = &res->out };
+    flat whole = { csv, len, 0 };
+    const mr_io io = { .read = split ? flat_read : fz_read, .read_cookie = split ? (void *)&whole : (void *)&rd,
+                       .source = "input.csv", .write = fz_write, .pwrite = fz_pwrite,
+                       .write_cookie = &res->out, .read_at = split ? flat_read_at : NULL, .size = len };
     res->st = mr_run(e, &io, NULL, NULL, &res->stats, &res->err);
     mr_engine_free(e);
     mr_options_free(o);
@@ -123,10 +171,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *csv = data + 1;
     const size_t len = size - 1;
 
-    result a, bb, c;
+    result a, bb, c, d, e;
     run(m, mode, keep, 1, c1, 0xff, csv, len, &a);
     run(m, mode, keep, 3, c1, (uint8_t)(b ^ 0x5a), csv, len, &bb);
     run(m, mode, keep, 3, c2, (uint8_t)(b * 7 + 1), csv, len, &c);
+    static const int64_t bytes[4] = {1, 2, 5, 13};
+    run_cut(m, mode, keep, 3, -bytes[b & 3], 1, 0xff, csv, len, &d);
+    run_cut(m, mode, keep, 1, -bytes[(b >> 2) & 3], 0, (uint8_t)(b * 3 + 2), csv, len, &e);
 
     same_error(&a, &bb, "threads 1 vs 3");
     FUZZ_CHECK(a.out.len == bb.out.len && (a.out.len == 0 || !memcmp(a.out.p, bb.out.p, a.out.len)),
@@ -146,8 +197,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "chunk %lld vs %lld: outputs before the error disagree", (long long)c1,
                    (long long)c2);
     }
+
+    same_error(&d, &e, "split vs stream cut by bytes");
+    FUZZ_CHECK((a.st == MR_OK) == (d.st == MR_OK), "rows vs bytes: status %d vs %d (%s | %s)", a.st, d.st,
+               a.err.text, d.err.text);
+    if (a.st == MR_OK) {
+        FUZZ_CHECK(a.out.len == d.out.len && (a.out.len == 0 || !memcmp(a.out.p, d.out.p, a.out.len)) &&
+                       a.out.len == e.out.len && (a.out.len == 0 || !memcmp(a.out.p, e.out.p, a.out.len)),
+                   "rows vs bytes: output differs (%zu vs %zu vs %zu bytes)", a.out.len, d.out.len, e.out.len);
+        same_stats(&a, &d, "rows vs split bytes");
+        same_stats(&a, &e, "rows vs stream bytes");
+    }
     result_free(&a);
     result_free(&bb);
     result_free(&c);
+    result_free(&d);
+    result_free(&e);
     return 0;
 }
