@@ -87,11 +87,24 @@ int cli_input_open(cli_input *in, const char *name)
             (void)fcntl(in->fd, F_SETPIPE_SZ, 1 << 20);
         if (S_ISREG(st.st_mode)) {
             in->size = st.st_size;
+            in->mtime = st.st_mtim;
             const off_t at = lseek(in->fd, 0, SEEK_CUR); /* stdin may be partly read */
             in->base = at > 0 && at <= st.st_size ? (uint64_t)at : 0;
         }
     }
     return 0;
+}
+
+int cli_input_unchanged(const cli_input *in)
+{
+    struct stat st;
+    if (in->size < 0 || fstat(in->fd, &st) != 0)
+        return 0;
+    if (st.st_size == in->size && st.st_mtim.tv_sec == in->mtime.tv_sec && st.st_mtim.tv_nsec == in->mtime.tv_nsec)
+        return 0;
+    cli_msg("%s: the input changed during the run (%lld bytes at the start, %lld at the end): no output written",
+            in->display, (long long)in->size, (long long)st.st_size);
+    return MR_EXIT_IO;
 }
 
 void cli_input_close(cli_input *in)

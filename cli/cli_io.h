@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "marsreplay.h"
 
@@ -14,6 +15,7 @@ typedef struct cli_input {
     const char *display;    /* for messages: the path or "<stdin>" */
     int64_t size;           /* regular file size, or -1 */
     uint64_t base;          /* regular file: the offset reading starts from */
+    struct timespec mtime;  /* regular file: when it was last changed, at open */
     int retries;            /* --io-retries: transient read errors retried */
 } cli_input;
 
@@ -30,6 +32,9 @@ typedef struct cli_output {
 /* Open an input; on failure print the error and return an exit code, else 0. */
 int cli_input_open(cli_input *in, const char *name);
 void cli_input_close(cli_input *in);
+/* A regular file input whose size or modification time is not what it was
+ * at open changed under the run: print that and return 5, else 0. */
+int cli_input_unchanged(const cli_input *in);
 long cli_read(void *cookie, void *buf, size_t cap);
 /* mr_read_at_fn for a regular file: pread at base + offset (thread-safe). */
 long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);

@@ -358,6 +358,8 @@ static int cmd_run(cli *c, int mode)
         if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
             cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
     }
+    if (rc == 0) /* a file that grew or changed under the run: its output is not one input's */
+        rc = cli_input_unchanged(&in);
     if (rc == 0 && mode != MR_MODE_CHECK && out.fd >= 0)
         rc = cli_output_commit(&out);
     else if (out.fd >= 0 || out.tmp)

@@ -248,6 +248,20 @@ retry_bad_value() {
 }
 t "retries/bad-value" retry_bad_value
 
+# an input that grows during the run (the fault shim appends a line at its
+# 2nd read): the run reads only what was there at the start, then fails
+# (exit 5) without an output file, for a plain run and for a shard
+grow_during_run() {
+    cp "$SH_NUM" grow.csv
+    env LD_PRELOAD="$FAULT_SO" MR_TEST_READ_PATH=grow.csv MR_TEST_APPEND_AT=2 \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+        "$BIN" predict -m "$SH_NUM_MODEL" -@ 2 -o out.csv "$@" grow.csv >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 5 && want_err_line 'grow\.csv: the input changed during the run' && want_absent out.csv
+}
+t "changed-input/grows-during-run" grow_during_run
+t "changed-input/grows-during-shard" grow_during_run --shard 1/3
+
 # --max-memory: the pipeline's buffers (report: pipeline_buffer_bytes) stay under the cap
 maxmem_bounded() { # $1 threads, $2 model, $3 input, then extra args
     local th=$1 model=$2 input=$3

@@ -6,13 +6,16 @@
  * With $MR_TEST_KILL_RANK=R (and the same path match), the MPI rank R
  * ($OMPI_COMM_WORLD_RANK, or $PMIX_RANK under srun) kills itself with SIGKILL at its
  * $MR_TEST_KILL_AT-th read of that file (default 4): a rank, or its node, lost
- * in the middle of a job. Thread-safe: the library's workers pread at once. */
+ * in the middle of a job. With $MR_TEST_APPEND_AT=N, the N-th read of that
+ * file first appends a line to it (an input that grows during the run).
+ * Thread-safe: the library's workers pread at once. */
 #undef _FILE_OFFSET_BITS /* define pread and pread64 both, as libc has them */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,7 +71,8 @@ static int should_fail_locked(int fd)
     if (!rank)
         rank = getenv("PMIX_RANK"); /* srun --mpi=pmix */
     const int killing = kill_rank && rank && strcmp(kill_rank, rank) == 0;
-    if ((left <= 0 && !killing) || !want)
+    const char *append_at = getenv("MR_TEST_APPEND_AT");
+    if ((left <= 0 && !killing && !append_at) || !want)
         return 0;
     char link[64], target[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -78,6 +82,18 @@ static int should_fail_locked(int fd)
     target[n] = '\0';
     if (!strstr(target, want))
         return 0;
+    if (append_at) {
+        static int reads;
+        if (++reads == atoi(append_at)) {
+            const int a = open(target, O_WRONLY | O_APPEND);
+            if (a >= 0) {
+                (void)!write(a, "1,2,3\n", 6);
+                close(a);
+            }
+        }
+        if (left <= 0)
+            return 0;
+    }
     if (killing) {
         static int reads;
         const char *at = getenv("MR_TEST_KILL_AT");
