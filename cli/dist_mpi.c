@@ -432,6 +432,13 @@ static int module_run(const cli_mpi_job *j)
     if (rc == 0 && !(buf = malloc(BLOCK)))
         rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
     rc = agree(rc, &cap);
+    if (rc == 0) { /* one snapshot of the input for every rank: rank 0's */
+        long long snap[3] = { (long long)in.size, (long long)in.mtime.tv_sec, in.mtime.tv_nsec };
+        MPI_CHECK(MPI_Bcast(snap, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+        in.size = snap[0];
+        in.mtime.tv_sec = (time_t)snap[1];
+        in.mtime.tv_nsec = (long)snap[2];
+    }
     int fmt = MR_FMT_CSV;
     double plan_t0 = 0, plan_s = 0, write_s = 0;
     part_set_io_retries(j->dist->io_retries);
@@ -566,6 +573,8 @@ static int module_run(const cli_mpi_job *j)
         cli_print_error(&err, in.display);
     }
     dist_global_stats(&stats, before[0]);
+    if (rc == 0 && ran) /* every rank read the snapshot: did the file change since? */
+        rc = cli_input_unchanged(&in);
     int who = size;
     rc = agree_who(rc, &cap, &who);
     /* the report (rank 0) carries the first failing rank's error */

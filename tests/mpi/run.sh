@@ -282,6 +282,17 @@ mpi_rank_dies() { # rank 1 killed mid-job: the job fails, nothing that looks lik
 }
 t "mpi/rank-killed-leaves-no-output" mpi_rank_dies
 
+mpi_input_grows() { # the input grows during the job (each rank's 2nd read appends): exit 5, no output
+    [ -f "$FAULT_SO" ] || { echo "no shim $FAULT_SO"; return 1; }
+    cp "$NUM" grow.csv
+    r timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe -x LD_PRELOAD="$FAULT_SO" \
+        -x MR_TEST_READ_PATH=grow.csv -x MR_TEST_APPEND_AT=2 \
+        "$BIN" predict -m "$NUM_MODEL" -o out.csv grow.csv
+    want_rc 5 && want_absent out.csv && no_tmp_left &&
+        grep -q 'grow\.csv: the input changed during the run' "$W/err" || { echo "stderr: $(peek "$W/err" 300)"; return 1; }
+}
+t "mpi/input-grows-fails" mpi_input_grows
+
 # No hidden MPI: a plain run never calls MPI_Init; --mpi does (the probe works)
 mpi_no_hidden() {
     [ -f "$PROBE" ] || { echo "no probe $PROBE"; return 1; }
