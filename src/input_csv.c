@@ -65,9 +65,16 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
         names = calloc(nnames + 1, sizeof *names);
         if (!names)
             goto nomem;
-        for (size_t i = 0; i < nnames; i++)
+        for (size_t i = 0; i < nnames; i++) {
+            if (memchr(fs.f[i].p, '\0', fs.f[i].len)) { /* it would match as the name cut there */
+                mr_err_set(err, MR_E_PARSE, "header field %zu holds a NUL byte", i + 1);
+                mr_stream_fail_at(r, err, MR_E_PARSE, 1, 0, (uint32_t)(i + 1), NULL);
+                st = MR_E_PARSE;
+                goto out;
+            }
             if (!(names[i] = strndup(fs.f[i].p, fs.f[i].len)))
                 goto nomem;
+        }
         r->rpos = spos;
         r->lines = lines;
     } else if (r->o->names) {

@@ -173,6 +173,10 @@ static mr_status detect_format(mr_stream *r, mr_error *err)
     }
     r->in = mr_input_find(r->o->in_fmt, b, n);
     RETURN_IF(!r->in, MR_E_INVAL, err, "no such input format (%d)", r->o->in_fmt);
+    if (r->in->fmt == MR_FMT_F64 && mr_input_npy.probe(b, n)) { /* its header would be read as data */
+        mr_err_set(err, MR_E_INVAL, "the input starts with the .npy magic: it is a .npy file, not raw float64 (input format npy, or auto)");
+        return mr_stream_fail_at(r, err, MR_E_INVAL, 0, 0, 0, NULL);
+    }
     return MR_OK;
 }
 

@@ -197,3 +197,10 @@ csv_malformed_quote_field() { # the error names the field that holds the bad quo
     want_rc 4 && want_no_out && want_err_line 'malformed_quote_field1\.csv:3:1: '
 }
 t "csv/malformed-quote-names-its-field" csv_malformed_quote_field
+
+csv_nul_in_header_name() { # "x\0y" must not match a feature named "x"
+    printf 'x0,x1\0y,x2\n1,2,3\n' >nul.csv
+    r mr predict -m "$CSV_MODEL" nul.csv
+    want_rc 4 && want_no_out && want_err_line 'nul\.csv:1:2: header field 2 holds a NUL byte'
+}
+t "csv/nul-byte-in-header-name-refused" csv_nul_in_header_name

@@ -192,3 +192,9 @@ fmt_npy_nan_not_allowed() { # allow_missing false: the first bad cell, in a late
     want_rc 4 && want_err_line 'one.npy: row 700: column "x2": missing value' && want_absent y.npy
 }
 t "formats/npy-nan-not-allowed-names-row-and-column" fmt_npy_nan_not_allowed
+
+fmt_f64_on_npy_refused() { # -I f64 would read a .npy's header as data
+    r mr predict -m "$FMT_MODEL" -I f64 -o y.csv "$SHARED/f8.npy"
+    want_rc 2 && want_err_line 'f8\.npy: the input starts with the \.npy magic' && want_absent y.csv
+}
+t "formats/f64-on-npy-refused" fmt_f64_on_npy_refused
