@@ -357,6 +357,9 @@ static int cmd_run(cli *c, int mode)
         dist_global_stats(&stats, shard.row_off);
         if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
             cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
+        if (c->verbose >= 0 && st == MR_OK && stats.last_record_unterminated)
+            cli_msg("warning: %s: the last record (row %llu) has no line end: was the input cut short?",
+                    in.display, (unsigned long long)(shard.row_off + stats.rows_in));
     }
     if (rc == 0) /* a file that grew or changed under the run: its output is not one input's */
         rc = cli_input_unchanged(&in);

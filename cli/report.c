@@ -81,6 +81,7 @@ int cli_report_write(const cli_report *r, const char *path)
             json_array_append_new(cols, c);
         }
         json_object_set_new(o, "columns", cols);
+        json_object_set_new(o, "last_record_unterminated", json_boolean(s->last_record_unterminated));
         /* where the CPU went: the calling thread's share caps the speed-up */
         json_t *cpu = json_object();
         const double calling = s->cpu_read_seconds + s->cpu_write_seconds;

@@ -457,6 +457,7 @@ static size_t csv_decode(const mr_stream *r, mr_slot *s, mr_worker *w, size_t ro
             s->st = mr_stream_fail_at(r, &s->err, MR_E_PARSE, line, row, 0, NULL);
             return 0;
         }
+        s->unterminated = !recs; /* only the input's last record can end without '\n' */
         uint32_t bad = 0;
         const mr_status st = mr_csv_split(&w->fs, rec, len, r->o->delim, &bad);
         if (st != MR_OK) {

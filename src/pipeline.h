@@ -65,6 +65,7 @@ typedef struct mr_slot {
     mr_counters cnt;
     double cpu;               /* CPU seconds of the job */
     int written;              /* the job wrote its output itself (mr_stream.direct) */
+    int unterminated;         /* its last record has no line end (the input's last) */
 } mr_slot;
 
 typedef struct mr_worker {
@@ -143,6 +144,7 @@ typedef struct mr_stream {
     uint64_t out_bytes;
     uint64_t rows_out;
     uint64_t chunks;          /* chunks written */
+    int unterminated;         /* the input's last record had no line end */
     size_t npy_header_len;
     int npy_rows_known;
     char *header;             /* output header, written with the first chunk: a run */

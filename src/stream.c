@@ -192,6 +192,7 @@ static void job(void *ctx, size_t si, unsigned wi)
     const size_t nf = r->m->n_features;
     s->st = MR_OK;
     s->out_len = 0;
+    s->unterminated = 0;
     mr_err_clear(&s->err);
     memset(s->cnt.missing, 0, nf * sizeof *s->cnt.missing);
     memset(s->cnt.unknown, 0, nf * sizeof *s->cnt.unknown);
@@ -381,6 +382,7 @@ static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_error *err)
     if (st == MR_OK) {
         r->rows_out += s->n_rows;
         r->chunks++;
+        r->unterminated |= s->unterminated;
     }
     wr->cpu_write += thread_cpu() - t0;
     return st;
@@ -681,6 +683,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         stats->split = (uint32_t)r.split;
         stats->lines_in = wr.lines - header_lines;
         stats->redone_chunks = wr.redone;
+        stats->last_record_unterminated = (uint32_t)r.unterminated;
     }
     if (st == MR_OK)
         mr_err_clear(err);

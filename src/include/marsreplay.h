@@ -287,6 +287,7 @@ typedef struct mr_run_stats {
     uint32_t split;           /* 1: the workers read their own chunks (mr_io.read_at) */
     uint64_t lines_in;        /* CSV: physical lines of data read (after the header) */
     uint32_t redone_chunks;   /* split CSV: chunks whose quote parity guess was wrong */
+    uint32_t last_record_unterminated; /* CSV: the last record had no line end (cut short?) */
 } mr_run_stats;
 
 /* Progress callback: called from the writing thread after each chunk with

@@ -21,14 +21,29 @@ csv_same() {
 csv_crlf() { sed 's/$/\r/' "$CSV_IN" >in.csv && csv_same in.csv; }
 t "csv/crlf-line-endings" csv_crlf
 
-csv_crlf_no_final() { sed 's/$/\r/' "$CSV_IN" | head -c -2 >in.csv && csv_same in.csv; }
+# the rows are scored, and one warning says the last one has no line end
+csv_same_unterminated() {
+    r mr predict -m "$CSV_MODEL" --report rep.json "$1"
+    want_rc 0 && want_same "$W/out" "$CSV_WANT" &&
+        want_err_line 'warning: .*: the last record \(row 10\) has no line end: was the input cut short\?' &&
+        jcheck rep.json "j['last_record_unterminated'] is True"
+}
+csv_crlf_no_final() { sed 's/$/\r/' "$CSV_IN" | head -c -2 >in.csv && csv_same_unterminated in.csv; }
 t "csv/crlf-no-final-newline" csv_crlf_no_final
 
 csv_bom() { { printf '\xef\xbb\xbf'; cat "$CSV_IN"; } >in.csv && csv_same in.csv; }
 t "csv/utf8-bom" csv_bom
 
-csv_no_final_newline() { csv_same "$CLI_FIX/no_final_newline.csv"; } # = $CSV_IN less its last byte
+csv_no_final_newline() { csv_same_unterminated "$CLI_FIX/no_final_newline.csv"; } # = $CSV_IN less its last byte
 t "csv/no-trailing-newline" csv_no_final_newline
+
+csv_final_newline_quiet() { # -q silences the warning; with a line end there is none
+    r mr predict -q -m "$CSV_MODEL" "$CLI_FIX/no_final_newline.csv"
+    want_rc 0 && want_no_err && want_same "$W/out" "$CSV_WANT" || return 1
+    r mr predict -m "$CSV_MODEL" --report rep.json "$CSV_IN"
+    want_rc 0 && want_no_err && jcheck rep.json "j['last_record_unterminated'] is False"
+}
+t "csv/no-trailing-newline-quiet" csv_final_newline_quiet
 
 csv_no_final_newline_2() {
     head -n 3 "$CSV_WANT" >want
