@@ -6,6 +6,7 @@
 #   eval "$(bash tests/slurm/slurm-local.sh start)"   # prints export lines: SLURM_CONF, SLURM_LOCAL_DIR
 #   sbatch --wait --array=0-3 job.sh ; srun -n2 hostname ; ...
 #   bash tests/slurm/slurm-local.sh stop              # uses $SLURM_LOCAL_DIR (or the dir as $2)
+#   bash tests/slurm/slurm-local.sh slurmd DIR NODE   # restart NODE's slurmd (after a node loss)
 #
 # Needs root (slurmd) and slurmctld slurmd slurm-client (scripts/setup.sh installs them;
 # slurm-wlm-basic-plugins, with the pmix plugin, comes with them).
@@ -20,6 +21,8 @@
 #                      go through it (default: run here)
 #   SLURM_LOCAL_BASE   where the temporary directory is made (default /tmp; every node must see it)
 #   SLURM_LOCAL_EXTRA  more slurm.conf lines (e.g. SlurmdTimeout=10)
+#   SLURM_LOCAL_SPOOL  each slurmd's spool directory, %n = the node (default DIR/spool/%n); the
+#                      pmix plugin puts a UNIX socket there, whose path must stay under 108 bytes
 set -euo pipefail
 
 cmd=${1:-}
@@ -53,7 +56,7 @@ SlurmdUser=root
 AuthType=auth/none
 CredType=cred/none
 StateSaveLocation=$D/state
-SlurmdSpoolDir=$D/spool/%n
+SlurmdSpoolDir=${SLURM_LOCAL_SPOOL:-$D/spool/%n}
 SlurmctldPidFile=$D/slurmctld.pid
 SlurmdPidFile=$D/slurmd-%n.pid
 SlurmctldLogFile=$D/log/slurmctld.log
@@ -81,8 +84,11 @@ ${SLURM_LOCAL_EXTRA:-}
 EOF
   for nd in "${NODES[@]}"; do
     echo "NodeName=${nd%%=*} NodeAddr=${nd#*=} CPUs=$CPUS RealMemory=$MEM State=UNKNOWN"
-    mkdir -p "$D/spool/${nd%%=*}"   # SlurmdSpoolDir=spool/%n must exist
   done >>"$D/slurm.conf"
+  for nd in "${NODES[@]}"; do # SlurmdSpoolDir must exist
+    spool=${SLURM_LOCAL_SPOOL:-$D/spool/%n}
+    on "${nd%%=*}" mkdir -p "${spool//%n/${nd%%=*}}"
+  done
   echo "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >>"$D/slurm.conf"
   : > "$D/plugstack.conf"
   # slurmd 22.05 always initialises a cgroup plugin; "autodetect" fails where /sys/fs/cgroup
@@ -92,11 +98,12 @@ EOF
   export SLURM_CONF="$D/slurm.conf"
   # -D = foreground; backgrounded with setsid so stop can kill by pid; -c = clean state; -i = ignore bad state
   # (with $SLURM_LOCAL_EXEC: $EXEC NODE slurmd ..., which execs the daemon)
-  setsid $EXEC ${EXEC:+"$FIRST"} slurmctld -D -c -i -f "$SLURM_CONF" >"$D/log/slurmctld.out" 2>&1 < /dev/null &
+  # (cd /: a daemon must not hold on to the caller's directory, which may be removed)
+  (cd / && exec setsid $EXEC ${EXEC:+"$FIRST"} slurmctld -D -c -i -f "$SLURM_CONF" >"$D/log/slurmctld.out" 2>&1 < /dev/null) &
   echo $! > "$D/slurmctld.bgpid"
   for nd in "${NODES[@]}"; do
     n=${nd%%=*}
-    setsid $EXEC ${EXEC:+"$n"} slurmd -D -f "$SLURM_CONF" -N "$n" >"$D/log/slurmd-$n.out" 2>&1 < /dev/null &
+    (cd / && exec setsid $EXEC ${EXEC:+"$n"} slurmd -D -f "$SLURM_CONF" -N "$n" >"$D/log/slurmd-$n.out" 2>&1 < /dev/null) &
     echo $! > "$D/slurmd.$n.bgpid"
   done
   T=${SLURM_LOCAL_TIMEOUT:-60}
@@ -121,6 +128,22 @@ EOF
   echo "export SLURM_CONF='$D/slurm.conf'"
   echo "export SLURM_LOCAL_DIR='$D'"
   ;;
+slurmd) # slurmd DIR NODE: start NODE's slurmd again (after a node loss) and wait until it is up
+  D=${2:?usage: $0 slurmd DIR NODE}; n=${3:?usage: $0 slurmd DIR NODE}
+  export SLURM_CONF="$D/slurm.conf"
+  EXEC= FIRST=
+  . "$D/local.env"
+  (cd / && exec setsid $EXEC ${EXEC:+"$n"} slurmd -D -f "$SLURM_CONF" -N "$n" >>"$D/log/slurmd-$n.out" 2>&1 < /dev/null) &
+  echo $! > "$D/slurmd.$n.bgpid"
+  for _ in $(seq 1 $((${SLURM_LOCAL_TIMEOUT:-60} * 2))); do
+    st=$(on "$FIRST" timeout 5 sinfo -h -n "$n" -o '%T' 2>/dev/null || true)
+    case "$st" in idle|mixed|allocated) exit 0 ;; esac
+    kill -0 "$(cat "$D/slurmd.$n.bgpid")" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "slurm-local: $n did not come back (state '${st:-none}'): $(tail -n 5 "$D/log/slurmd-$n.log" 2>/dev/null)" >&2
+  exit 1
+  ;;
 stop)
   D=${2:-${SLURM_LOCAL_DIR:-}}
   [ -n "$D" ] && [ -d "$D" ] || { echo "slurm-local: no dir to stop (give it as \$2 or SLURM_LOCAL_DIR)" >&2; exit 0; }
@@ -140,5 +163,5 @@ stop)
   if [ "${SLURM_LOCAL_KEEP:-0}" = 1 ]; then echo "slurm-local: kept $D" >&2; else rm -rf "$D"; fi
   ;;
 *)
-  echo "usage: eval \"\$($0 start)\"  |  $0 stop [DIR]" >&2; exit 2 ;;
+  echo "usage: eval \"\$($0 start)\"  |  $0 stop [DIR]  |  $0 slurmd DIR NODE" >&2; exit 2 ;;
 esac
