@@ -9,6 +9,7 @@
 # scripts on 3 nodes.
 #
 #   tests/cluster/run.sh BUILD_DIR
+#   MR_CLUSTER_ONLY=tmp-full tests/cluster/run.sh BUILD_DIR   # only the tests whose name has it
 #
 # Exits 77 with the reason when nothing can run here (not root, no namespaces, no Slurm and no
 # MPI); a piece that cannot run (no Slurm, no MPI, no pmix plugin, no C compiler for the stall
@@ -99,6 +100,9 @@ gen npy "$NUM_NPY" "$NUM" x0,x1,x2 '<f8'
 printf 'n1 slots=2\nn2 slots=2\nn3 slots=2\n' >"$SHARED/hostfile"
 SIX_HOSTS="['n1', 'n1', 'n2', 'n2', 'n3', 'n3']"
 
+# tc NAME FUNC...: t, for the tests whose name contains $MR_CLUSTER_ONLY (default: all)
+tc() { case $1 in *"${MR_CLUSTER_ONLY:-}"*) t "$@" ;; esac; }
+
 no_tmp_left() {
     local left
     left=$(find . -maxdepth 1 -name '.*.tmp.*' | head -3)
@@ -124,7 +128,7 @@ cluster_nodes() { # own hostname, address, /tmp; no route out; nothing added to 
     ! ip -o addr | grep -q '10\.250\.0\.' || { echo "the cluster's subnet appears on this machine: $(ip -o addr | grep 10.250)"; return 1; }
     onto n2 bash -c 'exec 3<>/dev/tcp/10.250.0.13/1' 2>&1 | grep -q refused || { echo "n2 does not reach n3"; return 1; }
 }
-t "cluster/nodes-namespaces" cluster_nodes
+tc "cluster/nodes-namespaces" cluster_nodes
 
 # ---- Slurm ----
 slurm_srun_hosts() { # srun -N 3 -n 6: two tasks on each node
@@ -234,24 +238,24 @@ slurm_tmp_full() { # n3's /tmp (TMPDIR) full: the job fails with status 5, namin
 }
 
 if [ "$HAVE_SLURM" = 1 ]; then
-    t "cluster/slurm/srun-N3-n6-two-tasks-per-node" slurm_srun_hosts
-    t "cluster/slurm/array-0-5-over-3-nodes-cat" slurm_array
-    t "cluster/slurm/packaging-array-script-3-nodes" slurm_array_script
+    tc "cluster/slurm/srun-N3-n6-two-tasks-per-node" slurm_srun_hosts
+    tc "cluster/slurm/array-0-5-over-3-nodes-cat" slurm_array
+    tc "cluster/slurm/packaging-array-script-3-nodes" slurm_array_script
     if [ "$HAVE_PMIX" = 1 ]; then
-        t "cluster/slurm/srun-pmix-N3-n6/csv-keep-quoted/file" same_srun file "$SHARED/cat.want" predict -m "$CAT_MODEL" -q --keep id "$CAT"
-        t "cluster/slurm/srun-pmix-N3-n6/npy/file" same_srun file "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
-        t "cluster/slurm/srun-pmix-N3-n6/csv/stdout" same_srun stdout "$SHARED/num.want" predict -m "$NUM_MODEL" "$NUM"
-        t "cluster/slurm/packaging-mpi-script-N3" slurm_mpi_script
-        t "cluster/slurm/tmp-full-on-n3" slurm_tmp_full
+        tc "cluster/slurm/srun-pmix-N3-n6/csv-keep-quoted/file" same_srun file "$SHARED/cat.want" predict -m "$CAT_MODEL" -q --keep id "$CAT"
+        tc "cluster/slurm/srun-pmix-N3-n6/npy/file" same_srun file "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
+        tc "cluster/slurm/srun-pmix-N3-n6/csv/stdout" same_srun stdout "$SHARED/num.want" predict -m "$NUM_MODEL" "$NUM"
+        tc "cluster/slurm/packaging-mpi-script-N3" slurm_mpi_script
+        tc "cluster/slurm/tmp-full-on-n3" slurm_tmp_full
         if [ "$HAVE_CC" = 1 ]; then
             STALL="$C/stall.so"
             cc -shared -fPIC -O2 -o "$STALL" "$CL/stall_read.c" -ldl || HAVE_CC=0 NO_CC="the stall shim did not build"
         fi
         if [ "$HAVE_CC" = 1 ]; then
-            t "cluster/slurm/n3-slurmd-and-ranks-killed-mid-job-then-rerun" slurm_node_lost "slurmd mars-replay" \
+            tc "cluster/slurm/n3-slurmd-and-ranks-killed-mid-job-then-rerun" slurm_node_lost "slurmd mars-replay" \
                 '^srun: error: n3: tasks 4-5: Killed$'
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
-            t "cluster/slurm/n3-lost-mid-job-then-rerun" slurm_node_lost "" '^srun: error: Node failure on n3$'
+            tc "cluster/slurm/n3-lost-mid-job-then-rerun" slurm_node_lost "" '^srun: error: Node failure on n3$'
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
         else
             echo "SKIP cluster/slurm/node-lost-mid-job: $NO_CC"
@@ -299,12 +303,12 @@ mpirun_tmp_full() { # n3's /tmp full: OpenMPI's own session files fail first; th
 }
 
 if [ "$HAVE_MPI" = 1 ]; then
-    t "cluster/mpirun/hostfile-6-ranks-on-3-hosts" mpirun_hosts
-    t "cluster/mpirun-n6/csv-keep-quoted/file" same_mpirun file "$SHARED/cat.want" predict -m "$CAT_MODEL" -q --keep id "$CAT"
-    t "cluster/mpirun-n6/npy/file" same_mpirun file "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
-    t "cluster/mpirun-n6/csv/stdout" same_mpirun stdout "$SHARED/num.want" predict -m "$NUM_MODEL" "$NUM"
-    t "cluster/mpirun-n6/npy/stdout" same_mpirun stdout "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
-    t "cluster/mpirun/tmp-full-on-n3" mpirun_tmp_full
+    tc "cluster/mpirun/hostfile-6-ranks-on-3-hosts" mpirun_hosts
+    tc "cluster/mpirun-n6/csv-keep-quoted/file" same_mpirun file "$SHARED/cat.want" predict -m "$CAT_MODEL" -q --keep id "$CAT"
+    tc "cluster/mpirun-n6/npy/file" same_mpirun file "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
+    tc "cluster/mpirun-n6/csv/stdout" same_mpirun stdout "$SHARED/num.want" predict -m "$NUM_MODEL" "$NUM"
+    tc "cluster/mpirun-n6/npy/stdout" same_mpirun stdout "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
+    tc "cluster/mpirun/tmp-full-on-n3" mpirun_tmp_full
 else
     echo "SKIP cluster/mpirun: $NO_MPI"
 fi
