@@ -12,7 +12,8 @@
 # Each node has its own network namespace (one veth pair to a bridge, address 10.250.0.(10+k)/24,
 # no route anywhere else), its own UTS namespace (hostname nK) and its own mount namespace: a
 # private tmpfs on /tmp (node-local scratch, TMPDIR) and on /dev/shm, DIR/hosts on /etc/hosts
-# (n1..nN resolve on every node); every other path, the project directory and DIR included, is
+# (n1..nN resolve on every node; where this machine has no /etc/hosts, as in a bare chroot, an
+# overlay on /etc adds it); every other path, the project directory and DIR included, is
 # this machine's, shared by all nodes as a network file system would be. The bridge lives in a
 # namespace of its own, so nothing is added to this machine's network: the cluster's traffic
 # cannot leave its namespaces.
@@ -43,7 +44,13 @@ if [ "$1" != switch ]; then
     hostname "$1"
     mount -t tmpfs -o "size=$5,mode=1777" tmpfs /tmp
     mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm
-    mount --bind "$4/hosts" /etc/hosts
+    if [ -e /etc/hosts ]; then
+        mount --bind "$4/hosts" /etc/hosts
+    else # nothing to mount over (a bare chroot): an overlay on /etc adds the hosts file
+        mkdir /dev/shm/.etc /dev/shm/.etc-work
+        cp "$4/hosts" /dev/shm/.etc/hosts
+        mount -t overlay overlay -o lowerdir=/etc,upperdir=/dev/shm/.etc,workdir=/dev/shm/.etc-work /etc
+    fi
     # MR_CLUSTER_NO_CGROUP=1: a node without /sys/fs/cgroup, as in a bare chroot
     if [ "$6" = 1 ] && grep -q " /sys/fs/cgroup " /proc/self/mounts; then umount -R -l /sys/fs/cgroup; fi
 fi
@@ -77,7 +84,11 @@ probe() {
     for b in unshare nsenter ip mount; do
         command -v "$b" >/dev/null || { echo "$b not found (util-linux, iproute2)"; return 77; }
     done
-    [ -f /etc/hosts ] || { echo "/etc/hosts is missing (each node binds its own over it)"; return 77; }
+    if [ ! -e /etc/hosts ]; then
+        why=$(unshare --mount $(mount_flags 2>/dev/null) sh -c 'mount -t tmpfs tmpfs /dev/shm && mkdir /dev/shm/u /dev/shm/w &&
+            mount -t overlay overlay -o lowerdir=/etc,upperdir=/dev/shm/u,workdir=/dev/shm/w /etc' 2>&1) ||
+            { echo "no /etc/hosts to mount over, and no overlay on /etc for the nodes' host names: $why"; return 77; }
+    fi
     why=$(unshare --net --uts --mount true 2>&1) || { echo "cannot create namespaces: $why"; return 77; }
     why=$(mount_flags 2>&1 >/dev/null) || { echo "$why"; return 77; }
     why=$(unshare --net sh -c 'ip link add mrprobe0 type veth peer name mrprobe1 && ip link add mrprobebr type bridge' 2>&1) ||
