@@ -79,18 +79,20 @@ mount_flags() {
 }
 
 probe() {
-    local why
+    local why flags
     [ "$(id -u)" = 0 ] || { echo "not root (namespaces, mounts and veth pairs need it)"; return 77; }
     for b in unshare nsenter ip mount; do
         command -v "$b" >/dev/null || { echo "$b not found (util-linux, iproute2)"; return 77; }
     done
+    flags=$(mount_flags 2>&1) || { echo "$flags"; return 77; }
+    # shellcheck disable=SC2086 # $flags is two words
+    why=$(unshare --net --uts --mount $flags true 2>&1) || { echo "cannot create namespaces: $why"; return 77; }
     if [ ! -e /etc/hosts ]; then
-        why=$(unshare --mount $(mount_flags 2>/dev/null) sh -c 'mount -t tmpfs tmpfs /dev/shm && mkdir /dev/shm/u /dev/shm/w &&
+        # shellcheck disable=SC2086
+        why=$(unshare --mount $flags sh -c 'mount -t tmpfs tmpfs /dev/shm && mkdir /dev/shm/u /dev/shm/w &&
             mount -t overlay overlay -o lowerdir=/etc,upperdir=/dev/shm/u,workdir=/dev/shm/w /etc' 2>&1) ||
             { echo "no /etc/hosts to mount over, and no overlay on /etc for the nodes' host names: $why"; return 77; }
     fi
-    why=$(unshare --net --uts --mount true 2>&1) || { echo "cannot create namespaces: $why"; return 77; }
-    why=$(mount_flags 2>&1 >/dev/null) || { echo "$why"; return 77; }
     why=$(unshare --net sh -c 'ip link add mrprobe0 type veth peer name mrprobe1 && ip link add mrprobebr type bridge' 2>&1) ||
         { echo "cannot create veth pairs or a bridge in a network namespace: $why"; return 77; }
     return 0

@@ -88,15 +88,7 @@ if [ "$HAVE_SLURM" = 1 ]; then
     on srun --mpi=list 2>&1 | grep -q pmix || { HAVE_PMIX=0; NO_PMIX="srun has no pmix plugin (slurm-wlm-basic-plugins)"; }
 fi
 
-CAT_MODEL="$PUB/categorical_strings_missing/model.json"
-NUM_MODEL="$PUB/deg1_hinges/model.json"
-CAT="$SHARED/cat.csv"; NUM="$SHARED/num.csv"; NUM_NPY="$SHARED/num.npy"
-gen cat "$CAT" 20000 3
-gen num "$NUM" 100000
-gen npy "$NUM_NPY" "$NUM" x0,x1,x2 '<f8'
-"$BIN" predict -m "$CAT_MODEL" -@ 1 -q --keep id "$CAT" >"$SHARED/cat.want"
-"$BIN" predict -m "$NUM_MODEL" -@ 1 -O npy -o "$SHARED/num.want.npy" "$NUM_NPY"
-"$BIN" predict -m "$NUM_MODEL" -@ 1 "$NUM" >"$SHARED/num.want"
+. "$ROOT/tests/slurm/data.sh" # CAT, NUM, NUM_NPY, their models and serial outputs
 printf 'n1 slots=2\nn2 slots=2\nn3 slots=2\n' >"$SHARED/hostfile"
 SIX_HOSTS="['n1', 'n1', 'n2', 'n2', 'n3', 'n3']"
 
@@ -245,6 +237,7 @@ if [ "$HAVE_SLURM" = 1 ]; then
         tc "cluster/slurm/srun-pmix-N3-n6/csv-keep-quoted/file" same_srun file "$SHARED/cat.want" predict -m "$CAT_MODEL" -q --keep id "$CAT"
         tc "cluster/slurm/srun-pmix-N3-n6/npy/file" same_srun file "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
         tc "cluster/slurm/srun-pmix-N3-n6/csv/stdout" same_srun stdout "$SHARED/num.want" predict -m "$NUM_MODEL" "$NUM"
+        tc "cluster/slurm/srun-pmix-N3-n6/npy/stdout" same_srun stdout "$SHARED/num.want.npy" predict -m "$NUM_MODEL" -O npy "$NUM_NPY"
         tc "cluster/slurm/packaging-mpi-script-N3" slurm_mpi_script
         tc "cluster/slurm/tmp-full-on-n3" slurm_tmp_full
         if [ "$HAVE_CC" = 1 ]; then
