@@ -42,6 +42,19 @@
 
 static int mpi_initialised;
 static int world_rank, world_size;
+static char world_host[65]; /* this rank's host name (gethostname) */
+static int multi_host;      /* the ranks run on more than one host: messages name the host */
+
+/* "rank R of N", and " on HOST" when the job spans several hosts */
+static const char *rank_label(void)
+{
+    static char label[128];
+    if (multi_host)
+        snprintf(label, sizeof label, "rank %d of %d on %s", world_rank, world_size, world_host);
+    else
+        snprintf(label, sizeof label, "rank %d of %d", world_rank, world_size);
+    return label;
+}
 
 /* ---- stderr capture: ranks keep their messages until the first failing
  * rank is known (main thread only; workers never print) ---- */
@@ -80,7 +93,7 @@ static void capture_print(const capture *c, int with_rank)
         const char *pre = "mars-replay: ";
         const size_t pl = strlen(pre);
         if (with_rank && n >= pl && memcmp(p, pre, pl) == 0)
-            fprintf(stderr, "%srank %d of %d: %.*s\n", pre, world_rank, world_size, (int)(n - pl), p + pl);
+            fprintf(stderr, "%s%s: %.*s\n", pre, rank_label(), (int)(n - pl), p + pl);
         else
             fprintf(stderr, "%.*s\n", (int)n, p);
         p = nl ? nl + 1 : NULL;
@@ -101,7 +114,7 @@ static void mpi_fail(const char *what, int code)
     char s[MPI_MAX_ERROR_STRING];
     int n = 0;
     MPI_Error_string(code, s, &n);
-    fprintf(stderr, "mars-replay: rank %d of %d: %s failed: %.*s\n", world_rank, world_size, what, n, s);
+    fprintf(stderr, "mars-replay: %s: %s failed: %.*s\n", rank_label(), what, n, s);
     MPI_Abort(MPI_COMM_WORLD, MR_EXIT_MPI);
 }
 
@@ -124,6 +137,15 @@ static int module_init(int *argc, char ***argv, int *ranks)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank));
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world_size));
+    /* one host or several: the least and the greatest hash of the host names */
+    if (gethostname(world_host, sizeof world_host - 1) != 0)
+        snprintf(world_host, sizeof world_host, "?");
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *c = world_host; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    uint64_t mine[2] = { h, ~h }, low[2];
+    MPI_CHECK(MPI_Allreduce(mine, low, 2, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD));
+    multi_host = low[0] != ~low[1];
     *ranks = world_size;
     return 0;
 }
@@ -183,20 +205,20 @@ static double now_s(void)
 typedef struct spill {
     int fd;
     uint64_t len;
+    char path[4096]; /* for messages: the file is unlinked at once */
 } spill;
 
 static int spill_open(spill *s)
 {
     const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/.mars-replay-spill.XXXXXX", dir && *dir ? dir : "/tmp");
+    snprintf(s->path, sizeof s->path, "%s/.mars-replay-spill.XXXXXX", dir && *dir ? dir : "/tmp");
     s->len = 0;
-    s->fd = mkostemp(path, O_CLOEXEC);
+    s->fd = mkostemp(s->path, O_CLOEXEC);
     if (s->fd < 0) {
-        cli_msg("%s: cannot create this rank's spill file: %s", path, strerror(errno));
+        cli_msg("%s: cannot create this rank's spill file: %s", s->path, strerror(errno));
         return MR_EXIT_IO;
     }
-    unlink(path); /* private and gone with the process, whatever happens */
+    unlink(s->path); /* private and gone with the process, whatever happens */
     return 0;
 }
 
@@ -537,7 +559,8 @@ static int module_run(const cli_mpi_job *j)
             .write = j->mode == MR_MODE_CHECK ? NULL : direct ? cli_write : in_place ? at_write : spill_write,
             .pwrite = NULL,
             .write_cookie = direct ? (void *)&out : in_place ? (void *)&aw : (void *)&sp,
-            .sink = j->output ? j->output : "<stdout>",
+            /* a write error names the file that failed: a spill is this rank's, in $TMPDIR */
+            .sink = direct || in_place ? (j->output ? j->output : "<stdout>") : sp.path,
         };
         /* --progress: rank 0's own part (parts are equal byte ranges, so it
          * stands for the job); other ranks stay quiet */
@@ -663,7 +686,8 @@ static int module_run(const cli_mpi_job *j)
 
     /* the report: totals, and each rank's numbers gathered in rank order */
     write_s = now_s() - write_t0;
-    cli_rank_stat me = { stats.rows_out, stats.bytes_in, stats.bytes_out, run_s, plan_s, write_s, cli_peak_rss() };
+    cli_rank_stat me = { stats.rows_out, stats.bytes_in, stats.bytes_out, run_s, plan_s, write_s, cli_peak_rss(), { 0 } };
+    memcpy(me.host, world_host, sizeof me.host);
     cli_rank_stat *all = rank == 0 ? calloc((size_t)size, sizeof *all) : NULL;
     if (j->report || j->verbose > 0)
         MPI_CHECK(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD));

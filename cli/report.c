@@ -133,6 +133,7 @@ int cli_report_write(const cli_report *r, const char *path)
         for (int i = 0; i < r->n_ranks; i++) {
             json_t *k = json_object();
             json_object_set_new(k, "rank", json_integer(i));
+            json_object_set_new(k, "host", json_string(r->ranks[i].host));
             json_object_set_new(k, "rows", json_integer((json_int_t)r->ranks[i].rows));
             json_object_set_new(k, "bytes_in", json_integer((json_int_t)r->ranks[i].bytes_in));
             json_object_set_new(k, "bytes_out", json_integer((json_int_t)r->ranks[i].bytes_out));

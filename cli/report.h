@@ -14,6 +14,7 @@ typedef struct cli_rank_stat {
     double partition_seconds; /* cutting its part (quote pass, exscan, boundaries) */
     double output_seconds;    /* writing its output at its offset, or gathering to stdout */
     long long peak_rss;
+    char host[65];            /* gethostname() */
 } cli_rank_stat;
 
 typedef struct cli_report {

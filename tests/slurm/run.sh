@@ -31,15 +31,7 @@ trap 'bash "$ROOT/tests/slurm/slurm-local.sh" stop "$SLURM_LOCAL_DIR" >/dev/null
 HAVE_MPI=0
 "$BIN" --version | grep -q mpi && srun --mpi=list 2>&1 | grep -q pmix && HAVE_MPI=1
 
-CAT_MODEL="$PUB/categorical_strings_missing/model.json"
-NUM_MODEL="$PUB/deg1_hinges/model.json"
-CAT="$SHARED/cat.csv"; NUM="$SHARED/num.csv"; NUM_NPY="$SHARED/num.npy"
-gen cat "$CAT" 20000 3
-gen num "$NUM" 100000
-gen npy "$NUM_NPY" "$NUM" x0,x1,x2 '<f8'
-"$BIN" predict -m "$CAT_MODEL" -@ 1 -q --keep id "$CAT" >"$SHARED/cat.want"
-"$BIN" predict -m "$NUM_MODEL" -@ 1 -O npy -o "$SHARED/num.want.npy" "$NUM_NPY"
-"$BIN" predict -m "$NUM_MODEL" -@ 1 "$NUM" >"$SHARED/num.want"
+. "$ROOT/tests/slurm/data.sh" # CAT, NUM, NUM_NPY, their models and serial outputs
 
 sb() { timeout -k 5 180 sbatch --wait --quiet "$@"; }
 
