@@ -170,6 +170,7 @@ typedef struct cli {
     long threads;
     mr_options *opt;
     cli_dist_opts dist; /* --shard, --mpi, --io-retries, and what they need to know */
+    int ranks;          /* MPI world size; 1 without MPI */
 } cli;
 
 /* One line, like every other error: the hint rides on the same line. */
@@ -246,8 +247,9 @@ static int load_model(const char *path, mr_model **m)
     return 0;
 }
 
-static int cmd_inspect(cli *c)
+static int cmd_inspect(cli *c, int mode)
 {
+    (void)mode;
     if (!c->input && !c->model)
         return usage_error("%s", "inspect: no model file given");
     const char *path = c->input ? c->input : c->model;
@@ -401,6 +403,42 @@ static int cmd_run(cli *c, int mode)
     return rc;
 }
 
+static int cmd_probe(cli *c, int mode)
+{
+    (void)mode;
+    return c->input ? usage_error("probe: unexpected argument '%s'", c->input) : cli_probe(c->json);
+}
+
+static int cmd_distributed(cli *c, int mode);
+
+/* The commands that take options (help and version are answered first). */
+static const struct command {
+    const char *name;
+    int mode;                 /* MR_MODE_* for the commands that run the pipeline, else -1 */
+    int (*run)(cli *c, int mode);
+} commands[] = {
+    { "predict", MR_MODE_PREDICT, cmd_distributed },
+    { "design", MR_MODE_DESIGN, cmd_distributed },
+    { "check", MR_MODE_CHECK, cmd_distributed },
+    { "inspect", -1, cmd_inspect },
+    { "probe", -1, cmd_probe },
+};
+
+/* predict, design, check: one process, or the MPI job it is part of */
+static int cmd_distributed(cli *c, int mode)
+{
+    if (c->ranks <= 1)
+        return cmd_run(c, mode);
+    const cli_mpi_job job = {
+        .command = c->command, .model = c->model, .output = c->output, .input = c->input,
+        .report = c->report, .mode = mode, .progress = c->progress, .verbose = c->verbose,
+        .binary_out = c->binary_out, .unknown_mode = c->unknown_mode,
+        .threads = c->threads_set ? c->threads : default_threads(), .keep = c->keep,
+        .opt = c->opt, .dist = &c->dist,
+    };
+    return cli_mpi_run(&job);
+}
+
 int main(int argc, char **argv)
 {
     cli_std_fds(); /* before anything is opened: nothing of ours may become fd 0, 1 or 2 */
@@ -420,19 +458,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(c.command, "--version") == 0 || strcmp(c.command, "version") == 0)
         return print_version();
-    int mode;
-    if (strcmp(c.command, "predict") == 0)
-        mode = MR_MODE_PREDICT;
-    else if (strcmp(c.command, "design") == 0)
-        mode = MR_MODE_DESIGN;
-    else if (strcmp(c.command, "check") == 0)
-        mode = MR_MODE_CHECK;
-    else if (strcmp(c.command, "inspect") == 0)
-        mode = -1;
-    else if (strcmp(c.command, "probe") == 0)
-        mode = -2;
-    else
+    const struct command *cmd = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands && !cmd; i++)
+        if (strcmp(c.command, commands[i].name) == 0)
+            cmd = &commands[i];
+    if (!cmd)
         return usage_error("unknown command '%s'", c.command);
+    const int mode = cmd->mode;
 
     if (mr_options_create(&c.opt) != MR_OK) {
         cli_msg("out of memory");
@@ -575,22 +607,13 @@ int main(int argc, char **argv)
         c.input = argv[optind++];
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
-    int ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
+    c.ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
     if (rc == 0 && c.dist.mpi && c.dist.shard)
         rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
     if (rc == 0 && mode >= 0 && (c.dist.mpi || (cli_mpi_launched() && !c.dist.shard)))
-        rc = cli_mpi_init(&argc, &argv, &ranks);
-    if (rc == 0 && mode == -2)
-        rc = c.input ? usage_error("probe: unexpected argument '%s'", c.input) : cli_probe(c.json);
-    else if (rc == 0 && mode == -1)
-        rc = cmd_inspect(&c);
-    else if (rc == 0 && ranks > 1)
-        rc = cli_mpi_run(&(cli_mpi_job){ c.command, c.model, c.output, c.input, c.report, mode,
-                                         c.progress, c.verbose, c.binary_out, c.unknown_mode,
-                                         c.threads_set ? c.threads : default_threads(), c.keep,
-                                         c.opt, &c.dist });
-    else if (rc == 0)
-        rc = cmd_run(&c, mode);
+        rc = cli_mpi_init(&argc, &argv, &c.ranks);
+    if (rc == 0)
+        rc = cmd->run(&c, mode);
     rc = cli_mpi_finalize(rc);
     mr_options_free(c.opt);
     return rc;
