@@ -16,7 +16,7 @@ tar=mars-replay-$version.tar.xz
 sum=$(sha256sum "$b/build/meson-dist/$tar" | cut -d' ' -f1)
 printf '%s  %s\n' "$sum" "$tar" > packaging/SHA256SUMS
 # the recipes: every 64-hex sha256 and the version next to it
-for f in packaging/spack/mars-replay/package.py packaging/easybuild/*.eb packaging/conda-forge/recipe.yaml; do
+for f in packaging/spack/packages/mars-replay/package.py packaging/easybuild/*.eb packaging/conda-forge/recipe.yaml; do
   [ -f "$f" ] || continue
   sed -i -E "s/[0-9a-f]{64}/$sum/" "$f"
 done
