@@ -107,7 +107,7 @@ part_deb() {
     meson ninja-build pkg-config python3 || return 1
   if [ ! -f "debian/$libpkg.symbols" ] || ! grep -q "^Package: $libpkg\$" debian/control; then
     echo "packaging: deb: the soname is libmarsreplay.so.$soversion but debian/ has no package $libpkg" \
-      "(rename the library package, its .install and .symbols files: docs/packaging.md)" >&2
+      "(rename it in debian/control and rename debian/libmarsreplay*.install and .symbols, whose first line names the soname)" >&2
     return 1
   fi
   mkdir -p "$work/deb"
