@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("0.1.0", sha256="53bf254ca85ee8397d0a816722313313bd1a489b9e45dff794706fe94464f5b6")
+    version("0.1.0", sha256="3f1883708a6de54639b2fc019dc1b0760e4a58e096e982075adaf57db07e7ad6")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
