@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("0.1.0", sha256="3f1883708a6de54639b2fc019dc1b0760e4a58e096e982075adaf57db07e7ad6")
+    version("0.1.0", sha256="65b9371db9020ece4c55a1736632f882eb4003df0caf13d05adff884501b380e")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
