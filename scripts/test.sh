@@ -99,6 +99,13 @@ if [ "${QUICK:-0}" != 1 ]; then
   if [ "$cluster_rc" != 0 ] && [ "$cluster_rc" != 77 ]; then failed+=("cluster"); fi
 fi
 
+if [ "${QUICK:-0}" != 1 ]; then
+  say "packaging (H0): claim gate, meson dist + sha256, install, Debian packages, clean chroot + bwrap, recipes"
+  pkg_rc=0
+  timeout -k 10 1200 bash tests/packaging/run.sh || pkg_rc=$?
+  [ "$pkg_rc" = 0 ] || [ "$pkg_rc" = 77 ] || failed+=("packaging")
+fi
+
 say "summary"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}"
