@@ -19,6 +19,7 @@ fails and says so.
 Prints "PASS name" / "FAIL name: why" and exits 1 on any failure.
 """
 
+import copy
 import json
 import math
 import os
@@ -144,7 +145,22 @@ def knots_all(spec):
     return out
 
 
-def case(name, X, y, degree, allow_missing, n_train, max_terms, cat_cols=(), seed=0):
+SEEN = set()  # term kinds met in the exported models (coverage check at the end)
+
+
+def seen(t):
+    if t is None:
+        return
+    k = t["kind"]
+    SEEN.add(k + ("-right" if t.get("is_right_hinge") else "-left") if k == "hinge" else k)
+    if k != "constant" and t.get("parent1") and t["parent1"]["kind"] != "constant":
+        SEEN.add("parent-chain")
+    seen(t.get("parent1"))
+    seen(t.get("parent2"))
+
+
+def case(name, X, y, degree, allow_missing, n_train, max_terms, cat_cols=(), seed=0,
+         allow_linear=True, extend=None):
     if ONLY and ONLY not in name:
         return
     t0 = time.time()
@@ -162,15 +178,20 @@ def case(name, X, y, degree, allow_missing, n_train, max_terms, cat_cols=(), see
                 for j in cat_cols:
                     holes[:, j] = False
                 X[holes] = np.nan
+            # minspan/endspan alpha 0.05 (py-earth's defaults): fewer candidate knots, a
+            # fit about 8 times faster than with every data value as a candidate
             est = pymars.Earth(max_degree=degree, max_terms=max_terms, allow_missing=allow_missing,
-                               categorical_features=list(cat_cols) or None)
+                               categorical_features=list(cat_cols) or None, allow_linear=allow_linear,
+                               minspan_alpha=0.05, endspan_alpha=0.05)
             est.fit(X[tr], y[tr].astype(float))
+            if extend:
+                extend(est)
             model = os.path.join(WORK, name + ".json")
             names = ["f%d_%s" % (j, "c" if j in cat_cols else "n") for j in range(X.shape[1])]
             from_pymars(est, model, feature_names=names)
             spec = json.load(open(model, encoding="utf-8"))
             deg = max(chain_degree(t) for t in spec["basis_terms"])
-            if deg == degree:
+            if deg >= degree:
                 break
         else:
             raise AssertionError("6 fits stopped below degree %d" % degree)
@@ -190,6 +211,8 @@ def case(name, X, y, degree, allow_missing, n_train, max_terms, cat_cols=(), see
             raise AssertionError("%d of %d rows differ (max %s ULP); row %d: mars-replay %r, pymars %r"
                                  % (len(bad), len(ok), ulps(got[fin], want[fin]).max() if len(fin) else "-",
                                     bad[0], float(got[bad[0]]), float(want[bad[0]])))
+        for t in spec["basis_terms"]:
+            seen(t)
         why = None
         extra = " (%d terms, %d rows, %d NaN, %.1fs)" % (len(spec["basis_terms"]), len(want),
                                                         int(np.isnan(want).sum()), time.time() - t0)
@@ -217,6 +240,8 @@ def refused(name, fn, pattern):
             why = "a temporary file was left behind"
         else:
             why = None
+    except Exception as e:  # noqa: BLE001
+        why = "%s instead of ExportError: %s" % (type(e).__name__, e)
     result(name, why)
 
 
@@ -226,29 +251,80 @@ def main():
     cancer = datasets.load_breast_cancer(return_X_y=True)
     # (rows, max_terms) per degree: small enough for pure-Python pymars in CI
     size = {1: (110, 9), 2: (110, 13), 3: (110, 17)}
-    for data_name, (X, y) in (("diabetes", diabetes), ("wine", wine), ("breast_cancer", cancer)):
+    # diabetes: column 1 (sex, two values) recoded 0/1, categorical when missing cells
+    # are on (pymars's fitter compares the raw value with the encoded index, so only
+    # codes 0..k-1 give categorical terms that ever fire); at degrees 1 and 2 no linear
+    # terms, so that its models are made of hinges (with linear terms pymars fits almost
+    # only those; without them it stops below degree 3)
+    Xd, yd = diabetes
+    Xd = Xd.copy()
+    Xd[:, 1] = (Xd[:, 1] > 0).astype(float)
+    for data_name, (X, y) in (("diabetes", (Xd, yd)), ("wine", wine), ("breast_cancer", cancer)):
         for degree in (1, 2, 3):
             for am in (False, True):
                 cat = (1,) if (data_name == "diabetes" and am) else ()
                 n, mt = size[degree]
                 case("%s-degree%d-missing-%s%s" % (data_name, degree, "on" if am else "off", "-categorical" if cat else ""),
-                     X, y, degree, am, n, mt, cat_cols=cat, seed=degree)
+                     X, y, degree, am, n, mt, cat_cols=cat, seed=degree,
+                     allow_linear=data_name != "diabetes" or degree == 3)
+
+    def handmade(est):
+        """Terms pymars's fitter does not make (missingness, interaction, a missingness
+        parent) appended to a fitted model: pymars's predict still evaluates them."""
+        from pymars import _basis as B
+
+        c = B.ConstantBasisFunction()
+        est.basis_ = list(est.basis_) + [
+            B.MissingnessBasisFunction(0),
+            B.InteractionBasisFunction(B.HingeBasisFunction(2, 0.01, False, parent_bf=c),
+                                       B.CategoricalBasisFunction(1, 1.0, parent_bf=c)),
+            B.LinearBasisFunction(3, parent_bf=B.MissingnessBasisFunction(4)),
+            B.HingeBasisFunction(5, -0.02, True, parent_bf=B.LinearBasisFunction(6, parent_bf=c)),
+        ]
+        est.coef_ = np.append(est.coef_, [3.25, -17.5, 0.375, 1e3 / 3])
+
+    case("diabetes-handmade-kinds", Xd, yd, 1, True, 110, 9, cat_cols=(1,), seed=7, allow_linear=False,
+         extend=handmade)
+    want = {"constant", "hinge-right", "hinge-left", "linear", "categorical", "missingness", "interaction",
+            "parent-chain"}
+    if not ONLY:
+        result("coverage: every term kind exported and replayed",
+               None if want <= SEEN else "never met: %s" % sorted(want - SEEN))
 
     X, y = diabetes
-    small = pymars.Earth(max_degree=1, max_terms=5).fit(X[:60], y[:60])
+    small = pymars.Earth(max_degree=1, max_terms=7).fit(X[:80], y[:80])
     refused("refuse-unfitted", lambda p: from_pymars(pymars.Earth(), p), "not fitted")
     refused("refuse-not-earth", lambda p: from_pymars(object(), p), "not a pymars Earth")
     refused("refuse-feature-names", lambda p: from_pymars(small, p, feature_names=["a"]), "feature_names")
 
     def bad_knot(p):
-        import copy
+        from pymars import _basis as B
 
         e = copy.deepcopy(small)
-        hinges = [bf for bf in e.basis_ if type(bf).__name__ == "HingeBasisFunction"]
-        hinges[0].knot_val = float("nan")
+        e.basis_.append(B.HingeBasisFunction(0, float("nan"), True, parent_bf=B.ConstantBasisFunction()))
+        e.coef_ = np.append(e.coef_, 1.0)
         from_pymars(e, p)
 
-    refused("refuse-nan-knot", bad_knot, "not finite")
+    def nan_coef(p):
+        e = copy.deepcopy(small)
+        e.coef_ = e.coef_.copy()
+        e.coef_[-1] = np.nan
+        from_pymars(e, p)
+
+    def unknown_basis(p):
+        from pymars import _basis as B
+
+        class Squared(B.LinearBasisFunction):
+            pass
+
+        e = copy.deepcopy(small)
+        e.basis_.append(Squared(0))
+        e.coef_ = np.append(e.coef_, 1.0)
+        from_pymars(e, p)
+
+    refused("refuse-nan-knot", bad_knot, "knot_val is not finite")
+    refused("refuse-nan-coefficient", nan_coef, "is not finite")
+    refused("refuse-unknown-basis-type", unknown_basis, "Squared")
 
     cls = pymars.EarthClassifier(max_degree=1, max_terms=5)
     cls.fit(X[:60], (y[:60] > 140).astype(int))
