@@ -183,6 +183,14 @@ def modelspec_from_pymars(earth_estimator, feature_names=None):
     import pymars  # noqa: PLC0415
 
     est = earth_estimator
+    if isinstance(est, pymars.EarthRegressor):
+        # scikit-learn wrapper: its predict is check_array (no NaN, no inf) and then
+        # the inner Earth's predict, whose allow_missing is False
+        if not hasattr(est, "earth_"):
+            raise ExportError("the EarthRegressor is not fitted")
+        if feature_names is None and getattr(est, "feature_names_in_", None) is not None:
+            feature_names = [str(n) for n in est.feature_names_in_]
+        est = est.earth_
     if type(est).__name__ in ("EarthClassifier", "GLMEarth", "EarthCV"):
         raise ExportError("%s: only a fitted Earth regressor is supported (a classifier or GLM "
                           "adds a link function that ModelSpec v1 has no term for)" % type(est).__name__)

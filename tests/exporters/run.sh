@@ -124,6 +124,7 @@ if why=$(apt_install python3-venv python3-numpy); then
         "$venv/bin/python" -c 'import sys, numpy, sklearn, pymars; print("Python", sys.version.split()[0],
             "numpy", numpy.__version__, numpy.__file__, "scikit-learn", sklearn.__version__, "pymars", pymars.__version__)' || rc=1
         echo "libblas.so.3 -> ${blas:-?}"
+        "$venv/bin/python" "$root/exporters/python/tests/blas_order.py" --expect-in-order || rc=1
         "$venv/bin/python" "$root/exporters/python/tests/test_from_pymars.py" "$bin" "$work/py" || rc=1
         python3 "$root/tests/exporters/corrupt.py" "$bin" "$work/py/diabetes-handmade-kinds.json" \
             "$work/py/diabetes-handmade-kinds.csv" "$work/py-corrupt" || rc=1

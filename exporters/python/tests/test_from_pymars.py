@@ -291,6 +291,27 @@ def main():
         result("coverage: every term kind exported and replayed",
                None if want <= SEEN else "never met: %s" % sorted(want - SEEN))
 
+    # the scikit-learn wrapper: exported through its inner Earth, its column names kept
+    if not ONLY or "regressor" in ONLY:
+        why = None
+        try:
+            reg = pymars.EarthRegressor(max_degree=2, max_terms=9, minspan_alpha=0.05, endspan_alpha=0.05)
+            reg.fit(wine[0][:110], wine[1][:110].astype(float))
+            model = os.path.join(WORK, "wine-EarthRegressor.json")
+            from_pymars(reg, model)
+            spec = json.load(open(model, encoding="utf-8"))
+            if spec["feature_schema"]["feature_names"][:2] != ["x0", "x1"]:
+                raise AssertionError("feature names %r" % spec["feature_schema"]["feature_names"][:2])
+            Xh = wine[0][110:]
+            csv = os.path.join(WORK, "wine-EarthRegressor.csv")
+            write_csv(csv, spec["feature_schema"]["feature_names"], Xh)
+            got = replay("predict", model, csv, os.path.join(WORK, "reg.f64"))
+            if not same(got, reg.predict(Xh)).all():
+                raise AssertionError("predictions differ")
+        except Exception as e:  # noqa: BLE001
+            why = "%s: %s" % (type(e).__name__, e)
+        result("wine-EarthRegressor", why)
+
     X, y = diabetes
     small = pymars.Earth(max_degree=1, max_terms=7).fit(X[:80], y[:80])
     refused("refuse-unfitted", lambda p: from_pymars(pymars.Earth(), p), "not fitted")
