@@ -50,7 +50,7 @@ apt_install() {
         echo "${missing[*]} not installed, and neither root nor password-less sudo to install them"
         return 1
     fi
-    echo "installing ${missing[*]} (apt-get)"
+    echo "installing ${missing[*]} (apt-get)" >&2
     if [ ! -e "$work/.apt-updated" ]; then
         $SUDO apt-get update -qq >"$work/apt.log" 2>&1 || { echo "apt-get update failed: $(tail -n 1 "$work/apt.log")"; return 1; }
         touch "$work/.apt-updated"
