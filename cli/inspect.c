@@ -4,6 +4,94 @@
 #include <jansson.h>
 #include <stdio.h>
 
+
+/* A metadata string on one line: control characters as \xNN. */
+static void put_meta(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else
+            putchar(*p);
+    }
+}
+
+/* "exporter:" and "source:" lines (SEMANTICS "Optional metadata"). */
+/* The provenance as the library gives it (NULL: absent). */
+typedef struct provenance {
+    const char *exporter, *exporter_version, *source_tool, *source_tool_version, *source_runtime,
+        *module_version;
+    int malformed;
+} provenance;
+
+static provenance provenance_of(const mr_model *m)
+{
+    return (provenance){
+        .exporter = mr_model_metadata(m, "exporter"),
+        .exporter_version = mr_model_metadata(m, "exporter_version"),
+        .source_tool = mr_model_metadata(m, "source_tool"),
+        .source_tool_version = mr_model_metadata(m, "source_tool_version"),
+        .source_runtime = mr_model_metadata(m, "source_runtime"),
+        .module_version = mr_model_metadata(m, "module_version"),
+        .malformed = mr_model_metadata(m, "malformed") != NULL,
+    };
+}
+
+static void inspect_provenance_text(const mr_model *m)
+{
+    const provenance pv = provenance_of(m), *p = &pv;
+    const char *tool_version = p->source_tool_version ? p->source_tool_version : p->module_version;
+    printf("exporter:   ");
+    if (p->exporter || p->exporter_version) {
+        put_meta(p->exporter ? p->exporter : "(unnamed)");
+        if (p->exporter_version) {
+            putchar(' ');
+            put_meta(p->exporter_version);
+        }
+    } else {
+        printf("not stated");
+    }
+    printf("\nsource:     ");
+    if (p->source_tool || tool_version) {
+        put_meta(p->source_tool ? p->source_tool : "(unnamed tool)");
+        if (tool_version) {
+            putchar(' ');
+            put_meta(tool_version);
+            if (!p->source_tool_version)
+                printf(" (module_version)");
+        }
+        if (p->source_runtime) {
+            printf(" (");
+            put_meta(p->source_runtime);
+            putchar(')');
+        }
+    } else {
+        printf("not stated");
+    }
+    if (p->malformed)
+        printf("\n            (provenance or module_version of the wrong type: ignored)");
+    putchar('\n');
+}
+
+static json_t *json_string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *inspect_provenance_json(const mr_model *m)
+{
+    const provenance pv = provenance_of(m), *p = &pv;
+    json_t *o = json_object();
+    json_object_set_new(o, "exporter", json_string_or_null(p->exporter));
+    json_object_set_new(o, "exporter_version", json_string_or_null(p->exporter_version));
+    json_object_set_new(o, "source_tool", json_string_or_null(p->source_tool));
+    json_object_set_new(o, "source_tool_version", json_string_or_null(p->source_tool_version));
+    json_object_set_new(o, "source_runtime", json_string_or_null(p->source_runtime));
+    json_object_set_new(o, "module_version", json_string_or_null(p->module_version));
+    json_object_set_new(o, "malformed", json_boolean(p->malformed));
+    return o;
+}
+
 static int inspect_json(const mr_model *m, const char *path)
 {
     json_t *o = json_object();
@@ -13,6 +101,7 @@ static int inspect_json(const mr_model *m, const char *path)
     json_object_set_new(o, "n_terms", json_integer((json_int_t)mr_model_n_terms(m)));
     json_object_set_new(o, "degree", json_integer(mr_model_degree(m)));
     json_object_set_new(o, "allow_missing", json_boolean(mr_model_allow_missing(m)));
+    json_object_set_new(o, "provenance", inspect_provenance_json(m));
     json_t *feats = json_array();
     for (size_t j = 0; j < mr_model_n_features(m); j++) {
         json_t *f = json_object();
@@ -53,6 +142,7 @@ int cli_inspect(const mr_model *m, const char *path, int as_json)
     printf("terms:      %zu\n", mr_model_n_terms(m));
     printf("degree:     %d\n", mr_model_degree(m));
     printf("missing:    %s\n", mr_model_allow_missing(m) ? "allowed" : "not allowed (params.allow_missing is false)");
+    inspect_provenance_text(m);
     printf("\nfeatures (index, name, role):\n");
     for (size_t j = 0; j < mr_model_n_features(m); j++) {
         printf("  %3zu  %-24s %s", j, mr_model_feature_name(m, j),

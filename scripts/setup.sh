@@ -13,7 +13,8 @@ if [ "$min" = 0 ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev llvm valgrind
          pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers clinfo
          libopenmpi-dev openmpi-bin
-         slurmctld slurmd slurm-client iproute2)
+         slurmctld slurmd slurm-client iproute2
+         python3-venv python3-numpy)  # exporters' Python leg (its R packages: tests/exporters/run.sh)
 fi
 
 missing=()

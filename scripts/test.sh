@@ -106,6 +106,13 @@ if [ "${QUICK:-0}" != 1 ]; then
   [ "$pkg_rc" = 0 ] || [ "$pkg_rc" = 77 ] || failed+=("packaging")
 fi
 
+if [ "${QUICK:-0}" != 1 ]; then
+  say "exporters: R earth and pymars 1.0.4 models replayed bit for bit (tests/exporters/run.sh)"
+  exporters_rc=0
+  timeout -k 10 900 bash tests/exporters/run.sh build-ci/release/cli/mars-replay || exporters_rc=$?
+  if [ "$exporters_rc" != 0 ] && [ "$exporters_rc" != 77 ]; then failed+=("exporters"); fi
+fi
+
 say "summary"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}"

@@ -246,6 +246,12 @@ MR_API void mr_model_free(mr_model *m)
         for (size_t j = 0; j < m->n_features; j++)
             free_encoder(m->encoders[j]);
     free(m->encoders);
+    free(m->provenance.exporter);
+    free(m->provenance.exporter_version);
+    free(m->provenance.source_tool);
+    free(m->provenance.source_tool_version);
+    free(m->provenance.source_runtime);
+    free(m->provenance.module_version);
     free(m);
 }
 
@@ -913,6 +919,71 @@ static mr_status derive(ctx *c, mr_model *m)
     return MR_OK;
 }
 
+/* ---- optional metadata: informational, never a reason to reject ---------- */
+
+/* A string metadata value into *slot: absent or null leaves it NULL; another type
+ * leaves it NULL and marks the provenance malformed. (A \u0000 in any string is
+ * already invalid JSON here: jansson refuses it.) */
+static mr_status meta_string(ctx *c, const json_t *v, char **slot, bool *malformed)
+{
+    if (!v || json_is_null(v))
+        return MR_OK;
+    if (!json_is_string(v)) {
+        *malformed = true;
+        return MR_OK;
+    }
+    *slot = dup_mem(json_string_value(v), json_string_length(v));
+    return *slot ? MR_OK : nomem(c);
+}
+
+static mr_status parse_provenance(ctx *c, const json_t *root, mr_model *m)
+{
+    mr_provenance *p = &m->provenance;
+    FORWARD_IF(meta_string(c, json_object_get(root, "module_version"), &p->module_version,
+                           &p->malformed));
+    const json_t *o = json_object_get(root, "provenance");
+    if (!o || json_is_null(o))
+        return MR_OK;
+    if (!json_is_object(o)) {
+        p->malformed = true;
+        return MR_OK;
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"exporter", offsetof(mr_provenance, exporter)},
+        {"exporter_version", offsetof(mr_provenance, exporter_version)},
+        {"source_tool", offsetof(mr_provenance, source_tool)},
+        {"source_tool_version", offsetof(mr_provenance, source_tool_version)},
+        {"source_runtime", offsetof(mr_provenance, source_runtime)},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        FORWARD_IF(meta_string(c, json_object_get(o, fields[k].key),
+                               (char **)((char *)p + fields[k].off), &p->malformed));
+    return MR_OK;
+}
+
+const char *mr_model_metadata(const mr_model *m, const char *key)
+{
+    if (!m || !key)
+        return NULL;
+    const mr_provenance *p = &m->provenance;
+    const struct { const char *key; const char *value; } fields[] = {
+        { "exporter", p->exporter },
+        { "exporter_version", p->exporter_version },
+        { "source_tool", p->source_tool },
+        { "source_tool_version", p->source_tool_version },
+        { "source_runtime", p->source_runtime },
+        { "module_version", p->module_version },
+        { "malformed", p->malformed ? "1" : NULL },
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        if (strcmp(key, fields[i].key) == 0)
+            return fields[i].value;
+    return NULL;
+}
+
 /* ---- the whole document ------------------------------------------------- */
 
 static mr_status build(ctx *c, const json_t *root, mr_model *m)
@@ -968,6 +1039,7 @@ static mr_status build(ctx *c, const json_t *root, mr_model *m)
     FORWARD_IF(parse_terms(c, bt, m));
     FORWARD_IF(parse_coefficients(c, co, m));
     FORWARD_IF(parse_imputer(c, root, m));
+    FORWARD_IF(parse_provenance(c, root, m));
 
     if (am) {
         m->allow_missing = json_is_true(am);

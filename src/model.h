@@ -46,6 +46,19 @@ typedef struct mr_encoder {
     size_t most_frequent; /* index into classes */
 } mr_encoder;
 
+/* Optional provenance metadata (SEMANTICS "Optional metadata"): informational,
+ * never used by the replay and never a reason to reject a model. A member is NULL
+ * when absent or not a string. */
+typedef struct mr_provenance {
+    char *exporter;            /* provenance.exporter */
+    char *exporter_version;    /* provenance.exporter_version */
+    char *source_tool;         /* provenance.source_tool */
+    char *source_tool_version; /* provenance.source_tool_version */
+    char *source_runtime;      /* provenance.source_runtime */
+    char *module_version;      /* top-level module_version (pymars's own export) */
+    bool malformed;            /* provenance (or module_version) present with a wrong type */
+} mr_provenance;
+
 struct mr_model {
     char *source;          /* file name or "<buffer>" */
     size_t n_features;
@@ -60,6 +73,8 @@ struct mr_model {
     bool allow_missing;
     mr_encoder **encoders; /* n_features entries, NULL for numeric features */
     char sha256[65];       /* hex of the source bytes */
+    mr_provenance provenance;
 };
+
 
 #endif

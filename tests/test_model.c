@@ -795,6 +795,78 @@ static void test_unknown_keys_ignored(void **state)
     mr_model_free(m);
 }
 
+/* ---- optional provenance metadata (SEMANTICS "Optional metadata") ------------- */
+
+static void test_provenance(void **state)
+{
+    (void)state;
+    /* all members */
+    mr_model *m = load_ok((parts){
+        .extra = ",'provenance':{'exporter':'marsreplay-export-earth','exporter_version':'0.1.0',"
+                 "'source_tool':'earth','source_tool_version':'5.3.2','source_runtime':'R 4.2.2',"
+                 "'future_member':[1,{}]},'module_version':'1.0.4'"});
+        assert_string_equal(mr_model_metadata(m, "exporter"), "marsreplay-export-earth");
+    assert_string_equal(mr_model_metadata(m, "exporter_version"), "0.1.0");
+    assert_string_equal(mr_model_metadata(m, "source_tool"), "earth");
+    assert_string_equal(mr_model_metadata(m, "source_tool_version"), "5.3.2");
+    assert_string_equal(mr_model_metadata(m, "source_runtime"), "R 4.2.2");
+    assert_string_equal(mr_model_metadata(m, "module_version"), "1.0.4");
+    assert_null(mr_model_metadata(m, "malformed"));
+    mr_model_free(m);
+
+    /* none: every member NULL (the corpus files have module_version null) */
+    m = load_ok((parts){.extra = ",'module_version':null,'provenance':null"});
+    assert_null(mr_model_metadata(m, "exporter"));
+    assert_null(mr_model_metadata(m, "exporter_version"));
+    assert_null(mr_model_metadata(m, "source_tool"));
+    assert_null(mr_model_metadata(m, "source_tool_version"));
+    assert_null(mr_model_metadata(m, "source_runtime"));
+    assert_null(mr_model_metadata(m, "module_version"));
+    assert_null(mr_model_metadata(m, "malformed"));
+    mr_model_free(m);
+
+    /* some members: the others stay NULL */
+    m = load_ok((parts){.extra = ",'provenance':{'exporter':'x','source_tool_version':'2'}"});
+    assert_string_equal(mr_model_metadata(m, "exporter"), "x");
+    assert_null(mr_model_metadata(m, "exporter_version"));
+    assert_string_equal(mr_model_metadata(m, "source_tool_version"), "2");
+    assert_null(mr_model_metadata(m, "malformed"));
+    mr_model_free(m);
+
+    /* wrong types load (metadata never rejects a model), ignored and marked */
+    static const char *const wrong[] = {
+        ",'provenance':5",
+        ",'provenance':['earth']",
+        ",'provenance':{'exporter':7,'source_tool':'earth'}",
+        ",'provenance':{'exporter_version':{'major':1}}",
+        ",'provenance':{'source_runtime':true}",
+        ",'module_version':1.04",
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        m = load_ok((parts){.extra = wrong[i]});
+            assert_string_equal(mr_model_metadata(m, "malformed"), "1");
+        assert_null(mr_model_metadata(m, "exporter"));
+        assert_null(mr_model_metadata(m, "exporter_version"));
+        assert_null(mr_model_metadata(m, "source_runtime"));
+        assert_null(mr_model_metadata(m, "module_version"));
+        if (i == 2)
+            assert_string_equal(mr_model_metadata(m, "source_tool"), "earth");
+        else
+            assert_null(mr_model_metadata(m, "source_tool"));
+        mr_model_free(m);
+    }
+    assert_null(mr_model_metadata(NULL, "exporter"));
+    m = load_ok((parts){.extra = ""});
+    assert_null(mr_model_metadata(m, "no such key"));
+    assert_null(mr_model_metadata(m, NULL));
+    mr_model_free(m);
+
+    /* the replay is unchanged: a model with provenance has the same terms */
+    m = load_ok((parts){.extra = ",'provenance':{'exporter':'x'}"});
+    assert_int_equal(mr_model_n_terms(m), 1);
+    mr_model_free(m);
+}
+
 /* ---- derived fields ----------------------------------------------------------- */
 
 static void test_term_names_and_degrees(void **state)
@@ -1224,6 +1296,7 @@ int main(void)
         cmocka_unit_test(test_imputer_bad),
         cmocka_unit_test(test_imputer_good),
         cmocka_unit_test(test_unknown_keys_ignored),
+        cmocka_unit_test(test_provenance),
         cmocka_unit_test(test_term_names_and_degrees),
         cmocka_unit_test(test_features_used),
         cmocka_unit_test(test_accessors_null),

@@ -127,6 +127,12 @@ MR_API int mr_model_degree(const mr_model *m);
 MR_API int mr_model_allow_missing(const mr_model *m);
 /*! Lower-case hex SHA-256 of the model file's bytes (64 chars). */
 MR_API const char *mr_model_sha256(const mr_model *m);
+/*! mr_model_metadata() : the file's optional provenance (docs/SEMANTICS.md §9):
+ * key "exporter", "exporter_version", "source_tool", "source_tool_version",
+ * "source_runtime" (members of "provenance") or "module_version"; NULL when
+ * absent or not a string. Key "malformed" gives "1" when one of them had the
+ * wrong type (it was ignored), else NULL. Never used for replay. */
+MR_API const char *mr_model_metadata(const mr_model *m, const char *key);
 /*! Number of classes of categorical feature j (0 if numeric); class k as text. */
 MR_API size_t mr_model_n_classes(const mr_model *m, size_t j);
 MR_API const char *mr_model_class_label(const mr_model *m, size_t j, size_t k);

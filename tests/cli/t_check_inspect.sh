@@ -115,3 +115,64 @@ ci_inspect_none() {
     want_rc 2 && want_no_out
 }
 t "inspect/no-model" ci_inspect_none
+
+# provenance (SEMANTICS "Optional metadata"): shown when the model carries it,
+# "not stated" when not; metadata of the wrong type is ignored, never an error
+with_provenance() { # with_provenance OUT PYTHON-DICT-EXPR: deg1_hinges plus top-level keys
+    "$PY" - "$CI_CASE/model.json" "$1" "$2" <<'PYEOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m.update(eval(sys.argv[3]))
+json.dump(m, open(sys.argv[2], 'w'))
+PYEOF
+}
+
+ci_inspect_provenance_text() {
+    with_provenance m.json "{'provenance': {'exporter': 'marsreplay-export-earth', 'exporter_version': '0.1.0', 'source_tool': 'earth', 'source_tool_version': '5.3.2', 'source_runtime': 'R 4.2.2', 'later': [1]}}" || return 1
+    r mr inspect m.json
+    want_rc 0 && want_no_err || return 1
+    grep -qx 'exporter:   marsreplay-export-earth 0.1.0' "$W/out" || { echo "no exporter line: $(peek "$W/out" 600)"; return 1; }
+    grep -qx 'source:     earth 5.3.2 (R 4.2.2)' "$W/out" || { echo "no source line: $(peek "$W/out" 600)"; return 1; }
+}
+t "inspect/provenance-text" ci_inspect_provenance_text
+
+ci_inspect_provenance_json() {
+    with_provenance m.json "{'provenance': {'exporter': 'x', 'source_tool_version': '1.0.4'}, 'module_version': '9'}" || return 1
+    r mr inspect m.json --json
+    want_rc 0 && want_no_err || return 1
+    jcheck "$W/out" "j['provenance'] == {'exporter': 'x', 'exporter_version': None, 'source_tool': None, 'source_tool_version': '1.0.4', 'source_runtime': None, 'module_version': '9', 'malformed': False}"
+}
+t "inspect/provenance-json" ci_inspect_provenance_json
+
+ci_inspect_provenance_none() { # the corpus models carry none (module_version null)
+    r mr inspect "$CI_CASE/model.json"
+    want_rc 0 && want_no_err || return 1
+    grep -qx 'exporter:   not stated' "$W/out" && grep -qx 'source:     not stated' "$W/out" ||
+        { echo "no 'not stated' lines: $(peek "$W/out" 600)"; return 1; }
+    r mr inspect "$CI_CASE/model.json" --json
+    want_rc 0 && jcheck "$W/out" "all(v is None for k, v in j['provenance'].items() if k != 'malformed')" \
+        "j['provenance']['malformed'] is False"
+}
+t "inspect/provenance-none" ci_inspect_provenance_none
+
+ci_inspect_module_version() { # pymars's own export names its version in module_version
+    with_provenance m.json "{'module_version': '1.0.4'}" || return 1
+    r mr inspect m.json
+    want_rc 0 && want_no_err || return 1
+    grep -qx 'source:     (unnamed tool) 1.0.4 (module_version)' "$W/out" || { echo "no source line: $(peek "$W/out" 600)"; return 1; }
+}
+t "inspect/provenance-module-version" ci_inspect_module_version
+
+ci_inspect_provenance_bad() { # wrong types: still a valid model; predict unchanged
+    with_provenance m.json "{'provenance': {'exporter': 7, 'source_tool': 'earth\\nx'}}" || return 1
+    r mr inspect m.json
+    want_rc 0 && want_no_err || return 1
+    grep -qx 'exporter:   not stated' "$W/out" && grep -qx 'source:     earth\\x0ax' "$W/out" &&
+        grep -q 'wrong type: ignored' "$W/out" || { echo "unexpected lines: $(peek "$W/out" 600)"; return 1; }
+    r mr inspect m.json --json
+    want_rc 0 && jcheck "$W/out" "j['provenance']['malformed'] is True" "j['provenance']['source_tool'] == 'earth\nx'" || return 1
+    with_provenance m2.json "{'provenance': 'earth 5.3.2'}" || return 1
+    r mr predict -m m2.json "$CI_CASE/input.csv"
+    want_rc 0 && want_no_err && want_same "$W/out" "$CI_CASE/expected.csv"
+}
+t "inspect/provenance-wrong-type" ci_inspect_provenance_bad
