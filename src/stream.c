@@ -388,6 +388,17 @@ static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_error *err)
     return st;
 }
 
+/* Hand ticket t to the pool, or run it here when there is none. */
+static void submit(mr_stream *r, writer *wr, mr_ordered *q, uint64_t t)
+{
+    if (q) {
+        mr_ordered_submit(q, t);
+        return;
+    }
+    job(r, t & (r->nslots - 1), 0);
+    wr->cpu_jobs_inline += r->slots[t & (r->nslots - 1)].cpu;
+}
+
 /* Wait for ticket t (a worker's), write it, report progress. */
 static mr_status write_ticket(mr_stream *r, writer *wr, mr_ordered *q, uint64_t t, mr_error *err)
 {
@@ -424,15 +435,8 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_error *
                 done_reading = 1;
             }
             const int some = s->n_rows > 0; /* once submitted, the slot is the worker's */
-            if (some) {
-                if (q) {
-                    mr_ordered_submit(q, next_read);
-                } else {
-                    job(r, si, 0);
-                    wr->cpu_jobs_inline += s->cpu;
-                }
-                next_read++;
-            }
+            if (some)
+                submit(r, wr, q, next_read++);
             if (read_st != MR_OK || !some)
                 done_reading = 1;
         }
@@ -472,13 +476,7 @@ static mr_status pump_split(mr_stream *r, writer *wr, mr_ordered *q, mr_error *e
                 s->cut_st = r->tail_st;
                 s->cut_err = r->tail_err;
             }
-            if (q) {
-                mr_ordered_submit(q, next_read);
-            } else {
-                job(r, si, 0);
-                wr->cpu_jobs_inline += s->cpu;
-            }
-            next_read++;
+            submit(r, wr, q, next_read++);
         }
         FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
     }

@@ -74,25 +74,6 @@ out_is_dir() {
 }
 t "output/output-is-a-directory" out_is_dir
 
-out_sigterm() { # killed mid-run: the temporary file is removed, no out.csv
-    mkfifo in.fifo || { echo "mkfifo failed"; return 1; }
-    (head -n 20 "$OUT_IN" && exec sleep 20) >in.fifo 2>/dev/null &
-    local writer=$! pid i
-    "$BIN" predict -m "$OUT_MODEL" -o out.csv in.fifo >"$W/out" 2>"$W/err" &
-    pid=$!
-    for i in $(seq 100); do
-        [ -n "$(find . -maxdepth 1 -name '.out.csv.tmp.*')" ] && break
-        sleep 0.05
-    done
-    [ -n "$(find . -maxdepth 1 -name '.out.csv.tmp.*')" ] || { kill $pid $writer; echo "no temporary file appeared"; return 1; }
-    kill -TERM $pid
-    wait $pid
-    RC=$?
-    kill $writer 2>/dev/null
-    wait $writer 2>/dev/null
-    want_rc 143 && want_absent out.csv && no_tmp_left
-}
-t "output/sigterm-removes-temporary-file" out_sigterm
 
 out_dev_stdout_pipe() {
     mr predict -m "$OUT_MODEL" -o /dev/stdout "$OUT_IN" 2>"$W/err" | cat >"$W/out"
@@ -176,6 +157,7 @@ out_sigterm_any() { # out_sigterm_any SIGNAL STATUS: any terminating signal remo
     wait $writer 2>/dev/null
     want_rc "$2" && want_absent out.csv && no_tmp_left
 }
+t "output/sigterm-removes-temporary-file" out_sigterm_any TERM 143
 t "output/sigquit-removes-temporary-file" out_sigterm_any QUIT 131
 t "output/sigusr1-removes-temporary-file" out_sigterm_any USR1 138
 t "output/sigxcpu-removes-temporary-file" out_sigterm_any XCPU 152
