@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("0.1.0", sha256="65b9371db9020ece4c55a1736632f882eb4003df0caf13d05adff884501b380e")
+    version("0.1.0", sha256="2402981c8b8c64233c3c2dbcfaf4092429520c11433161181b2c3c4bfb0ab78c")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
