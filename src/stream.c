@@ -20,18 +20,23 @@
 #include "ordered.h"
 #include "pipeline.h"
 
+/* A read callback failed: its errno, in the error. */
+static mr_status read_failed(mr_error *err)
+{
+    const int e = errno;
+    mr_err_set(err, MR_E_IO, "read error: %s", strerror(e));
+    if (err)
+        err->sys_errno = e;
+    return MR_E_IO;
+}
+
 mr_status mr_stream_read(mr_stream *r, char *dst, size_t cap, size_t *got, mr_error *err)
 {
     *got = 0;
     while (*got < cap) {
         const long n = r->io->read(r->io->read_cookie, dst + *got, cap - *got);
-        if (n < 0) {
-            const int e = errno;
-            mr_err_set(err, MR_E_IO, "read error: %s", strerror(e));
-            if (err)
-                err->sys_errno = e;
-            return MR_E_IO;
-        }
+        if (n < 0)
+            return read_failed(err);
         if (n == 0) {
             r->eof = 1;
             break;
@@ -77,13 +82,8 @@ mr_status mr_stream_read_at(const mr_stream *r, char *dst, size_t len, uint64_t 
     *got = 0;
     while (*got < len) {
         const long n = r->io->read_at(r->io->read_cookie, dst + *got, len - *got, off + *got);
-        if (n < 0) {
-            const int e = errno;
-            mr_err_set(err, MR_E_IO, "read error: %s", strerror(e));
-            if (err)
-                err->sys_errno = e;
-            return MR_E_IO;
-        }
+        if (n < 0)
+            return read_failed(err);
         if (n == 0) /* the size was taken when the run started */
             return mr_err_set(err, MR_E_IO, "the input ends at byte %llu, before the %llu bytes it had when the run started (it changed during the run)",
                               (unsigned long long)(off + *got), (unsigned long long)r->io->size);
