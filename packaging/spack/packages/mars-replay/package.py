@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("0.1.0", sha256="2402981c8b8c64233c3c2dbcfaf4092429520c11433161181b2c3c4bfb0ab78c")
+    version("0.1.0", sha256="dc102312906446a9cedb23ea4e2ccf921e2c34cd4eae838999921ea18095bfb7")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
