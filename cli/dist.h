@@ -15,6 +15,7 @@
 typedef struct cli_dist_opts {
     const char *shard;        /* --shard K/N or auto, or NULL */
     int mpi;                  /* --mpi */
+    int no_mpi;               /* --no-mpi: ignore a launcher, run as one process */
     int io_retries;           /* --io-retries N */
     long cols;                /* --cols (0: the model's feature count) */
     int no_header;            /* --no-header */

@@ -125,8 +125,13 @@ static void mpi_fail(const char *what, int code)
             mpi_fail(#call, mpi_rc_);         \
     } while (0)
 
+static int job_argc;     /* the command line (module_init), which every rank must share */
+static char **job_argv;
+
 static int module_init(int *argc, char ***argv, int *ranks)
 {
+    job_argc = *argc;
+    job_argv = *argv;
     int provided = 0;
     const int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     if (rc != MPI_SUCCESS) {
@@ -193,13 +198,6 @@ static int agree_who(int rc, capture *cap, int *who_out)
 static int agree(int rc, capture *cap)
 {
     return agree_who(rc, cap, NULL);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 typedef struct spill {
@@ -409,340 +407,335 @@ static int write_collective(const char *tmp, uint64_t offset, spill *sp, char *b
     return rc;
 }
 
-static int module_run(const cli_mpi_job *j)
-{
-    const double t0 = now_s();
-    const int rank = world_rank, size = world_size;
-    capture cap = { 0 };
-    capture_begin(&cap);
-    int rc = 0;
-    mr_model *m = NULL;
-    mr_engine *e = NULL;
-    cli_input in = { .fd = -1 };
-    cli_output out = { .fd = -1 };
-    spill sp = { .fd = -1 };
-    mr_run_stats stats = { 0 };
-    mr_backend_info backend = { 0 };
-    mr_error err = { 0 };
-    dist_plan plan = { 0 };
-    dist_input din;
-    memset(&din, 0, sizeof din);
-    char *buf = NULL;
-    int have_err = 0, pipe_closed = 0;
-    double run_s = 0;
-    const int npy_out = j->dist->out_fmt == MR_FMT_NPY && j->mode != MR_MODE_CHECK;
+/* ---- the MPI spread (job.h): one part per rank ---- */
 
-    if (!j->model)
-        rc = (cli_msg("%s: no model given (-m MODEL.json) (see mars-replay --help)", j->command), MR_EXIT_USAGE);
-    else if (j->threads < 1)
-        rc = (cli_msg("MARS_REPLAY_THREADS: expected a whole number from 1 to 4096, found '%s' (see mars-replay --help)",
-                      getenv("MARS_REPLAY_THREADS")), MR_EXIT_USAGE);
-    if (rc == 0) {
-        const mr_status st = mr_model_load_file(j->model, &m, &err);
-        if (st != MR_OK) {
-            cli_print_error(&err, j->model);
-            rc = cli_exit_code(st);
-        }
-    }
-    if (rc == 0)
-        rc = cli_input_open(&in, j->input);
-    if (rc == 0 && in.size < 0) {
-        cli_msg("%s: under MPI the input must be a regular file (stdin and pipes are refused: "
-                "run one process, or save the stream to a file first)", in.display);
+static struct mpi_part {
+    capture cap;
+    spill sp;
+    char *buf;                /* BLOCK bytes for moving spills */
+    int npy_out;              /* -O npy: the ranks write f64 rows, rank 0 the header */
+    int to_file;              /* the output is a temporary file every rank writes */
+    int in_place;             /* binary rows: each rank writes its rows at their offset */
+    int direct;               /* rank 0 writes its part straight to stdout */
+    char *tmp;                /* the temporary file's name, on every rank */
+    at_writer aw;
+    uint64_t spilled_before;  /* spill bytes of the ranks before */
+    mr_column_stats *cols;    /* rank 0: the columns' counters merged in rank order */
+} mp = { .sp = { .fd = -1 }, .aw = { MPI_FILE_NULL, 0 } };
+
+static int mpi_agree(cli_run *r, int rc, int *who)
+{
+    (void)r;
+    return agree_who(rc, &mp.cap, who);
+}
+
+/* One job or separate commands? mpirun used as a plain launcher of
+ * different commands (bash -c '... part$RANK.csv -o out$RANK.csv') must not
+ * be merged into one job: every rank compares its command line (after the
+ * program name) and its model's sha256 with rank 0's, byte for byte. */
+static int same_job(const cli_run *r)
+{
+    size_t len = 0;
+    for (int i = 1; i < job_argc; i++)
+        len += strlen(job_argv[i]) + 1;
+    const char *sha = mr_model_sha256(r->m);
+    len += strlen(sha) + 1;
+    char *mine = malloc(len), *p = mine;
+    if (!mine)
+        MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
+    for (int i = 1; i < job_argc; i++)
+        p = stpcpy(p, job_argv[i]) + 1;
+    strcpy(p, sha);
+    unsigned long long len0 = len;
+    MPI_CHECK(MPI_Bcast(&len0, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD));
+    char *first = r->rank == 0 ? mine : malloc((size_t)len0);
+    if (!first)
+        MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
+    MPI_CHECK(MPI_Bcast(first, (int)len0, MPI_CHAR, 0, MPI_COMM_WORLD));
+    int rc = 0;
+    if (len0 != len || memcmp(first, mine, len) != 0) {
+        cli_msg("this rank's command line or model differs from rank 0's: under mpirun/srun the "
+                "ranks run one job with the same command; to run each rank as an independent "
+                "process, add --no-mpi");
         rc = MR_EXIT_USAGE;
     }
-    if (rc == 0 && !(buf = malloc(BLOCK)))
-        rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
-    rc = agree(rc, &cap);
-    if (rc == 0) { /* one snapshot of the input for every rank: rank 0's */
-        long long snap[3] = { (long long)in.size, (long long)in.mtime.tv_sec, in.mtime.tv_nsec };
-        MPI_CHECK(MPI_Bcast(snap, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
-        in.size = snap[0];
-        in.mtime.tv_sec = (time_t)snap[1];
-        in.mtime.tv_nsec = (long)snap[2];
+    if (first != mine)
+        free(first);
+    free(mine);
+    return rc;
+}
+
+static int mpi_plan(cli_run *r, int rc)
+{
+    const cli_job *j = r->job;
+    if (rc)
+        return rc;
+    rc = agree(same_job(r), &mp.cap);
+    if (rc)
+        return rc;
+    r->partitioned = 1;
+    r->progress_to = mp.cap.saved ? mp.cap.saved : stderr;
+    if (r->in.size < 0) {
+        cli_msg("%s: under MPI the input must be a regular file (stdin and pipes are refused: "
+                "run one process, or save the stream to a file first)", r->in.display);
+        rc = MR_EXIT_USAGE;
     }
-    int fmt = MR_FMT_CSV;
-    double plan_t0 = 0, plan_s = 0, write_s = 0;
-    part_set_io_retries(j->dist->io_retries);
-    if (rc == 0) {
-        plan_t0 = now_s();
-        fmt = dist_detect_format(in.fd, j->dist->in_fmt);
-        if (fmt < 0) {
-            cli_msg("%s: read error: %s", in.display, strerror(errno));
+    if (rc == 0 && !(mp.buf = malloc(BLOCK)))
+        rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
+    rc = agree(rc, &mp.cap);
+    if (rc)
+        return rc;
+    /* one snapshot of the input for every rank: rank 0's */
+    cli_input *in = &r->in;
+    long long snap[3] = { (long long)in->size, (long long)in->mtime.tv_sec, in->mtime.tv_nsec };
+    MPI_CHECK(MPI_Bcast(snap, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+    in->size = snap[0];
+    in->mtime.tv_sec = (time_t)snap[1];
+    in->mtime.tv_nsec = (long)snap[2];
+    part_set_io_retries(j->dist.io_retries);
+    const int fmt = dist_detect_format(in->fd, j->dist.in_fmt);
+    if (fmt < 0) {
+        cli_msg("%s: read error: %s", in->display, strerror(errno));
+        rc = MR_EXIT_IO;
+    }
+    rc = agree(rc, &mp.cap);
+    if (rc == 0 && fmt == MR_FMT_CSV) {
+        rc = plan_csv(&r->plan, in->fd, (uint64_t)in->size, !j->dist.no_header, &mp.cap, in->display);
+    } else if (rc == 0) {
+        r->plan.fmt = fmt;
+        const uint64_t cols = j->dist.cols > 0 ? (uint64_t)j->dist.cols : mr_model_n_features(r->m);
+        if (dist_plan_binary(&r->plan, in->fd, (uint64_t)in->size, cols, (uint64_t)r->rank,
+                             (uint64_t)r->size) != 0) {
+            cli_msg("%s: read error: %s", in->display, strerror(errno));
             rc = MR_EXIT_IO;
         }
-        rc = agree(rc, &cap);
-        if (rc == 0 && fmt == MR_FMT_CSV) {
-            rc = plan_csv(&plan, in.fd, (uint64_t)in.size, !j->dist->no_header, &cap, in.display);
-        } else if (rc == 0) {
-            plan.fmt = fmt;
-            const uint64_t cols = j->dist->cols > 0 ? (uint64_t)j->dist->cols : mr_model_n_features(m);
-            if (dist_plan_binary(&plan, in.fd, (uint64_t)in.size, cols, (uint64_t)rank, (uint64_t)size) != 0) {
-                cli_msg("%s: read error: %s", in.display, strerror(errno));
-                rc = MR_EXIT_IO;
-            }
-        }
     }
-    plan_s = plan_t0 > 0 ? now_s() - plan_t0 : 0;
-    /* this rank's options: the CSV header only from rank 0; .npy rows raw,
-     * the header written here with the total row count */
-    if (rc == 0) {
-        mr_options_set_int(j->opt, MR_OPT_THREADS, j->threads);
-        if (rank > 0)
-            mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
-        if (npy_out)
-            mr_options_set_int(j->opt, MR_OPT_OUTPUT_FORMAT, MR_FMT_F64);
-        mr_options_set_int(j->opt, MR_OPT_MODE, j->mode);
-    }
-    if (rc == 0) {
-        const mr_status st = mr_engine_create(m, j->opt, &e, &err);
-        if (st != MR_OK) {
-            cli_print_error(&err, NULL);
-            rc = cli_exit_code(st);
-        }
-    }
-    if (rc == 0 && j->binary_out && j->keep)
-        rc = (cli_msg("--keep needs CSV output (-O csv) (see mars-replay --help)"), MR_EXIT_USAGE);
-    /* rank 0 owns the output: a temporary file beside it, or stdout */
-    int to_file = 0;
-    if (rc == 0 && j->mode != MR_MODE_CHECK && rank == 0) {
-        /* no terminal check: launchers hand rank 0 a pseudo-terminal for
-         * the stdout they forward, whatever the user redirected it to */
-        rc = cli_output_open(&out, j->output);
-        to_file = out.tmp != NULL;
-    }
-    rc = agree(rc, &cap);
     if (rc == 0)
-        MPI_CHECK(MPI_Bcast(&to_file, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    char *tmp = NULL; /* the temporary file's name, on every rank */
-    if (rc == 0 && to_file) {
-        int plen = rank == 0 ? (int)strlen(out.tmp) + 1 : 0;
+        dist_input_init(&r->din, in->fd, &r->plan, j->dist.io_retries);
+    /* this rank's options: the CSV header only from rank 0; .npy rows raw,
+     * the header written by rank 0 with the total row count */
+    mp.npy_out = j->dist.out_fmt == MR_FMT_NPY && j->mode != MR_MODE_CHECK;
+    if (r->rank > 0)
+        mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
+    if (mp.npy_out)
+        mr_options_set_int(j->opt, MR_OPT_OUTPUT_FORMAT, MR_FMT_F64);
+    return rc;
+}
+
+static int mpi_output_open(cli_run *r, int rc)
+{
+    const cli_job *j = r->job;
+    rc = agree(rc, &mp.cap);
+    if (rc)
+        return rc;
+    /* rank 0 owns the output: a temporary file beside it, or stdout; no
+     * terminal check: launchers hand rank 0 a pseudo-terminal for the stdout
+     * they forward, whatever the user redirected it to */
+    if (j->mode != MR_MODE_CHECK && r->rank == 0) {
+        rc = cli_output_open(&r->out, j->output);
+        mp.to_file = r->out.tmp != NULL;
+    }
+    rc = agree(rc, &mp.cap);
+    if (rc)
+        return rc;
+    MPI_CHECK(MPI_Bcast(&mp.to_file, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (mp.to_file) {
+        int plen = r->rank == 0 ? (int)strlen(r->out.tmp) + 1 : 0;
         MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
-        tmp = rank == 0 ? out.tmp : malloc((size_t)plen);
-        if (!tmp)
+        mp.tmp = r->rank == 0 ? r->out.tmp : malloc((size_t)plen);
+        if (!mp.tmp)
             MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
-        MPI_CHECK(MPI_Bcast(tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
     }
     /* binary rows to binary output in a file: every rank knows its byte
      * range in advance and writes it in place, no spill (the same decision
      * on every rank: the plan comes from the same header) */
-    const size_t nvals = m && j->mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 1;
-    const int in_place = rc == 0 && to_file && j->mode != MR_MODE_CHECK &&
-                         (npy_out || j->dist->out_fmt == MR_FMT_F64) && plan.fmt != MR_FMT_CSV &&
-                         !plan.whole && !plan.skip;
-    at_writer aw = { MPI_FILE_NULL, 0 };
-    if (in_place) {
+    const dist_plan *p = &r->plan;
+    const size_t nvals = j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 1;
+    mp.in_place = mp.to_file && j->mode != MR_MODE_CHECK &&
+                  (mp.npy_out || j->dist.out_fmt == MR_FMT_F64) && p->fmt != MR_FMT_CSV && !p->whole && !p->skip;
+    if (mp.in_place) {
         unsigned char h[256]; /* its length does not depend on the row count */
-        aw.off = (npy_out ? part_npy_out_header(h, sizeof h, 0, j->mode == MR_MODE_DESIGN ? nvals : 0) : 0) +
-                 plan.row_off * nvals * 8;
-        int ok = MPI_File_open(MPI_COMM_WORLD, tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &aw.fh) == MPI_SUCCESS;
-        if (!ok)
-            rc = (cli_msg("%s: MPI_File_open failed: the output must be on a file system every rank sees", tmp),
+        mp.aw.off = (mp.npy_out ? part_npy_out_header(h, sizeof h, 0, j->mode == MR_MODE_DESIGN ? nvals : 0) : 0) +
+                    p->row_off * nvals * 8;
+        if (MPI_File_open(MPI_COMM_WORLD, mp.tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &mp.aw.fh) != MPI_SUCCESS)
+            rc = (cli_msg("%s: MPI_File_open failed: the output must be on a file system every rank sees", mp.tmp),
                   MR_EXIT_IO);
-        (void)ok;
     }
     /* rank 0 writes its part straight to a stream; everything else spills */
-    const int direct = rank == 0 && !to_file && !npy_out;
-    if (rc == 0 && j->mode != MR_MODE_CHECK && !direct && !in_place)
-        rc = spill_open(&sp);
-    rc = agree(rc, &cap);
-    const int ran = rc == 0; /* the same on every rank */
-
-    if (rc == 0 && !plan.skip) {
-        dist_input_init(&din, in.fd, &plan, j->dist->io_retries);
-        const mr_io io = {
-            .read = dist_read,
-            .read_cookie = &din,
-            .read_at = dist_read_at,
-            .size = dist_plan_bytes(&plan),
-            .source = in.display,
-            .write = j->mode == MR_MODE_CHECK ? NULL : direct ? cli_write : in_place ? at_write : spill_write,
-            .pwrite = NULL,
-            .write_cookie = direct ? (void *)&out : in_place ? (void *)&aw : (void *)&sp,
-            /* a write error names the file that failed: a spill is this rank's, in $TMPDIR */
-            .sink = direct || in_place ? (j->output ? j->output : "<stdout>") : sp.path,
-        };
-        /* --progress: rank 0's own part (parts are equal byte ranges, so it
-         * stands for the job); other ranks stay quiet */
-        cli_progress ps;
-        char label[64];
-        snprintf(label, sizeof label, "rank 0 of %d (its part): ", size);
-        const int show = j->progress && rank == 0;
-        cli_progress_start(&ps, cap.saved ? cap.saved : stderr, dist_plan_bytes(&plan), label);
-        const double r0 = now_s();
-        const mr_status st = mr_run(e, &io, show ? cli_progress_update : NULL, &ps, &stats, &err);
-        run_s = now_s() - r0;
-        mr_engine_backend(e, &backend);
-        if (show)
-            cli_progress_end(&ps, st == MR_OK, stats.rows_out, stats.bytes_in);
-        if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row && direct) {
-            pipe_closed = 1; /* the reader went away (| head): not an error */
-        } else if (st != MR_OK) {
-            have_err = 1;
-            rc = cli_exit_code(st);
-        }
+    mp.direct = r->rank == 0 && !mp.to_file && !mp.npy_out;
+    if (rc == 0 && j->mode != MR_MODE_CHECK && !mp.direct && !mp.in_place)
+        rc = spill_open(&mp.sp);
+    if (j->mode != MR_MODE_CHECK) {
+        r->io.write = mp.direct ? cli_write : mp.in_place ? at_write : spill_write;
+        r->io.write_cookie = mp.direct ? (void *)&r->out : mp.in_place ? (void *)&mp.aw : (void *)&mp.sp;
+        /* a write error names the file that failed: a spill is this rank's, in $TMPDIR */
+        r->io.sink = mp.direct || mp.in_place ? (j->output ? j->output : "<stdout>") : mp.sp.path;
     }
-    /* global positions: rows and lines of the ranks before (complete,
-     * since they did not fail before the first failing rank) */
-    uint64_t mine[3] = { stats.rows_in, plan.fmt == MR_FMT_CSV ? stats.lines_in : 0, sp.len };
+    return rc;
+}
+
+/* Global positions: rows and lines of the ranks before (complete, since
+ * they did not fail before the first failing rank); totals and the columns'
+ * counters merged in rank order for rank 0's warnings and report. */
+static void mpi_combine(cli_run *r)
+{
+    const mr_run_stats *st = &r->stats;
+    uint64_t mine[3] = { st->rows_in, r->plan.fmt == MR_FMT_CSV ? st->lines_in : 0, mp.sp.len };
     uint64_t before[3] = { 0, 0, 0 };
     MPI_CHECK(MPI_Exscan(mine, before, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
-    if (rank == 0)
+    if (r->rank == 0)
         before[0] = before[1] = before[2] = 0;
-    if (plan.fmt != MR_FMT_CSV)
-        before[0] = plan.row_off;
-    if (have_err) {
-        dist_global_error(&err, before[0], before[1]);
-        cli_print_error(&err, in.display);
-    }
-    dist_global_stats(&stats, before[0]);
-    if (rc == 0 && ran) /* every rank read the snapshot: did the file change since? */
-        rc = cli_input_unchanged(&in);
-    int who = size;
-    rc = agree_who(rc, &cap, &who);
-    /* the report (rank 0) carries the first failing rank's error */
-    int report_err = 0;
-    if (rc && j->report) {
-        MPI_CHECK(MPI_Bcast(&err, (int)sizeof err, MPI_BYTE, who, MPI_COMM_WORLD));
-        report_err = 1;
-    }
-    MPI_CHECK(MPI_Bcast(&pipe_closed, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (r->plan.fmt != MR_FMT_CSV)
+        before[0] = r->plan.row_off;
+    r->row_off = before[0];
+    r->line_off = before[1];
+    mp.spilled_before = before[2];
+    dist_global_stats(&r->stats, r->row_off);
 
-    /* the counters of every column, merged in rank order, for rank 0's warnings */
-    mr_column_stats *cols = NULL, *none = NULL;
-    const size_t nf = ran ? mr_model_n_features(m) : 0;
+    const size_t nf = r->ran ? mr_model_n_features(r->m) : 0;
     if (nf) {
         MPI_Datatype t;
         MPI_Op op;
-        cols = calloc(nf, sizeof *cols);
-        none = calloc(nf, sizeof *none); /* a rank that had nothing to read */
-        if (!cols || !none)
+        mr_column_stats *none = calloc(nf, sizeof *none); /* a rank that had nothing to read */
+        mp.cols = calloc(nf, sizeof *mp.cols);
+        if (!mp.cols || !none)
             MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
         MPI_CHECK(MPI_Type_contiguous((int)sizeof(mr_column_stats), MPI_BYTE, &t));
         MPI_CHECK(MPI_Type_commit(&t));
         MPI_CHECK(MPI_Op_create(merge_columns, 0, &op));
-        MPI_CHECK(MPI_Reduce(stats.columns ? stats.columns : none, cols, (int)nf, t, op, 0, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Reduce(st->columns ? st->columns : none, mp.cols, (int)nf, t, op, 0, MPI_COMM_WORLD));
         MPI_Op_free(&op);
         MPI_Type_free(&t);
         free(none);
     }
-    uint64_t tot_local[4] = { stats.rows_in, stats.rows_out, stats.bytes_in, stats.bytes_out }, tot[4] = { 0 };
-    MPI_CHECK(MPI_Allreduce(tot_local, tot, 4, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    uint64_t local[5] = { st->rows_in, st->rows_out, st->bytes_in, st->bytes_out, (uint64_t)st->last_record_unterminated };
+    uint64_t tot[5] = { 0 };
+    MPI_CHECK(MPI_Allreduce(local, tot, 5, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    r->totals = *st;
+    r->totals.rows_in = tot[0];
+    r->totals.rows_out = tot[1];
+    r->totals.bytes_in = tot[2];
+    r->totals.bytes_out = tot[3];
+    r->totals.last_record_unterminated = tot[4] != 0; /* only the last part can end without one */
+    r->totals.columns = mp.cols;
+    r->last_row = tot[0];
+}
 
-    /* output */
+static int mpi_output_finish(cli_run *r, int rc)
+{
+    const cli_job *j = r->job;
+    const int rank = r->rank;
+    /* the report (rank 0) carries the first failing rank's error */
+    if (rc && j->report) {
+        MPI_CHECK(MPI_Bcast(&r->err, (int)sizeof r->err, MPI_BYTE, r->who, MPI_COMM_WORLD));
+        r->report_err = 1;
+    }
+    MPI_CHECK(MPI_Bcast(&r->pipe_closed, 1, MPI_INT, 0, MPI_COMM_WORLD));
     unsigned char head[256];
     size_t head_len = 0;
-    if (rc == 0 && npy_out)
-        head_len = part_npy_out_header(head, sizeof head, tot[1],
-                                       j->mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 0);
-    const double write_t0 = now_s();
-    if (in_place) { /* the rows are in place: the header, a collective close, the rename */
+    if (rc == 0 && mp.npy_out)
+        head_len = part_npy_out_header(head, sizeof head, r->totals.rows_out,
+                                       j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 0);
+    const double t0 = cli_now();
+    if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */
         int hrc = 0;
-        if (rc == 0 && rank == 0 && head_len && cli_pwrite(&out, head, head_len, 0) != 0)
+        if (rc == 0 && rank == 0 && head_len && cli_pwrite(&r->out, head, head_len, 0) != 0)
             hrc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
-        if (aw.fh != MPI_FILE_NULL && MPI_File_close(&aw.fh) != MPI_SUCCESS && !hrc)
-            hrc = (cli_msg("%s: write error on close", tmp), MR_EXIT_IO);
+        if (mp.aw.fh != MPI_FILE_NULL && MPI_File_close(&mp.aw.fh) != MPI_SUCCESS && !hrc)
+            hrc = (cli_msg("%s: write error on close", mp.tmp), MR_EXIT_IO);
         if (rc == 0) {
-            rc = agree(hrc, &cap);
+            rc = agree(hrc, &mp.cap);
             if (rank == 0 && rc == 0)
-                rc = cli_output_commit(&out);
+                rc = cli_output_commit(&r->out);
             MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
         }
-    } else if (rc == 0 && !pipe_closed && j->mode != MR_MODE_CHECK) {
-        if (to_file) {
+    } else if (rc == 0 && !r->pipe_closed && j->mode != MR_MODE_CHECK) {
+        if (mp.to_file) {
             int hrc = 0;
-            if (rank == 0 && head_len && cli_pwrite(&out, head, head_len, 0) != 0)
+            if (rank == 0 && head_len && cli_pwrite(&r->out, head, head_len, 0) != 0)
                 hrc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
-            rc = write_collective(tmp, head_len + before[2], &sp, buf);
+            rc = write_collective(mp.tmp, head_len + mp.spilled_before, &mp.sp, mp.buf);
             if (!rc)
                 rc = hrc;
-            rc = agree(rc, &cap);
+            rc = agree(rc, &mp.cap);
             if (rank == 0 && rc == 0)
-                rc = cli_output_commit(&out); /* fchmod'ed at creation; close + rename */
+                rc = cli_output_commit(&r->out); /* fchmod'ed at creation; close + rename */
             MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
         } else {
-            const int werr = gather_to_stdout(&out, rank == 0 ? head : NULL, rank == 0 ? head_len : 0,
-                                              !direct, &sp, buf);
+            const int werr = gather_to_stdout(&r->out, rank == 0 ? head : NULL, rank == 0 ? head_len : 0,
+                                              !mp.direct, &mp.sp, mp.buf);
             if (werr && werr != EPIPE)
                 rc = (cli_msg("%s: write error: %s", j->output ? j->output : "<stdout>", strerror(werr)), MR_EXIT_IO);
-            rc = agree(rc, &cap);
+            rc = agree(rc, &mp.cap);
             if (rank == 0 && rc == 0)
-                rc = cli_output_commit(&out);
+                rc = cli_output_commit(&r->out);
             MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
         }
     }
-    capture_end(&cap);
-    if (rank == 0 && rc == 0 && cap.buf && *cap.buf)
-        capture_print(&cap, 0); /* a commit error printed on rank 0 */
-    capture_free(&cap);
+    capture_end(&mp.cap);
+    if (rank == 0 && rc == 0 && mp.cap.buf && *mp.cap.buf)
+        capture_print(&mp.cap, 0); /* a commit error printed on rank 0 */
+    capture_free(&mp.cap);
     fflush(stderr);
-    if (rank == 0 && (out.fd >= 0 || out.tmp))
-        cli_output_abort(&out);
-    if (rank == 0 && cols && j->verbose >= 0) {
-        mr_run_stats g = stats;
-        g.columns = cols;
-        cli_report_unknown_levels(m, &g, j->unknown_mode, in.display);
-    }
+    if (rank == 0 && (r->out.fd >= 0 || r->out.tmp))
+        cli_output_abort(&r->out);
+    r->write_s = cli_now() - t0;
 
-    /* the report: totals, and each rank's numbers gathered in rank order */
-    write_s = now_s() - write_t0;
-    cli_rank_stat me = { stats.rows_out, stats.bytes_in, stats.bytes_out, run_s, plan_s, write_s, cli_peak_rss(), { 0 } };
+    /* each rank's numbers, gathered in rank order for the report and -v */
+    cli_rank_stat me = { r->stats.rows_out, r->stats.bytes_in, r->stats.bytes_out, r->run_s, r->plan_s,
+                         r->write_s, cli_peak_rss(), { 0 } };
     memcpy(me.host, world_host, sizeof me.host);
-    cli_rank_stat *all = rank == 0 ? calloc((size_t)size, sizeof *all) : NULL;
-    if (j->report || j->verbose > 0)
-        MPI_CHECK(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD));
-    const double t1 = now_s();
-    if (rank == 0 && j->report) {
-        mr_run_stats g = stats;
-        g.rows_in = tot[0];
-        g.rows_out = tot[1];
-        g.bytes_in = tot[2];
-        g.bytes_out = tot[3];
-        g.columns = cols;
-        const cli_report rep = {
-            .command = j->command,
-            .model_path = j->model,
-            .model = m,
-            .input = in.display ? in.display : j->input,
-            .input_size = in.size,
-            .output = j->output,
-            .stats = &g,
-            .seconds = t1 - t0,
-            .exit_code = rc,
-            .error = report_err ? &err : NULL,
-            .backend = e ? &backend : NULL, /* rank 0's; every rank asks for the same device */
-            .ranks = all,
-            .n_ranks = size,
-        };
-        if (cli_report_write(&rep, j->report) != 0) {
-            cli_msg("%s: cannot write the report: %s", j->report, strerror(errno));
-            if (rc == 0)
-                rc = MR_EXIT_IO;
-        }
+    if (j->report || j->verbose > 0) {
+        r->ranks = rank == 0 ? calloc((size_t)r->size, sizeof *r->ranks) : NULL;
+        MPI_CHECK(MPI_Gather(&me, (int)sizeof me, MPI_BYTE, r->ranks, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD));
     }
-    if (rank == 0 && j->verbose > 0 && rc == 0 && e)
-        cli_print_backend(&backend); /* as a single process says it */
-    if (rank == 0 && j->verbose > 0 && rc == 0)
-        cli_msg("%llu rows in %.3f s with %d ranks x %u thread%s", (unsigned long long)tot[1], t1 - t0, size,
-                stats.threads, stats.threads == 1 ? "" : "s");
-    MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    if (rank != 0)
-        free(tmp);
-    free(all);
-    free(cols);
-    free(buf);
-    if (sp.fd >= 0)
-        close(sp.fd);
-    cli_input_close(&in);
-    mr_run_stats_free(&stats);
-    mr_engine_free(e);
-    mr_model_free(m);
     return rc;
+}
+
+static int mpi_final(cli_run *r, int rc)
+{
+    (void)r;
+    MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    return rc;
+}
+
+static void mpi_release(cli_run *r)
+{
+    if (r->rank != 0)
+        free(mp.tmp);
+    mp.tmp = NULL;
+    free(r->ranks);
+    r->ranks = NULL;
+    free(mp.cols);
+    mp.cols = NULL;
+    free(mp.buf);
+    mp.buf = NULL;
+    if (mp.sp.fd >= 0)
+        close(mp.sp.fd);
+    mp.sp.fd = -1;
+    capture_free(&mp.cap);
+}
+
+static const cli_spread mpi_spread = {
+    .agree = mpi_agree,
+    .plan = mpi_plan,
+    .output_open = mpi_output_open,
+    .combine = mpi_combine,
+    .output_finish = mpi_output_finish,
+    .final = mpi_final,
+    .release = mpi_release,
+};
+
+static int module_run(const cli_job *j)
+{
+    capture_begin(&mp.cap); /* ranks keep their messages until the first failing rank is known */
+    return cli_job_run(j, &mpi_spread, world_rank, world_size);
 }
 
 __attribute__((visibility("default"))) const cli_mpi_module mr_cli_mpi_module = {
     .abi = CLI_MPI_MODULE_ABI,
-    .job_size = sizeof(cli_mpi_job),
+    .job_size = sizeof(cli_job),
     .init = module_init,
     .finalize = module_finalize,
     .run = module_run,

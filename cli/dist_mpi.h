@@ -9,25 +9,18 @@
 #define MR_CLI_DIST_MPI_H
 
 #include "dist.h"
+#include "job.h"
 #include "marsreplay.h"
 
-typedef struct cli_mpi_job {
-    const char *command, *model, *output, *input, *report;
-    int mode, progress, verbose, binary_out, unknown_mode;
-    long threads;             /* per rank; < 1: MARS_REPLAY_THREADS was invalid */
-    const char *keep;
-    mr_options *opt;
-    const cli_dist_opts *dist;
-} cli_mpi_job;
 
 /* What the module exports (symbol mr_cli_mpi_module). */
-#define CLI_MPI_MODULE_ABI 1
+#define CLI_MPI_MODULE_ABI 2
 typedef struct cli_mpi_module {
     int abi;                  /* CLI_MPI_MODULE_ABI */
-    size_t job_size;          /* sizeof(cli_mpi_job) */
+    size_t job_size;          /* sizeof(cli_job) */
     int (*init)(int *argc, char ***argv, int *ranks);
     int (*finalize)(int rc);
-    int (*run)(const cli_mpi_job *j);
+    int (*run)(const cli_job *j);
 } cli_mpi_module;
 
 /* 1 when a launcher's environment is present (partition.h: part_mpi_launched). */
@@ -40,6 +33,6 @@ int cli_mpi_init(int *argc, char ***argv, int *ranks);
 int cli_mpi_finalize(int rc);
 /* The distributed run of predict/design/check (ranks > 1): every rank
  * returns the same exit code; only one rank prints an error. */
-int cli_mpi_run(const cli_mpi_job *j);
+int cli_mpi_run(const cli_job *j);
 
 #endif

@@ -68,7 +68,7 @@ static int load_module(void)
         return MR_EXIT_MPI;
     }
     const cli_mpi_module *m = dlsym(h, "mr_cli_mpi_module");
-    if (!m || m->abi != CLI_MPI_MODULE_ABI || m->job_size != sizeof(cli_mpi_job)) {
+    if (!m || m->abi != CLI_MPI_MODULE_ABI || m->job_size != sizeof(cli_job)) {
         cli_msg("the MPI module %s does not match this mars-replay (rebuild both)", MR_MPI_MODULE_NAME);
         return MR_EXIT_MPI;
     }
@@ -100,7 +100,7 @@ int cli_mpi_finalize(int rc)
     return module ? module->finalize(rc) : rc;
 }
 
-int cli_mpi_run(const cli_mpi_job *j)
+int cli_mpi_run(const cli_job *j)
 {
     return module ? module->run(j) : MR_EXIT_INTERNAL; /* not reached: init refuses first */
 }

@@ -16,6 +16,7 @@
 #include "dist_mpi.h"
 #include "exit_codes.h"
 #include "inspect.h"
+#include "job.h"
 #include "marsreplay.h"
 #include "probe.h"
 #include "progress.h"
@@ -42,6 +43,7 @@ enum {
     OPT_PRECISION,
     OPT_SHARD, /* distributed replay (dist.c, dist_mpi.c) */
     OPT_MPI,
+    OPT_NO_MPI,
     OPT_IO_RETRIES,
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
@@ -78,6 +80,7 @@ static const struct option long_opts[] = {
     { "precision", required_argument, NULL, OPT_PRECISION },
     { "shard", required_argument, NULL, OPT_SHARD },
     { "mpi", no_argument, NULL, OPT_MPI },
+    { "no-mpi", no_argument, NULL, OPT_NO_MPI },
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { NULL, 0, NULL, 0 },
@@ -137,6 +140,8 @@ static const char usage_text[] =
     "                            from the Slurm job array (SLURM_ARRAY_TASK_*)\n"
     "      --mpi                 initialise MPI even without a launcher's environment\n"
     "                            (mpirun/srun are detected; a plain run never uses MPI)\n"
+    "      --no-mpi              under mpirun/srun, run this rank as an independent\n"
+    "                            process (the ranks of one job must share one command)\n"
     "      --io-retries N        retry a transient read error (EAGAIN, EIO, ETIMEDOUT) up\n"
     "                            to N times with backoff (default: 0)\n"
     "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
@@ -156,21 +161,9 @@ static const char usage_text[] =
 
 typedef struct cli {
     const char *command;
-    const char *model;
-    const char *output;
-    const char *input;
-    const char *report;
-    int json;
-    int progress;
-    int verbose;
-    int threads_set;
-    int binary_out;
-    const char *keep;
-    int unknown_mode;
-    long threads;
-    mr_options *opt;
-    cli_dist_opts dist; /* --shard, --mpi, --io-retries, and what they need to know */
-    int ranks;          /* MPI world size; 1 without MPI */
+    int json;                 /* inspect, probe: --json */
+    int ranks;                /* MPI world size; 1 without MPI */
+    cli_job job;              /* predict, design, check */
 } cli;
 
 /* One line, like every other error: the hint rides on the same line. */
@@ -231,11 +224,6 @@ static int print_version(void)
     return cli_stdout_done();
 }
 
-static double since(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
-}
-
 static int load_model(const char *path, mr_model **m)
 {
     mr_error err;
@@ -250,9 +238,9 @@ static int load_model(const char *path, mr_model **m)
 static int cmd_inspect(cli *c, int mode)
 {
     (void)mode;
-    if (!c->input && !c->model)
+    if (!c->job.input && !c->job.model)
         return usage_error("%s", "inspect: no model file given");
-    const char *path = c->input ? c->input : c->model;
+    const char *path = c->job.input ? c->job.input : c->job.model;
     mr_model *m = NULL;
     int rc = load_model(path, &m);
     if (rc == 0 && cli_inspect(m, path, c->json) != 0) {
@@ -264,149 +252,10 @@ static int cmd_inspect(cli *c, int mode)
     return rc;
 }
 
-static int cmd_run(cli *c, int mode)
-{
-    if (!c->model)
-        return usage_error("%s: no model given (-m MODEL.json)", c->command);
-    mr_options_set_int(c->opt, MR_OPT_MODE, mode);
-    const long threads = c->threads_set ? c->threads : default_threads();
-    if (threads < 1)
-        return usage_error("MARS_REPLAY_THREADS: expected a whole number from 1 to 4096, found '%s'",
-                           getenv("MARS_REPLAY_THREADS"));
-    mr_options_set_int(c->opt, MR_OPT_THREADS, threads);
-    dist_plan shard = { 0 };
-    char shard_name[48] = "";
-    if (c->dist.shard) {
-        const int src = dist_shard_spec(c->dist.shard, &shard.k, &shard.n);
-        if (src)
-            return src;
-        if (shard.k > 0)
-            mr_options_set_int(c->opt, MR_OPT_OUT_HEADER, 0);
-        snprintf(shard_name, sizeof shard_name, "%llu/%llu", (unsigned long long)shard.k,
-                 (unsigned long long)shard.n);
-    }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-
-    mr_model *m = NULL;
-    mr_engine *e = NULL;
-    cli_input in = { .fd = -1 };
-    cli_output out = { .fd = -1 };
-    mr_run_stats stats = { 0 };
-    mr_backend_info backend = { 0 };
-    mr_error err = { 0 };
-    int have_err = 0;
-    int rc = load_model(c->model, &m);
-    if (rc == 0) {
-        const mr_status st = mr_engine_create(m, c->opt, &e, &err);
-        if (st != MR_OK) {
-            cli_print_error(&err, NULL);
-            rc = cli_exit_code(st);
-        }
-    }
-    if (rc == 0 && !c->input && isatty(STDIN_FILENO))
-        rc = usage_error("%s", "no input: give a file, or - to read a terminal");
-    if (rc == 0)
-        rc = cli_input_open(&in, c->input);
-    in.retries = c->dist.io_retries;
-    dist_input din;
-    if (rc == 0 && c->dist.shard)
-        rc = dist_shard_prepare(&shard, &in, m, &c->dist, &din);
-    if (rc == 0 && mode != MR_MODE_CHECK)
-        rc = cli_output_open(&out, c->output);
-    if (rc == 0 && c->binary_out && c->keep) {
-        cli_output_abort(&out);
-        rc = usage_error("%s", "--keep needs CSV output (-O csv)");
-    }
-    if (rc == 0 && c->binary_out && out.is_tty) {
-        cli_output_abort(&out);
-        rc = usage_error("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
-    }
-    if (rc == 0) {
-        const mr_io io = {
-            .read = c->dist.shard ? dist_read : cli_read,
-            .read_cookie = c->dist.shard ? (void *)&din : (void *)&in,
-            .source = in.display,
-            .write = mode == MR_MODE_CHECK ? NULL : cli_write,
-            .pwrite = out.seekable ? cli_pwrite : NULL,
-            .write_cookie = &out,
-            .sink = c->output ? c->output : "<stdout>",
-            /* a regular file (or a shard's part of one): the workers read
-             * their own chunks */
-            .read_at = c->dist.shard ? dist_read_at : in.size >= 0 ? cli_read_at : NULL,
-            .size = c->dist.shard ? dist_plan_bytes(&shard) : in.size >= 0 ? (uint64_t)in.size - in.base : 0,
-            .write_any_order = out.tmp != NULL, /* removed unless the run succeeds */
-        };
-        cli_progress ps;
-        char label[64] = "";
-        if (c->dist.shard)
-            snprintf(label, sizeof label, "shard %llu/%llu: ", (unsigned long long)shard.k,
-                     (unsigned long long)shard.n);
-        cli_progress_start(&ps, stderr, c->dist.shard ? dist_plan_bytes(&shard) : in.size > 0 ? (uint64_t)in.size : 0, label);
-        const mr_status st = mr_run(e, &io, c->progress ? cli_progress_update : NULL, &ps, &stats, &err);
-        if (c->progress)
-            cli_progress_end(&ps, st == MR_OK, stats.rows_out, stats.bytes_in);
-        if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row) {
-            rc = MR_EXIT_OK; /* the reader went away (| head): not an error */
-            cli_output_abort(&out);
-        } else if (st != MR_OK) {
-            dist_global_error(&err, shard.row_off, shard.line_off);
-            cli_print_error(&err, in.display);
-            rc = cli_exit_code(st);
-            have_err = 1;
-        }
-        mr_engine_backend(e, &backend);
-        dist_global_stats(&stats, shard.row_off);
-        if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
-            cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
-        if (c->verbose >= 0 && st == MR_OK && stats.last_record_unterminated)
-            cli_msg("warning: %s: the last record (row %llu) has no line end: was the input cut short?",
-                    in.display, (unsigned long long)(shard.row_off + stats.rows_in));
-    }
-    if (rc == 0) /* a file that grew or changed under the run: its output is not one input's */
-        rc = cli_input_unchanged(&in);
-    if (rc == 0 && mode != MR_MODE_CHECK && out.fd >= 0)
-        rc = cli_output_commit(&out);
-    else if (out.fd >= 0 || out.tmp)
-        cli_output_abort(&out);
-    cli_input_close(&in);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (c->report) {
-        const cli_report rep = {
-            .command = c->command,
-            .model_path = c->model,
-            .model = m,
-            .input = in.display ? in.display : c->input,
-            .input_size = in.size,
-            .output = c->output,
-            .stats = &stats,
-            .seconds = since(&t0, &t1),
-            .exit_code = rc,
-            .error = have_err ? &err : NULL,
-            .backend = e ? &backend : NULL,
-            .shard = c->dist.shard ? shard_name : NULL,
-        };
-        if (cli_report_write(&rep, c->report) != 0) {
-            cli_msg("%s: cannot write the report: %s", c->report, strerror(errno));
-            if (rc == 0)
-                rc = MR_EXIT_IO;
-        }
-    }
-    if (c->verbose > 0 && e && rc == 0)
-        cli_print_backend(&backend);
-    if (c->verbose > 0 && rc == 0)
-        cli_msg("%llu rows in %.3f s with %u thread%s", (unsigned long long)stats.rows_out,
-                since(&t0, &t1), stats.threads, stats.threads == 1 ? "" : "s");
-    mr_run_stats_free(&stats);
-    mr_engine_free(e);
-    mr_model_free(m);
-    return rc;
-}
-
 static int cmd_probe(cli *c, int mode)
 {
     (void)mode;
-    return c->input ? usage_error("probe: unexpected argument '%s'", c->input) : cli_probe(c->json);
+    return c->job.input ? usage_error("probe: unexpected argument '%s'", c->job.input) : cli_probe(c->json);
 }
 
 static int cmd_distributed(cli *c, int mode);
@@ -427,16 +276,10 @@ static const struct command {
 /* predict, design, check: one process, or the MPI job it is part of */
 static int cmd_distributed(cli *c, int mode)
 {
-    if (c->ranks <= 1)
-        return cmd_run(c, mode);
-    const cli_mpi_job job = {
-        .command = c->command, .model = c->model, .output = c->output, .input = c->input,
-        .report = c->report, .mode = mode, .progress = c->progress, .verbose = c->verbose,
-        .binary_out = c->binary_out, .unknown_mode = c->unknown_mode,
-        .threads = c->threads_set ? c->threads : default_threads(), .keep = c->keep,
-        .opt = c->opt, .dist = &c->dist,
-    };
-    return cli_mpi_run(&job);
+    c->job.command = c->command;
+    c->job.mode = mode;
+    c->job.threads = c->job.threads > 0 ? c->job.threads : default_threads();
+    return c->ranks <= 1 ? cli_job_run(&c->job, NULL, 0, 1) : cli_mpi_run(&c->job);
 }
 
 int main(int argc, char **argv)
@@ -466,7 +309,7 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", c.command);
     const int mode = cmd->mode;
 
-    if (mr_options_create(&c.opt) != MR_OK) {
+    if (mr_options_create(&c.job.opt) != MR_OK) {
         cli_msg("out of memory");
         return MR_EXIT_INTERNAL;
     }
@@ -477,33 +320,32 @@ int main(int argc, char **argv)
     opterr = 0; /* getopt's own messages would start with argv[0]: ours say mars-replay */
     while (rc == 0 && (opt = getopt_long(argc, argv, ":m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
         switch (opt) {
-        case 'm': c.model = optarg; break;
-        case 'o': c.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
+        case 'm': c.job.model = optarg; break;
+        case 'o': c.job.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
         case '@':
-            if (parse_count(optarg, 1, 4096, &c.threads) != 0)
+            if (parse_count(optarg, 1, 4096, &c.job.threads) != 0)
                 rc = usage_error("--threads: expected a whole number from 1 to 4096, found '%s'", optarg);
-            c.threads_set = 1;
             break;
         case OPT_CHUNK_ROWS:
             if (parse_count(optarg, 1, 1 << 24, &v) != 0)
                 rc = usage_error("--chunk-rows: expected a whole number from 1 to 16777216, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_CHUNK_ROWS, v);
-            c.dist.chunk_rows = v;
+                mr_options_set_int(c.job.opt, MR_OPT_CHUNK_ROWS, v);
+            c.job.dist.chunk_rows = v;
             break;
         case OPT_CHUNK_BYTES:
             if (parse_count(optarg, 1, 1L << 32, &v) != 0)
                 rc = usage_error("--chunk-bytes: expected a whole number from 1 to 4294967296, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_CHUNK_BYTES, v);
+                mr_options_set_int(c.job.opt, MR_OPT_CHUNK_BYTES, v);
             break;
         case 'I': {
             const int f = parse_format(optarg, 1);
             if (f < 0)
                 rc = usage_error("--input-format: expected csv, npy or f64, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_INPUT_FORMAT, f);
-            c.dist.in_fmt = f;
+                mr_options_set_int(c.job.opt, MR_OPT_INPUT_FORMAT, f);
+            c.job.dist.in_fmt = f;
             break;
         }
         case 'O': {
@@ -511,86 +353,87 @@ int main(int argc, char **argv)
             if (f < 0)
                 rc = usage_error("--output-format: expected csv, npy or f64, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_OUTPUT_FORMAT, f);
-            c.dist.out_fmt = f;
-            c.binary_out = f == MR_FMT_NPY || f == MR_FMT_F64;
+                mr_options_set_int(c.job.opt, MR_OPT_OUTPUT_FORMAT, f);
+            c.job.dist.out_fmt = f;
+            c.job.binary_out = f == MR_FMT_NPY || f == MR_FMT_F64;
             break;
         }
         case OPT_COLS:
             if (parse_count(optarg, 1, 1 << 20, &v) != 0)
                 rc = usage_error("--cols: expected a whole number from 1 to 1048576, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_COLS, v);
-            c.dist.cols = v;
+                mr_options_set_int(c.job.opt, MR_OPT_COLS, v);
+            c.job.dist.cols = v;
             break;
         case 'd': {
             const char *d = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0 ? "\t" : optarg;
-            if (mr_options_set_str(c.opt, MR_OPT_DELIMITER, d) != MR_OK)
+            if (mr_options_set_str(c.job.opt, MR_OPT_DELIMITER, d) != MR_OK)
                 rc = usage_error("--delimiter: expected one character other than '\"', found '%s'", optarg);
             break;
         }
-        case OPT_NO_HEADER: mr_options_set_int(c.opt, MR_OPT_HEADER, 0); c.dist.no_header = 1; break;
-        case OPT_NAMES: mr_options_set_str(c.opt, MR_OPT_NAMES, optarg); break;
-        case OPT_NAMES_FROM_MODEL: mr_options_set_int(c.opt, MR_OPT_NAMES_FROM_MODEL, 1); break;
-        case OPT_NA: mr_options_set_str(c.opt, MR_OPT_NA_TOKENS, optarg); break;
+        case OPT_NO_HEADER: mr_options_set_int(c.job.opt, MR_OPT_HEADER, 0); c.job.dist.no_header = 1; break;
+        case OPT_NAMES: mr_options_set_str(c.job.opt, MR_OPT_NAMES, optarg); break;
+        case OPT_NAMES_FROM_MODEL: mr_options_set_int(c.job.opt, MR_OPT_NAMES_FROM_MODEL, 1); break;
+        case OPT_NA: mr_options_set_str(c.job.opt, MR_OPT_NA_TOKENS, optarg); break;
         case OPT_NA_COL:
-            if (mr_options_set_str(c.opt, MR_OPT_NA_COLUMN, optarg) != MR_OK)
+            if (mr_options_set_str(c.job.opt, MR_OPT_NA_COLUMN, optarg) != MR_OK)
                 rc = usage_error("--na-col: expected COLUMN=TOKENS, found '%s'", optarg);
             break;
         case OPT_KEEP:
-            c.keep = optarg;
-            mr_options_set_str(c.opt, MR_OPT_KEEP, optarg);
+            c.job.keep = optarg;
+            mr_options_set_str(c.job.opt, MR_OPT_KEEP, optarg);
             break;
         case OPT_UNKNOWN_LEVEL:
-            c.unknown_mode = strcmp(optarg, "mode") == 0 ? MR_UNKNOWN_MODE
+            c.job.unknown_mode = strcmp(optarg, "mode") == 0 ? MR_UNKNOWN_MODE
                            : strcmp(optarg, "nan") == 0 ? MR_UNKNOWN_NAN
                            : strcmp(optarg, "error") == 0 ? MR_UNKNOWN_ERROR : -1;
-            if (c.unknown_mode < 0)
+            if (c.job.unknown_mode < 0)
                 rc = usage_error("--unknown-level: expected mode, nan or error, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_UNKNOWN_LEVEL, c.unknown_mode);
+                mr_options_set_int(c.job.opt, MR_OPT_UNKNOWN_LEVEL, c.job.unknown_mode);
             break;
-        case OPT_NA_OUT: mr_options_set_str(c.opt, MR_OPT_NA_OUT, optarg); break;
-        case OPT_NO_OUT_HEADER: mr_options_set_int(c.opt, MR_OPT_OUT_HEADER, 0); break;
+        case OPT_NA_OUT: mr_options_set_str(c.job.opt, MR_OPT_NA_OUT, optarg); break;
+        case OPT_NO_OUT_HEADER: mr_options_set_int(c.job.opt, MR_OPT_OUT_HEADER, 0); break;
         case OPT_MAX_RECORD:
             if (parse_count(optarg, 1024, 1L << 40, &v) != 0)
                 rc = usage_error("--max-record-bytes: expected a whole number from 1024, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_MAX_RECORD_BYTES, v);
+                mr_options_set_int(c.job.opt, MR_OPT_MAX_RECORD_BYTES, v);
             break;
-        case OPT_PROGRESS: c.progress = 1; break;
-        case OPT_REPORT: c.report = optarg; break;
+        case OPT_PROGRESS: c.job.progress = 1; break;
+        case OPT_REPORT: c.job.report = optarg; break;
         case OPT_JSON: c.json = 1; break;
         case OPT_DEVICE:
-            if (mr_options_set_str(c.opt, MR_OPT_DEVICE, optarg) != MR_OK)
+            if (mr_options_set_str(c.job.opt, MR_OPT_DEVICE, optarg) != MR_OK)
                 rc = usage_error("--device: expected cpu, opencl, opencl:P.D or auto, found '%s'", optarg);
             break;
         case OPT_PRECISION:
-            if (mr_options_set_str(c.opt, MR_OPT_PRECISION, optarg) != MR_OK)
+            if (mr_options_set_str(c.job.opt, MR_OPT_PRECISION, optarg) != MR_OK)
                 rc = usage_error("--precision: expected double or single, found '%s'", optarg);
             break;
-        case 'q': c.verbose--; break;
-        case 'v': c.verbose++; break;
+        case 'q': c.job.verbose--; break;
+        case 'v': c.job.verbose++; break;
         case 'h':
             fputs(usage_text, stdout);
-            mr_options_free(c.opt);
+            mr_options_free(c.job.opt);
             return cli_stdout_done();
         case OPT_VERSION:
-            mr_options_free(c.opt);
+            mr_options_free(c.job.opt);
             return print_version();
-        case OPT_SHARD: c.dist.shard = optarg; break;
-        case OPT_MPI: c.dist.mpi = 1; break;
+        case OPT_SHARD: c.job.dist.shard = optarg; break;
+        case OPT_MPI: c.job.dist.mpi = 1; break;
+        case OPT_NO_MPI: c.job.dist.no_mpi = 1; break;
         case OPT_IO_RETRIES:
             if (parse_count(optarg, 0, 100, &v) != 0)
                 rc = usage_error("--io-retries: expected a whole number from 0 to 100, found '%s'", optarg);
-            c.dist.io_retries = (int)v;
+            c.job.dist.io_retries = (int)v;
             break;
         case OPT_MAX_MEMORY:
-            if (dist_parse_bytes(optarg, &c.dist.max_memory) != 0 || c.dist.max_memory == 0 ||
-                c.dist.max_memory > (uint64_t)INT64_MAX)
+            if (dist_parse_bytes(optarg, &c.job.dist.max_memory) != 0 || c.job.dist.max_memory == 0 ||
+                c.job.dist.max_memory > (uint64_t)INT64_MAX)
                 rc = usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
             else
-                mr_options_set_int(c.opt, MR_OPT_MAX_MEMORY, (int64_t)c.dist.max_memory);
+                mr_options_set_int(c.job.opt, MR_OPT_MAX_MEMORY, (int64_t)c.job.dist.max_memory);
             break;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -604,17 +447,20 @@ int main(int argc, char **argv)
         }
     }
     if (rc == 0 && optind < argc)
-        c.input = argv[optind++];
+        c.job.input = argv[optind++];
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
     c.ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
-    if (rc == 0 && c.dist.mpi && c.dist.shard)
+    if (rc == 0 && c.job.dist.mpi && c.job.dist.shard)
         rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
-    if (rc == 0 && mode >= 0 && (c.dist.mpi || (cli_mpi_launched() && !c.dist.shard)))
+    if (rc == 0 && c.job.dist.mpi && c.job.dist.no_mpi)
+        rc = usage_error("%s", "--mpi and --no-mpi contradict each other");
+    if (rc == 0 && mode >= 0 && !c.job.dist.no_mpi &&
+        (c.job.dist.mpi || (cli_mpi_launched() && !c.job.dist.shard)))
         rc = cli_mpi_init(&argc, &argv, &c.ranks);
     if (rc == 0)
         rc = cmd->run(&c, mode);
     rc = cli_mpi_finalize(rc);
-    mr_options_free(c.opt);
+    mr_options_free(c.job.opt);
     return rc;
 }

@@ -318,5 +318,32 @@ mpi_module_missing() { # the module cannot be found: one line, status 7
 }
 t "mpi/module-missing" mpi_module_missing
 
+# mpirun as a plain launcher of different commands: refused, not merged into
+# one job (each rank's own input and output would otherwise be cut up)
+mpi_separate_commands() {
+    head -n 301 "$NUM" >part0.csv; { head -n 1 "$NUM"; sed -n 302,500p "$NUM"; } >part1.csv
+    { head -n 1 "$NUM"; sed -n 501,900p "$NUM"; } >part2.csv
+    local cmd="\"$BIN\" predict -m \"$NUM_MODEL\" part\$OMPI_COMM_WORLD_RANK.csv -o out\$OMPI_COMM_WORLD_RANK.csv"
+    r timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe bash -c "$cmd"
+    [ "$RC" != 0 ] || { echo "separate commands were merged into one job (exit 0)"; return 1; }
+    grep -q 'differs from rank 0.*--no-mpi' "$W/err" || { echo "no --no-mpi hint: $(peek "$W/err" 300)"; return 1; }
+    grep '^mars-replay: ' "$W/err" | grep -qv 'rank' && { echo "an error line without its rank"; return 1; }
+    local i
+    for i in 0 1 2; do
+        [ ! -e "out$i.csv" ] || { echo "out$i.csv was written"; return 1; }
+    done
+    no_tmp_left || return 1
+    # --no-mpi: every rank is its own process, with its own input and output
+    r timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe bash -c "$cmd --no-mpi"
+    want_rc 0 || return 1
+    for i in 0 1 2; do
+        r mr predict -m "$NUM_MODEL" -@ 1 -o "want$i.csv" "part$i.csv"
+        want_rc 0 && want_same "out$i.csv" "want$i.csv" || return 1
+    done
+    r mr predict --mpi --no-mpi -m "$NUM_MODEL" part0.csv
+    want_rc 2
+}
+t "mpi/separate-commands-refused-no-mpi-runs-each" mpi_separate_commands
+
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]
