@@ -118,7 +118,7 @@ static int load(cli_run *r)
     if (!j->model)
         return usage("%s: no model given (-m MODEL.json)", j->command);
     if (j->threads < 1)
-        return usage("MARS_REPLAY_THREADS: expected a whole number from 1 to 4096, found '%s'",
+        return usage("MARS_REPLAY_THREADS: expected a whole number from 0 to 4096, found '%s'",
                      getenv("MARS_REPLAY_THREADS"));
     const mr_status st = mr_model_load_file(j->model, &r->m, &r->err);
     if (st != MR_OK) {
@@ -228,6 +228,11 @@ static int report(cli_run *r, int rc)
         .model = r->m,
         .input = r->in.display ? r->in.display : j->input,
         .input_size = r->in.size,
+        .input_mtime = r->in.mtime,
+        .output_format = j->mode == MR_MODE_CHECK ? NULL
+                       : j->dist.out_fmt == MR_FMT_NPY ? "npy" : j->dist.out_fmt == MR_FMT_F64 ? "f64" : "csv",
+        .started = r->started,
+        .stdout_free = j->mode == MR_MODE_CHECK || j->output != NULL,
         .output = j->output,
         .stats = &r->totals,
         .seconds = cli_now() - r->t0,
@@ -274,6 +279,7 @@ int cli_job_run(const cli_job *j, const cli_spread *spread, int rank, int size)
         .out = { .fd = -1 },
         .progress_to = stderr,
         .t0 = cli_now(),
+        .started = time(NULL),
     };
     cli_run *r = &run;
     const cli_spread *s = r->spread;

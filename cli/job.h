@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cli_io.h"
 #include "dist.h"
@@ -57,6 +58,7 @@ typedef struct cli_run {
     uint64_t last_row;        /* the job's last data row (global row number) */
     char part_name[48];       /* "K/N" of a --shard, else "" */
     FILE *progress_to;        /* --progress lines (MPI: the real stderr) */
+    time_t started;           /* wall clock, for --report */
     double t0, plan_s, run_s, write_s;
     cli_rank_stat *ranks;     /* rank 0 of an MPI job: one per rank, in rank order */
 } cli_run;

@@ -17,6 +17,7 @@
 #include "exit_codes.h"
 #include "inspect.h"
 #include "job.h"
+#include "merge.h"
 #include "marsreplay.h"
 #include "probe.h"
 #include "progress.h"
@@ -97,6 +98,8 @@ static const char usage_text[] =
     "  inspect MODEL [--json]     terms, features, degree and sha256 of a model\n"
     "  version                    versions and compiled-in backends\n"
     "  probe [--json]             OpenCL platforms and devices, and which can run\n"
+    "  merge [-o OUT] REPORT...   join the outputs of --shard runs in shard order, after\n"
+    "                            their --report files show all N parts, each exit 0\n"
     "\n"
     "INPUT is a file or - for stdin (the default). CSV, .npy or raw float64.\n"
     "\n"
@@ -105,7 +108,7 @@ static const char usage_text[] =
     "  -o, --output FILE         output file (default: stdout); written to a temporary\n"
     "                            file beside it and renamed only on success\n"
     "  -@, --threads N           evaluation worker threads (default: $MARS_REPLAY_THREADS,\n"
-    "                            else the CPUs in the affinity mask); 1 = serial, no pool;\n"
+    "                            else the CPUs in the affinity mask); 0 or 1 = serial, no pool;\n"
     "                            with N > 1 the main thread reads and writes\n"
     "      --chunk-rows N        rows per chunk (default: 8192, fewer for wide inputs); CSV\n"
     "                            is then cut by rows in the calling thread\n"
@@ -161,6 +164,8 @@ static const char usage_text[] =
 
 typedef struct cli {
     const char *command;
+    char *const *args;        /* merge: every argument after the options */
+    int nargs;
     int json;                 /* inspect, probe: --json */
     int ranks;                /* MPI world size; 1 without MPI */
     cli_job job;              /* predict, design, check */
@@ -204,8 +209,8 @@ static long default_threads(void)
 {
     const char *env = getenv("MARS_REPLAY_THREADS");
     long v;
-    if (env && *env)
-        return parse_count(env, 1, 4096, &v) == 0 ? v : -1;
+    if (env && *env) /* a typo in a job script is an error, not a silent default */
+        return parse_count(env, 0, 4096, &v) == 0 ? (v ? v : 1) : -1;
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
         return CPU_COUNT(&set);
@@ -260,6 +265,12 @@ static int cmd_probe(cli *c, int mode)
 
 static int cmd_distributed(cli *c, int mode);
 
+static int cmd_merge(cli *c, int mode)
+{
+    (void)mode;
+    return cli_merge(c->job.output, c->nargs, c->args);
+}
+
 /* The commands that take options (help and version are answered first). */
 static const struct command {
     const char *name;
@@ -271,6 +282,7 @@ static const struct command {
     { "check", MR_MODE_CHECK, cmd_distributed },
     { "inspect", -1, cmd_inspect },
     { "probe", -1, cmd_probe },
+    { "merge", -1, cmd_merge },
 };
 
 /* predict, design, check: one process, or the MPI job it is part of */
@@ -294,6 +306,7 @@ int main(int argc, char **argv)
     }
     if (argc < 2)
         return usage_error("%s", "no command given");
+    cli_report_set_command_line(argc, argv);
     cli c = { .command = argv[1] };
     if (strcmp(c.command, "--help") == 0 || strcmp(c.command, "-h") == 0 || strcmp(c.command, "help") == 0) {
         fputs(usage_text, stdout);
@@ -323,8 +336,11 @@ int main(int argc, char **argv)
         case 'm': c.job.model = optarg; break;
         case 'o': c.job.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
         case '@':
-            if (parse_count(optarg, 1, 4096, &c.job.threads) != 0)
-                rc = usage_error("--threads: expected a whole number from 1 to 4096, found '%s'", optarg);
+            /* 0 as in samtools: no worker threads, the same as 1 */
+            if (parse_count(optarg, 0, 4096, &c.job.threads) != 0)
+                rc = usage_error("--threads: expected a whole number from 0 to 4096, found '%s'", optarg);
+            else if (c.job.threads == 0)
+                c.job.threads = 1;
             break;
         case OPT_CHUNK_ROWS:
             if (parse_count(optarg, 1, 1 << 24, &v) != 0)
@@ -445,6 +461,11 @@ int main(int argc, char **argv)
                 rc = usage_error("unknown option '%s'", argv[optind - 1]);
             break;
         }
+    }
+    if (rc == 0 && cmd->run == cmd_merge) { /* any number of reports */
+        c.args = argv + optind;
+        c.nargs = argc - optind;
+        optind = argc;
     }
     if (rc == 0 && optind < argc)
         c.job.input = argv[optind++];

@@ -5,9 +5,48 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
+
+static int job_argc;
+static char *const *job_argv;
+
+void cli_report_set_command_line(int argc, char *const *argv)
+{
+    job_argc = argc;
+    job_argv = argv;
+}
+
+/* The Slurm ids of this task, when it runs under Slurm (merge names the
+ * array task to rerun from them). */
+static json_t *slurm_ids(void)
+{
+    static const char *const vars[][2] = {
+        { "job_id", "SLURM_JOB_ID" },
+        { "array_job_id", "SLURM_ARRAY_JOB_ID" },
+        { "array_task_id", "SLURM_ARRAY_TASK_ID" },
+        { "array_task_min", "SLURM_ARRAY_TASK_MIN" },
+        { "array_task_step", "SLURM_ARRAY_TASK_STEP" },
+        { "array_task_count", "SLURM_ARRAY_TASK_COUNT" },
+    };
+    json_t *o = NULL;
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i][1]);
+        if (!v || !*v)
+            continue;
+        if (!o)
+            o = json_object();
+        char *end;
+        const long long n = strtoll(v, &end, 10);
+        /* ids as strings (Slurm's own form), task numbers as integers */
+        json_object_set_new(o, vars[i][0], i >= 2 && !*end ? json_integer(n) : json_string(v));
+    }
+    return o;
+}
 
 long long cli_peak_rss(void)
 {
@@ -48,6 +87,28 @@ int cli_report_write(const cli_report *r, const char *path)
     json_object_set_new(o, "version", json_string(MR_PROJECT_VERSION));
     json_object_set_new(o, "library_version", json_string(mr_version_string()));
     json_object_set_new(o, "command", json_string(r->command));
+    if (job_argv) {
+        json_t *argv = json_array();
+        for (int i = 0; i < job_argc; i++)
+            json_array_append_new(argv, json_string(job_argv[i]));
+        json_object_set_new(o, "command_line", argv);
+    }
+    char when[32] = "";
+    struct tm tm;
+    if (r->started && gmtime_r(&r->started, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(o, "started", when[0] ? json_string(when) : json_null());
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    json_object_set_new(o, "host", json_string(host));
+    char *cwd = getcwd(NULL, 0); /* relative paths below are relative to it */
+    json_object_set_new(o, "cwd", cwd ? json_string(cwd) : json_null());
+    free(cwd);
+    json_t *slurm = slurm_ids();
+    if (slurm)
+        json_object_set_new(o, "slurm", slurm);
+    json_object_set_new(o, "mpi_ranks", json_integer(r->n_ranks > 0 ? r->n_ranks : 1));
     json_t *model = json_object();
     json_object_set_new(model, "path", json_string(r->model_path ? r->model_path : ""));
     if (r->model) {
@@ -59,10 +120,17 @@ int cli_report_write(const cli_report *r, const char *path)
     json_t *in = json_object();
     json_object_set_new(in, "path", json_string(r->input ? r->input : "-"));
     json_object_set_new(in, "size_bytes", r->input_size >= 0 ? json_integer(r->input_size) : json_null());
+    if (r->input_size >= 0) { /* with the size, the identity merge and --resume compare */
+        char mt[48];
+        snprintf(mt, sizeof mt, "%lld.%09ld", (long long)r->input_mtime.tv_sec, r->input_mtime.tv_nsec);
+        json_object_set_new(in, "mtime", json_string(mt));
+    }
     json_t *inputs = json_array();
     json_array_append_new(inputs, in);
     json_object_set_new(o, "inputs", inputs);
     json_object_set_new(o, "output", json_string(r->output ? r->output : "-"));
+    if (r->output_format)
+        json_object_set_new(o, "output_format", json_string(r->output_format));
     const mr_run_stats *s = r->stats;
     if (s) {
         json_object_set_new(o, "rows_in", json_integer((json_int_t)s->rows_in));
@@ -94,7 +162,7 @@ int cli_report_write(const cli_report *r, const char *path)
         json_object_set_new(cpu, "redone_chunks", json_integer(s->redone_chunks));
         json_object_set_new(o, "cpu", cpu);
         json_object_set_new(o, "rows_per_second",
-                            json_real(r->seconds > 0 ? (double)s->rows_out / r->seconds : 0.0));
+                            json_integer(r->seconds > 0 ? (json_int_t)((double)s->rows_out / r->seconds) : 0));
     }
     if (r->backend) {
         const mr_backend_info *b = r->backend;
@@ -156,13 +224,17 @@ int cli_report_write(const cli_report *r, const char *path)
         json_object_set_new(o, "error", e);
     }
     int rc = 0;
-    FILE *fp = strcmp(path, "-") == 0 ? stderr : fopen(path, "w");
+    /* "-": stdout when the data does not go there (-o FILE, check), else stderr */
+    FILE *std = r->stdout_free ? stdout : stderr;
+    FILE *fp = strcmp(path, "-") == 0 ? std : fopen(path, "w");
     if (!fp) {
         rc = -1;
     } else {
-        if (json_dumpf(o, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF)
+        /* floats short: 6 significant digits (0.00339, not 0.0033911509999999812) */
+        if (json_dumpf(o, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0 ||
+            fputc('\n', fp) == EOF)
             rc = -1;
-        if (fp != stderr && fclose(fp) != 0)
+        if (fp == std ? fflush(fp) != 0 : fclose(fp) != 0)
             rc = -1;
     }
     json_decref(o);

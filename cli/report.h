@@ -3,6 +3,7 @@
 #define MR_CLI_REPORT_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "marsreplay.h"
 
@@ -23,6 +24,10 @@ typedef struct cli_report {
     const mr_model *model;
     const char *input;
     long long input_size;     /* -1 if unknown */
+    struct timespec input_mtime; /* with input_size >= 0 */
+    const char *output_format; /* "csv", "npy" or "f64"; NULL for check */
+    time_t started;           /* wall-clock start of the run */
+    int stdout_free;          /* no data goes to stdout: "--report -" may use it */
     const char *output;
     const mr_run_stats *stats;
     double seconds;
@@ -34,8 +39,11 @@ typedef struct cli_report {
     const char *shard;        /* --shard K/N as resolved, or NULL */
 } cli_report;
 
-/* Write the report to path; "-" means stderr, so that it never mixes with
- * data on stdout. Returns 0 or -1 with errno. */
+/* The program's command line, recorded in every report. */
+void cli_report_set_command_line(int argc, char *const *argv);
+/* Write the report to path; "-" means stdout when no data goes there
+ * (r->stdout_free: -o FILE, or check), else stderr, so that it never mixes
+ * with data. Returns 0 or -1 with errno. */
 int cli_report_write(const cli_report *r, const char *path);
 /* One warning line per categorical column that met unseen labels. */
 void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int unknown_mode,

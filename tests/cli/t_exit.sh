@@ -37,7 +37,24 @@ exit_usage_threads() { # exit_usage_threads VALUE
     want_rc 2 && want_no_out && want_err_line "threads"
 }
 t "exit/usage/threads-abc" exit_usage_threads abc
-t "exit/usage/threads-0" exit_usage_threads 0
+t "exit/usage/threads-4097" exit_usage_threads 4097
+threads_zero_is_serial() { # -@ 0 (samtools' "no extra threads") and MARS_REPLAY_THREADS=0: serial
+    r mr predict -@ 1 -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv" -o want.csv --report want.json
+    want_rc 0 || return 1
+    r mr predict -@ 0 -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv" -o got.csv --report got.json
+    want_rc 0 && want_same got.csv want.csv || return 1
+    grep -q '"threads": *1[,}]' got.json || { echo "-@ 0 did not run serially: $(grep -o '"threads":[^,]*' got.json)"; return 1; }
+    MARS_REPLAY_THREADS=0 r mr predict -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv" -o env.csv
+    want_rc 0 && want_same env.csv want.csv
+}
+t "threads/zero-is-serial" threads_zero_is_serial
+threads_env_garbage() { # MARS_REPLAY_THREADS garbage is an error (the man page says so), -@ overrides it
+    MARS_REPLAY_THREADS=four r mr predict -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv"
+    want_rc 2 && want_no_out && want_err_line "MARS_REPLAY_THREADS.*four" || return 1
+    MARS_REPLAY_THREADS=four r mr predict -@ 2 -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv"
+    want_rc 0
+}
+t "threads/env-garbage-is-an-error" threads_env_garbage
 t "exit/usage/threads-empty" exit_usage_threads ""
 
 exit_usage_chunk() {

@@ -54,3 +54,20 @@ t "misc/unknown-command" misc_usage "frobnicate" frobnicate
 t "misc/predict-without-model" misc_usage "model" predict "$PUB/deg1_hinges/input.csv"
 t "misc/two-inputs" misc_usage "unexpected argument" predict -m "$PUB/deg1_hinges/model.json" "$PUB/deg1_hinges/input.csv" "$PUB/deg1_hinges/input.csv"
 t "misc/option-missing-argument" misc_usage "" predict -m
+
+# The README's first example: what its text says the run prints (one warning,
+# on purpose: 13 unseen colour labels, the first UNSEEN_LABEL at row 5)
+readme_example() {
+    local cmd
+    cmd=$(grep -o 'build/cli/mars-replay predict [^`]*' "$ROOT/README.md" | head -1)
+    [ -n "$cmd" ] || { echo "no example command in README.md"; return 1; }
+    (cd "$ROOT" && eval "timeout 60 $BIN ${cmd#build/cli/mars-replay }") >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 0 || return 1
+    [ "$(wc -l <"$W/err")" = 1 ] || { echo "expected one warning line: $(peek "$W/err" 300)"; return 1; }
+    grep -q 'column "colour": 13 unseen.*"UNSEEN_LABEL" at row 5' "$W/err" ||
+        { echo "README's warning text no longer true: $(peek "$W/err" 300)"; return 1; }
+    grep -q '13 `colour` labels.*UNSEEN_LABEL`, at row 5' <(tr '\n' ' ' <"$ROOT/README.md") ||
+        { echo "README no longer explains the warning"; return 1; }
+}
+t "misc/readme-example-warning-explained" readme_example

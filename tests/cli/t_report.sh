@@ -93,3 +93,43 @@ rp_unwritable() { # a report that cannot be written is an I/O error
     want_rc 5 && want_err_line 'r\.json'
 }
 t "report/unwritable-path" rp_unwritable
+
+rp_stdout_when_output_is_a_file() { # --report - with -o FILE: the JSON goes to stdout
+    r mr predict -m "$PUB/deg1_hinges/model.json" -o o.csv --report - "$PUB/deg1_hinges/input.csv"
+    want_rc 0 && want_same o.csv "$PUB/deg1_hinges/expected.csv" && want_no_err &&
+        jcheck "$W/out" "j['rows_out'] == 54" || return 1
+    r mr check -m "$PUB/deg1_hinges/model.json" --report - "$PUB/deg1_hinges/input.csv"
+    want_rc 0 && jcheck "$W/out" "j['command'] == 'check'"
+}
+t "report/dash-is-stdout-with-o-file" rp_stdout_when_output_is_a_file
+
+rp_identity() { # who, where, when, what: enough to trust and to merge a part
+    local sha mt
+    sha=$(sha256sum "$RP_CASE/model.json" | cut -d' ' -f1)
+    mt=$(stat -c %Y "$RP_CASE/input.csv")
+    SLURM_JOB_ID=77 SLURM_ARRAY_JOB_ID=70 SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_MIN=10 SLURM_ARRAY_TASK_STEP=2 \
+        r mr predict -m "$RP_CASE/model.json" -O f64 -o o.f64 --report r.json "$RP_CASE/input.csv"
+    want_rc 0 || return 1
+    jcheck r.json --var sha="$sha" --var mt="$mt" --var host="$(hostname)" \
+        "j['model']['sha256'] == sha" \
+        "j['command_line'][1:3] == ['predict', '-m']" \
+        "len(j['started']) == 20 and j['started'].endswith('Z')" \
+        "j['host'] == host" "j['mpi_ranks'] == 1" \
+        "j['inputs'][0]['mtime'].split('.')[0] == mt" \
+        "j['inputs'][0]['size_bytes'] > 0" \
+        "j['output_format'] == 'f64'" \
+        "j['slurm'] == {'job_id': '77', 'array_job_id': '70', 'array_task_id': 12, 'array_task_min': 10, 'array_task_step': 2}" \
+        "isinstance(j['rows_per_second'], int)"
+    # floats short: at most 6 significant digits (no 17-digit tails)
+    "$PY" - r.json <<'PYEOF' || return 1
+import json, sys
+bad = []
+def walk(v):
+    if isinstance(v, float) and float('%.6g' % v) != v: bad.append(v)
+    elif isinstance(v, dict): [walk(x) for x in v.values()]
+    elif isinstance(v, list): [walk(x) for x in v]
+walk(json.load(open(sys.argv[1])))
+if bad: print('long floats:', bad[:3]); sys.exit(1)
+PYEOF
+}
+t "report/identity-slurm-short-floats" rp_identity

@@ -65,7 +65,8 @@ slurm_array_script() { # packaging/slurm/replay-array.sbatch over a stepped arra
         --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts" \
         "$ROOT/packaging/slurm/replay-array.sbatch"
     want_rc 0 || { echo "logs: $(cat log-*.txt | head -c 300)"; return 1; }
-    cat parts/part-*.csv >all.csv
+    r "$BIN" merge -o all.csv parts/part-*.report.json
+    want_rc 0 || { echo "merge failed: $(peek "$W/err" 300)"; return 1; }
     want_same all.csv "$SHARED/num.want"
 }
 
