@@ -10,99 +10,42 @@
 #include "cli_io.h"
 #include "exit_codes.h"
 
-int dist_detect_format(int fd, int fmt)
+long dist_file_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 {
-    if (fmt != MR_FMT_AUTO)
-        return fmt;
-    unsigned char b[6];
-    const ssize_t n = part_pread(fd, b, sizeof b, 0);
-    if (n < 0)
-        return -1;
-    return n == 6 && memcmp(b, "\x93NUMPY", 6) == 0 ? MR_FMT_NPY : MR_FMT_CSV;
+    return (long)part_pread(*(const int *)cookie, buf, cap, offset);
 }
 
-int dist_plan_csv_header(dist_plan *p, int fd, uint64_t size, int has_header)
+int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, const mr_model *m,
+                   uint64_t k, uint64_t n, const int parity[2], mr_error *err)
 {
+    mr_part part;
+    const mr_status st = mr_input_part(opt, m, dist_file_read_at, &fd, size, k, n, parity, &part, err);
+    if (st != MR_OK)
+        return cli_exit_code(st);
     memset(p, 0, sizeof *p);
-    p->fmt = MR_FMT_CSV;
-    p->size = size;
-    return part_csv_data_start(fd, size, has_header, &p->data_start);
-}
-
-void dist_plan_csv_range(dist_plan *p, uint64_t start, uint64_t end)
-{
-    p->nseg = 2;
-    p->seg_from[0] = 0;
-    p->seg_to[0] = p->data_start;
-    p->seg_from[1] = start;
-    p->seg_to[1] = end;
-}
-
-int dist_plan_binary(dist_plan *p, int fd, uint64_t size, uint64_t cols, uint64_t k, uint64_t n)
-{
-    const int fmt = p->fmt;
-    memset(p, 0, sizeof *p);
-    p->fmt = fmt;
-    p->size = size;
+    p->fmt = part.format;
     p->k = k;
     p->n = n;
-    if (fmt == MR_FMT_NPY) {
-        unsigned char buf[4096];
-        const ssize_t got = part_pread(fd, buf, sizeof buf, 0);
-        if (got < 0)
-            return -1;
-        if (part_npy_parse(buf, (size_t)got, &p->npy) != 0 ||
-            p->npy.header_bytes + p->npy.rows * p->npy.cols * p->npy.itemsize != size) {
-            /* not ours to judge: part 0 shows the library the whole file */
-            p->whole = k == 0;
-            p->skip = k != 0;
-            p->nseg = p->whole;
-            p->seg_to[0] = size;
-            return 0;
-        }
-        p->data_start = p->npy.header_bytes;
-        p->row_bytes = (unsigned)(p->npy.cols * p->npy.itemsize);
-        p->total_rows = p->npy.rows;
-    } else {
-        p->data_start = 0;
-        p->row_bytes = (unsigned)(cols * 8);
-        p->total_rows = p->row_bytes ? size / p->row_bytes : 0;
+    p->size = size;
+    p->whole = part.whole;
+    p->skip = part.empty;
+    p->row_off = part.rows_before;
+    p->line_off = part.lines_before;
+    memcpy(p->prefix, part.prefix, part.prefix_len);
+    p->prefix_len = part.prefix_len;
+    if (part.whole) { /* not ours to judge: part 0 shows the library the whole file */
+        p->nseg = 1;
+        p->seg_to[0] = size;
+    } else if (part.format == MR_FMT_CSV) { /* the header, then the part's records */
+        p->nseg = 2;
+        p->seg_to[0] = part.head_end;
+        p->seg_from[1] = part.start;
+        p->seg_to[1] = part.end;
+    } else if (!part.empty) { /* the rows, behind prefix for .npy */
+        p->nseg = 1;
+        p->seg_from[0] = part.start;
+        p->seg_to[0] = part.end;
     }
-    uint64_t lo = 0, hi = 0;
-    part_row_range(p->total_rows, k, n, &lo, &hi);
-    p->row_off = lo;
-    p->rows = hi - lo;
-    p->nseg = 1;
-    p->seg_from[0] = p->data_start + lo * p->row_bytes;
-    /* the last part also takes a partial row at the end: the library reports it */
-    p->seg_to[0] = k + 1 == n ? size : p->data_start + hi * p->row_bytes;
-    if (fmt == MR_FMT_NPY) {
-        p->prefix_len = part_npy_header(p->prefix, sizeof p->prefix, p->rows, p->npy.cols, p->npy.itemsize);
-        if (!p->prefix_len) {
-            errno = EOVERFLOW;
-            return -1;
-        }
-    }
-    return 0;
-}
-
-int dist_plan_shard(dist_plan *p, int fd, uint64_t size, int fmt, int has_header, uint64_t cols,
-                    uint64_t k, uint64_t n)
-{
-    if (fmt != MR_FMT_CSV) {
-        p->fmt = fmt;
-        return dist_plan_binary(p, fd, size, cols, k, n);
-    }
-    if (dist_plan_csv_header(p, fd, size, has_header) != 0)
-        return -1;
-    p->k = k;
-    p->n = n;
-    part_range r;
-    if (part_csv_shard(fd, size, p->data_start, k, n, &r) != 0)
-        return -1;
-    p->row_off = r.rows_before;
-    p->line_off = r.lines_before;
-    dist_plan_csv_range(p, r.start, r.end);
     return 0;
 }
 
@@ -226,7 +169,7 @@ int dist_shard_spec(const char *spec, uint64_t *k, uint64_t *n)
     return 0;
 }
 
-int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
+int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m, const mr_options *opt,
                        const cli_dist_opts *o, dist_input *din)
 {
     const uint64_t k = p->k, n = p->n;
@@ -235,11 +178,13 @@ int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
         return MR_EXIT_USAGE;
     }
     part_set_io_retries(o->io_retries);
-    const int fmt = dist_detect_format(in->fd, o->in_fmt);
-    const uint64_t cols = o->cols > 0 ? (uint64_t)o->cols : mr_model_n_features(m);
-    if (fmt < 0 || dist_plan_shard(p, in->fd, (uint64_t)in->size, fmt, !o->no_header, cols, k, n) != 0) {
-        cli_msg("%s: read error: %s", in->display, strerror(errno));
-        return MR_EXIT_IO;
+    mr_error err;
+    /* alone: the quote parity and the row and line counts from the input
+     * up to this part (read once, counted, not parsed) */
+    const int rc = dist_plan_part(p, in->fd, (uint64_t)in->size, opt, m, k, n, NULL, &err);
+    if (rc) {
+        cli_print_error(&err, in->display);
+        return rc;
     }
     if (p->skip) {
         cli_msg("%s: cannot cut into shards: the .npy header or the file size is not that of a plain "

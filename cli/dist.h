@@ -33,14 +33,9 @@ typedef struct dist_plan {
                                  reads the whole file so the library reports it */
     int skip;                 /* nothing to read (the other parts in that case) */
     uint64_t k, n;            /* part k of n */
-    uint64_t data_start;      /* CSV: end of the header; binary: first data byte */
     uint64_t size;            /* input file size */
     uint64_t row_off;         /* data rows before this part */
     uint64_t line_off;        /* CSV: physical lines of data before this part */
-    uint64_t rows;            /* binary: rows of this part (CSV: unknown, 0) */
-    uint64_t total_rows;      /* binary: rows of the whole input */
-    unsigned row_bytes;       /* binary */
-    part_npy npy;
     unsigned char prefix[256];
     size_t prefix_len;
     uint64_t seg_from[2], seg_to[2];
@@ -56,19 +51,14 @@ typedef struct dist_input {
     int retries;              /* --io-retries */
 } dist_input;
 
-/* The input format of fd: `fmt` when given, else .npy magic or CSV; -1 on
- * a read error (errno). */
-int dist_detect_format(int fd, int fmt);
-/* The cut that does not need communication: npy/f64 rows, or for CSV the
- * header record and the byte range of part k of n (partition.h). The CSV
- * case also counts the records and lines before the part (a scan of
- * [data_start, start)). `cols`: raw f64 columns. 0, or -1 with errno. */
-int dist_plan_csv_header(dist_plan *p, int fd, uint64_t size, int has_header);
-int dist_plan_binary(dist_plan *p, int fd, uint64_t size, uint64_t cols, uint64_t k, uint64_t n);
-int dist_plan_shard(dist_plan *p, int fd, uint64_t size, int fmt, int has_header, uint64_t cols,
-                    uint64_t k, uint64_t n);
-/* Set the CSV segments once the part's [start, end) is known. */
-void dist_plan_csv_range(dist_plan *p, uint64_t start, uint64_t end);
+/* mr_read_at_fn over a file: cookie is an int *fd; pread with the
+ * --io-retries policy (part_set_io_retries). */
+long dist_file_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);
+/* Plan part k of n of the input file fd of `size` bytes through the library
+ * (mr_input_part: opt's format, header and columns; parity as there). 0, or
+ * an exit code with err filled. */
+int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, const mr_model *m,
+                   uint64_t k, uint64_t n, const int parity[2], mr_error *err);
 /* Bytes dist_read gives for this part (header and prefix included). */
 uint64_t dist_plan_bytes(const dist_plan *p);
 
@@ -86,7 +76,7 @@ void dist_global_stats(mr_run_stats *s, uint64_t row_off);
 
 /* Plan a --shard run of the open input (p->k, p->n already set) and set
  * up its reader. 0, or an exit code after printing the error. */
-int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m,
+int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m, const mr_options *opt,
                        const cli_dist_opts *o, dist_input *din);
 
 /* --shard SPEC ("K/N" or "auto" from the Slurm array environment). 0, or an

@@ -260,42 +260,6 @@ static void merge_columns(void *in, void *inout, int *len, MPI_Datatype *type)
     }
 }
 
-/* CSV: this rank's [start, end) from the quote parity of everything before
- * its anchor (MPI_Exscan of the parities of the ranks before). */
-static int plan_csv(dist_plan *p, int fd, uint64_t size, int has_header, capture *cap,
-                    const char *name)
-{
-    const uint64_t k = (uint64_t)world_rank, n = (uint64_t)world_size;
-    int rc = 0;
-    if (dist_plan_csv_header(p, fd, size, has_header) != 0) {
-        cli_msg("%s: read error: %s", name, strerror(errno));
-        rc = MR_EXIT_IO;
-    }
-    p->k = k;
-    p->n = n;
-    const uint64_t d0 = p->data_start;
-    const uint64_t anchor = part_anchor(d0, size, k, n), anchor1 = part_anchor(d0, size, k + 1, n);
-    part_counts c = { 0 };
-    if (rc == 0 && part_count_fd(fd, anchor, anchor1, &c) != 0) {
-        cli_msg("%s: read error: %s", name, strerror(errno));
-        rc = MR_EXIT_IO;
-    }
-    rc = agree(rc, cap);
-    if (rc)
-        return rc;
-    int mine = c.in_quotes, before = 0;
-    MPI_CHECK(MPI_Exscan(&mine, &before, 1, MPI_INT, MPI_BXOR, MPI_COMM_WORLD));
-    if (k == 0)
-        before = 0; /* MPI_Exscan leaves rank 0's result undefined */
-    uint64_t start = d0, end = size;
-    if (part_csv_bounds(fd, size, d0, k, n, before, before ^ c.in_quotes, &start, &end) != 0) {
-        cli_msg("%s: read error: %s", name, strerror(errno));
-        rc = MR_EXIT_IO;
-    }
-    dist_plan_csv_range(p, start, end);
-    return agree(rc, cap);
-}
-
 /* Rank 0 writes everything to its stdout: its own part (spilled or already
  * written), then each other rank's spill on request. */
 static int gather_to_stdout(cli_output *out, const unsigned char *head, size_t head_len,
@@ -493,23 +457,27 @@ static int mpi_plan(cli_run *r, int rc)
     in->mtime.tv_sec = (time_t)snap[1];
     in->mtime.tv_nsec = (long)snap[2];
     part_set_io_retries(j->dist.io_retries);
-    const int fmt = dist_detect_format(in->fd, j->dist.in_fmt);
-    if (fmt < 0) {
-        cli_msg("%s: read error: %s", in->display, strerror(errno));
-        rc = MR_EXIT_IO;
+    /* the library cuts: CSV records need the quote parity at each rank's
+     * anchor, the exclusive XOR scan of the ranks' own parities */
+    mr_error err;
+    int fd = in->fd, mine = 0, parity[2] = { 0, 0 };
+    const mr_status st = mr_input_part_parity(j->opt, dist_file_read_at, &fd, (uint64_t)in->size,
+                                              (uint64_t)r->rank, (uint64_t)r->size, &mine, &err);
+    if (st != MR_OK) {
+        cli_print_error(&err, in->display);
+        rc = cli_exit_code(st);
     }
     rc = agree(rc, &mp.cap);
-    if (rc == 0 && fmt == MR_FMT_CSV) {
-        rc = plan_csv(&r->plan, in->fd, (uint64_t)in->size, !j->dist.no_header, &mp.cap, in->display);
-    } else if (rc == 0) {
-        r->plan.fmt = fmt;
-        const uint64_t cols = j->dist.cols > 0 ? (uint64_t)j->dist.cols : mr_model_n_features(r->m);
-        if (dist_plan_binary(&r->plan, in->fd, (uint64_t)in->size, cols, (uint64_t)r->rank,
-                             (uint64_t)r->size) != 0) {
-            cli_msg("%s: read error: %s", in->display, strerror(errno));
-            rc = MR_EXIT_IO;
-        }
-    }
+    if (rc)
+        return rc;
+    MPI_CHECK(MPI_Exscan(&mine, &parity[0], 1, MPI_INT, MPI_BXOR, MPI_COMM_WORLD));
+    if (r->rank == 0)
+        parity[0] = 0; /* MPI_Exscan leaves rank 0's result undefined */
+    parity[1] = parity[0] ^ mine;
+    rc = dist_plan_part(&r->plan, fd, (uint64_t)in->size, j->opt, r->m, (uint64_t)r->rank, (uint64_t)r->size,
+                        parity, &err);
+    if (rc)
+        cli_print_error(&err, in->display);
     if (rc == 0)
         dist_input_init(&r->din, in->fd, &r->plan, j->dist.io_retries);
     /* this rank's options: the CSV header only from rank 0; .npy rows raw,
@@ -556,7 +524,7 @@ static int mpi_output_open(cli_run *r, int rc)
                   (mp.npy_out || j->dist.out_fmt == MR_FMT_F64) && p->fmt != MR_FMT_CSV && !p->whole && !p->skip;
     if (mp.in_place) {
         unsigned char h[256]; /* its length does not depend on the row count */
-        mp.aw.off = (mp.npy_out ? part_npy_out_header(h, sizeof h, 0, j->mode == MR_MODE_DESIGN ? nvals : 0) : 0) +
+        mp.aw.off = (mp.npy_out ? mr_npy_output_header(h, sizeof h, 0, j->mode == MR_MODE_DESIGN ? nvals : 0) : 0) +
                     p->row_off * nvals * 8;
         if (MPI_File_open(MPI_COMM_WORLD, mp.tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &mp.aw.fh) != MPI_SUCCESS)
             rc = (cli_msg("%s: MPI_File_open failed: the output must be on a file system every rank sees", mp.tmp),
@@ -635,7 +603,7 @@ static int mpi_output_finish(cli_run *r, int rc)
     unsigned char head[256];
     size_t head_len = 0;
     if (rc == 0 && mp.npy_out)
-        head_len = part_npy_out_header(head, sizeof head, r->totals.rows_out,
+        head_len = mr_npy_output_header(head, sizeof head, r->totals.rows_out,
                                        j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 0);
     const double t0 = cli_now();
     if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */

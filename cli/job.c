@@ -50,7 +50,7 @@ static int local_plan(cli_run *r, int rc)
     if (r->plan.k > 0)
         mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
     r->partitioned = 1;
-    return dist_shard_prepare(&r->plan, &r->in, r->m, &j->dist, &r->din);
+    return dist_shard_prepare(&r->plan, &r->in, r->m, j->opt, &j->dist, &r->din);
 }
 
 static int local_output_open(cli_run *r, int rc)

@@ -5,7 +5,7 @@
  *
  * CSV and raw f64 parts are concatenated (shard 0 alone has the CSV header).
  * .npy parts each carry a header: the merged file gets one header for the
- * total row count, written by the same code as the ranks' (partition.h), and
+ * total row count, written by the library (mr_npy_output_header), and
  * each part's header must be exactly that code's bytes for its own rows. */
 #include "merge.h"
 
@@ -165,7 +165,7 @@ static int open_output(part *p, int npy, uint64_t nvals, int *fd)
     p->data_off = 0;
     if (npy) {
         unsigned char want[256], got[256];
-        const size_t len = part_npy_out_header(want, sizeof want, p->rows_out, nvals > 1 ? nvals : 0);
+        const size_t len = mr_npy_output_header(want, sizeof want, p->rows_out, nvals > 1 ? nvals : 0);
         if (!len || part_pread(*fd, got, len, 0) != (ssize_t)len || memcmp(got, want, len) != 0 ||
             len + p->rows_out * nvals * 8 != p->bytes_out) {
             cli_msg("%s: not the .npy of %" PRIu64 " rows that its report %s describes", p->output, p->rows_out,
@@ -261,7 +261,7 @@ int cli_merge(const char *output, int nreports, char *const *reports)
         rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
     if (rc == 0 && npy) {
         unsigned char head[256];
-        const size_t len = part_npy_out_header(head, sizeof head, rows, nvals > 1 ? nvals : 0);
+        const size_t len = mr_npy_output_header(head, sizeof head, rows, nvals > 1 ? nvals : 0);
         if (cli_write(&out, head, len) != 0)
             rc = (cli_msg("%s: write error: %s", output ? output : "<stdout>", strerror(errno)), MR_EXIT_IO);
     }

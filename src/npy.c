@@ -413,13 +413,20 @@ mr_status mr_npy_parse_header(const unsigned char *buf, size_t len, mr_npy_heade
 
 size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
 {
+    return mr_npy_write_header_dtype(buf, cap, rows, cols, MR_NPY_F64);
+}
+
+size_t mr_npy_write_header_dtype(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols,
+                                 mr_npy_dtype dtype)
+{
+    const char *descr = dtype == MR_NPY_F32 ? "<f4" : "<f8";
     char dict[128];
     const int n = cols
         ? snprintf(dict, sizeof dict,
-                   "{'descr': '<f8', 'fortran_order': False, 'shape': (%" PRIu64 ", %" PRIu64
-                   "), }", rows, cols)
+                   "{'descr': '%s', 'fortran_order': False, 'shape': (%" PRIu64 ", %" PRIu64
+                   "), }", descr, rows, cols)
         : snprintf(dict, sizeof dict,
-                   "{'descr': '<f8', 'fortran_order': False, 'shape': (%" PRIu64 ",), }", rows);
+                   "{'descr': '%s', 'fortran_order': False, 'shape': (%" PRIu64 ",), }", descr, rows);
     char digits[24];
     const int rd = snprintf(digits, sizeof digits, "%" PRIu64, rows);
     if (n <= 0 || (size_t)n >= sizeof dict || rd <= 0)

@@ -37,5 +37,8 @@ mr_status mr_npy_parse_header(const unsigned char *buf, size_t len, mr_npy_heade
  * place with a different row count of up to 20 digits without changing its
  * length. Returns the number of bytes written, 0 if cap is too small. */
 size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols);
+/* The same for a float32 or float64 array (mr_input_part's part headers). */
+size_t mr_npy_write_header_dtype(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols,
+                                 mr_npy_dtype dtype);
 
 #endif

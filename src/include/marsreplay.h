@@ -348,6 +348,52 @@ MR_API mr_status mr_probe_devices(char **json, mr_error *err);
 /*! mr_string_free() : release a string the library returned to the caller. */
 MR_API void mr_string_free(char *s);
 
+/* ---- Partitioning one seekable input (MPI ranks, job arrays) ---------------
+ * The library cuts its own formats, so that callers spreading one input over
+ * processes never re-derive its header, record or row layout. Part k of n
+ * is shown to mr_run as one input: bytes [0, head_end) (the CSV header and
+ * BOM), or `prefix` (a .npy header for the part's rows alone), then
+ * [start, end). Global row and line numbers are the part's plus
+ * rows_before / lines_before. See docs/distributed.md. */
+typedef struct mr_part {
+    int format;               /* MR_FMT_CSV, MR_FMT_NPY or MR_FMT_F64 */
+    int whole;                /* a binary input that cannot be cut (bad .npy header or
+                                 size): part 0 gets [0, size) so that mr_run reports why */
+    int empty;                /* ... and the other parts then read nothing */
+    uint64_t head_end;        /* CSV: bytes every part reads first; binary: first data byte */
+    uint64_t start, end;      /* this part: whole records (CSV) or rows */
+    uint64_t rows_before;     /* data rows before start */
+    uint64_t lines_before;    /* CSV: '\n' in [head_end, start) */
+    uint64_t rows;            /* binary: rows of this part */
+    uint64_t total_rows;      /* binary: rows of the input */
+    unsigned char prefix[256];/* .npy: the header to read instead of [0, head_end) */
+    size_t prefix_len;
+} mr_part;
+
+/*! mr_input_part() : part k of n (k < n) of an input of `size` bytes read
+ * through read_at (offsets from 0), with opt's MR_OPT_INPUT_FORMAT,
+ * MR_OPT_HEADER and MR_OPT_COLS (m: the feature count when MR_OPT_COLS is
+ * 0). CSV parts are cut at record ends: the quote parity at part k's
+ * anchor and at part k+1's comes from `parity` (an MPI job's exclusive XOR
+ * scan of mr_input_part_parity), or, with parity NULL, from counting
+ * everything before the part here (a job-array task alone: it reads the
+ * input up to its part once, and also counts rows_before/lines_before).
+ * MR_E_IO (errno in err->sys_errno), MR_E_INVAL, MR_E_NOMEM. Thread-safe. */
+MR_API mr_status mr_input_part(const mr_options *opt, const mr_model *m, mr_read_at_fn read_at,
+                               void *cookie, uint64_t size, uint64_t k, uint64_t n,
+                               const int parity[2], mr_part *out, mr_error *err);
+/*! mr_input_part_parity() : CSV: the parity of the quotes between part k's
+ * anchor and part k+1's (0 for binary input). Part k's parity[0] is the XOR
+ * of those of parts 0..k-1; parity[1] is that XOR with part k's own. */
+MR_API mr_status mr_input_part_parity(const mr_options *opt, mr_read_at_fn read_at, void *cookie,
+                                      uint64_t size, uint64_t k, uint64_t n, int *parity,
+                                      mr_error *err);
+/*! mr_npy_output_header() : the .npy header the library writes before float64
+ * output of rows x cols (cols 0: a 1-D array of rows), for callers that put
+ * parts of one output together (MPI ranks, merging a job array). Its length
+ * does not depend on rows. Returns the length, 0 if cap is too small. */
+MR_API size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols);
+
 #ifdef __cplusplus
 }
 #endif
