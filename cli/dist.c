@@ -9,6 +9,7 @@
 
 #include "cli_io.h"
 #include "exit_codes.h"
+#include "index.h"
 
 long dist_file_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 {
@@ -16,10 +17,13 @@ long dist_file_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 }
 
 int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, const mr_model *m,
-                   uint64_t k, uint64_t n, const int parity[2], mr_error *err)
+                   uint64_t k, uint64_t n, const int parity[2], const mr_part_state *states, size_t nstates,
+                   mr_error *err)
 {
     mr_part part;
-    const mr_status st = mr_input_part(opt, m, dist_file_read_at, &fd, size, k, n, parity, &part, err);
+    const mr_status st = states
+        ? mr_input_part_from(opt, m, dist_file_read_at, &fd, size, k, n, states, nstates, &part, err)
+        : mr_input_part(opt, m, dist_file_read_at, &fd, size, k, n, parity, &part, err);
     if (st != MR_OK)
         return cli_exit_code(st);
     memset(p, 0, sizeof *p);
@@ -179,9 +183,17 @@ int dist_shard_prepare(dist_plan *p, const cli_input *in, const mr_model *m, con
     }
     part_set_io_retries(o->io_retries);
     mr_error err;
-    /* alone: the quote parity and the row and line counts from the input
-     * up to this part (read once, counted, not parsed) */
-    const int rc = dist_plan_part(p, in->fd, (uint64_t)in->size, opt, m, k, n, NULL, &err);
+    /* alone: the quote parity and the row and line counts from the input up
+     * to this part (read once, counted, not parsed), or from the index's
+     * last checkpoint before it */
+    mr_part_state *states = NULL;
+    size_t nstates = 0;
+    int rc = o->index ? cli_index_load(o->index, in, !o->no_header, &states, &nstates) : 0;
+    if (rc)
+        return rc;
+    rc = dist_plan_part(p, in->fd, (uint64_t)in->size, opt, m, k, n, NULL, o->index ? states : NULL, nstates,
+                        &err);
+    free(states);
     if (rc) {
         cli_print_error(&err, in->display);
         return rc;

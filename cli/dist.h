@@ -16,6 +16,8 @@ typedef struct cli_dist_opts {
     const char *shard;        /* --shard K/N or auto, or NULL */
     int mpi;                  /* --mpi */
     int no_mpi;               /* --no-mpi: ignore a launcher, run as one process */
+    const char *index;        /* --index FILE: CSV checkpoints for a --shard (index.c) */
+    uint64_t index_every;     /* index --every BYTES */
     int io_retries;           /* --io-retries N */
     long cols;                /* --cols (0: the model's feature count) */
     int no_header;            /* --no-header */
@@ -55,10 +57,12 @@ typedef struct dist_input {
  * --io-retries policy (part_set_io_retries). */
 long dist_file_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);
 /* Plan part k of n of the input file fd of `size` bytes through the library
- * (mr_input_part: opt's format, header and columns; parity as there). 0, or
- * an exit code with err filled. */
+ * (mr_input_part: opt's format, header and columns; parity as there; or,
+ * with states, mr_input_part_from an index's checkpoints). 0, or an exit
+ * code with err filled. */
 int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, const mr_model *m,
-                   uint64_t k, uint64_t n, const int parity[2], mr_error *err);
+                   uint64_t k, uint64_t n, const int parity[2], const mr_part_state *states, size_t nstates,
+                   mr_error *err);
 /* Bytes dist_read gives for this part (header and prefix included). */
 uint64_t dist_plan_bytes(const dist_plan *p);
 

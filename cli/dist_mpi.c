@@ -475,7 +475,7 @@ static int mpi_plan(cli_run *r, int rc)
         parity[0] = 0; /* MPI_Exscan leaves rank 0's result undefined */
     parity[1] = parity[0] ^ mine;
     rc = dist_plan_part(&r->plan, fd, (uint64_t)in->size, j->opt, r->m, (uint64_t)r->rank, (uint64_t)r->size,
-                        parity, &err);
+                        parity, NULL, 0, &err);
     if (rc)
         cli_print_error(&err, in->display);
     if (rc == 0)

@@ -15,6 +15,7 @@
 #include "dist.h"
 #include "dist_mpi.h"
 #include "exit_codes.h"
+#include "index.h"
 #include "inspect.h"
 #include "job.h"
 #include "merge.h"
@@ -45,6 +46,8 @@ enum {
     OPT_SHARD, /* distributed replay (dist.c, dist_mpi.c) */
     OPT_MPI,
     OPT_NO_MPI,
+    OPT_INDEX,
+    OPT_EVERY,
     OPT_IO_RETRIES,
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
@@ -82,6 +85,8 @@ static const struct option long_opts[] = {
     { "shard", required_argument, NULL, OPT_SHARD },
     { "mpi", no_argument, NULL, OPT_MPI },
     { "no-mpi", no_argument, NULL, OPT_NO_MPI },
+    { "index", required_argument, NULL, OPT_INDEX },
+    { "every", required_argument, NULL, OPT_EVERY },
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { NULL, 0, NULL, 0 },
@@ -100,6 +105,8 @@ static const char usage_text[] =
     "  probe [--json]             OpenCL platforms and devices, and which can run\n"
     "  merge [-o OUT] REPORT...   join the outputs of --shard runs in shard order, after\n"
     "                            their --report files show all N parts, each exit 0\n"
+    "  index [-o OUT] INPUT.csv   CSV checkpoints every --every BYTES (default 64M) for\n"
+    "                            --shard --index: a task then reads only about its part\n"
     "\n"
     "INPUT is a file or - for stdin (the default). CSV, .npy or raw float64.\n"
     "\n"
@@ -143,6 +150,8 @@ static const char usage_text[] =
     "                            from the Slurm job array (SLURM_ARRAY_TASK_*)\n"
     "      --mpi                 initialise MPI even without a launcher's environment\n"
     "                            (mpirun/srun are detected; a plain run never uses MPI)\n"
+    "      --index FILE          with --shard: checkpoints from mars-replay index, so the\n"
+    "                            task does not read the whole CSV before its part\n"
     "      --no-mpi              under mpirun/srun, run this rank as an independent\n"
     "                            process (the ranks of one job must share one command)\n"
     "      --io-retries N        retry a transient read error (EAGAIN, EIO, ETIMEDOUT) up\n"
@@ -265,6 +274,15 @@ static int cmd_probe(cli *c, int mode)
 
 static int cmd_distributed(cli *c, int mode);
 
+static int cmd_index(cli *c, int mode)
+{
+    (void)mode;
+    if (!c->job.input)
+        return usage_error("%s", "index: no input file given (mars-replay index [-o OUT] INPUT.csv)");
+    const uint64_t every = c->job.dist.index_every ? c->job.dist.index_every : (uint64_t)64 << 20;
+    return cli_index_build(c->job.input, c->job.output, c->job.opt, !c->job.dist.no_header, every);
+}
+
 static int cmd_merge(cli *c, int mode)
 {
     (void)mode;
@@ -283,6 +301,7 @@ static const struct command {
     { "inspect", -1, cmd_inspect },
     { "probe", -1, cmd_probe },
     { "merge", -1, cmd_merge },
+    { "index", -1, cmd_index },
 };
 
 /* predict, design, check: one process, or the MPI job it is part of */
@@ -439,6 +458,11 @@ int main(int argc, char **argv)
         case OPT_SHARD: c.job.dist.shard = optarg; break;
         case OPT_MPI: c.job.dist.mpi = 1; break;
         case OPT_NO_MPI: c.job.dist.no_mpi = 1; break;
+        case OPT_INDEX: c.job.dist.index = optarg; break;
+        case OPT_EVERY:
+            if (dist_parse_bytes(optarg, &c.job.dist.index_every) != 0 || c.job.dist.index_every < 4096)
+                rc = usage_error("--every: expected a byte count of at least 4096 such as 64M, found '%s'", optarg);
+            break;
         case OPT_IO_RETRIES:
             if (parse_count(optarg, 0, 100, &v) != 0)
                 rc = usage_error("--io-retries: expected a whole number from 0 to 100, found '%s'", optarg);
@@ -474,6 +498,8 @@ int main(int argc, char **argv)
     c.ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
     if (rc == 0 && c.job.dist.mpi && c.job.dist.shard)
         rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
+    if (rc == 0 && c.job.dist.index && !c.job.dist.shard)
+        rc = usage_error("%s", "--index is for --shard runs (an MPI job finds its parities itself)");
     if (rc == 0 && c.job.dist.mpi && c.job.dist.no_mpi)
         rc = usage_error("%s", "--mpi and --no-mpi contradict each other");
     if (rc == 0 && mode >= 0 && !c.job.dist.no_mpi &&

@@ -230,8 +230,8 @@ static mr_status part_binary(const src *s, const mr_options *opt, const mr_model
 /* The CSV part's bounds, from the quote parity at its anchor and at the
  * next part's, given (an MPI job's scan) or counted here (a shard alone,
  * which then also counts the rows and lines before it). */
-static mr_status part_csv(const src *s, uint64_t k, uint64_t n, const int parity[2], mr_part *p, char *buf,
-                          mr_error *err)
+static mr_status part_csv(const src *s, uint64_t k, uint64_t n, const int parity[2],
+                          const mr_part_state *from, mr_part *p, char *buf, mr_error *err)
 {
     const uint64_t head = p->head_end, size = s->size;
     p->start = head;
@@ -240,7 +240,12 @@ static mr_status part_csv(const src *s, uint64_t k, uint64_t n, const int parity
     const uint64_t raw = raw_cut(head, size, k, n);
     if (k > 0 && raw > head) {
         const uint64_t a = anchor(head, size, k, n);
-        if (!parity && count_range(s, head, a, &before, buf) != 0)
+        uint64_t base = head;
+        if (from && from->offset >= head && from->offset <= a) { /* a checkpoint: count from there */
+            base = from->offset;
+            before = (counts){ from->lines, from->records, from->in_quotes };
+        }
+        if (!parity && count_range(s, base, a, &before, buf) != 0)
             return read_error(err, "counting the records before the part");
         if (next_boundary(s, a, parity ? parity[0] : before.in_quotes, &p->start, buf) != 0)
             return read_error(err, "finding the part's first record");
@@ -294,11 +299,66 @@ mr_status mr_input_part(const mr_options *opt, const mr_model *m, mr_read_at_fn 
     char *buf = NULL;
     mr_status st = begin(opt, read_at, cookie, size, k, n, p, &s, &buf, err);
     if (st == MR_OK && p->format == MR_FMT_CSV)
-        st = part_csv(&s, k, n, parity, p, buf, err);
+        st = part_csv(&s, k, n, parity, NULL, p, buf, err);
     else if (st == MR_OK && p->format == MR_FMT_F64 && !opt->cols && !m)
         st = mr_err_set(err, MR_E_INVAL, "mr_input_part: raw f64 input needs MR_OPT_COLS or the model");
     else if (st == MR_OK)
         st = part_binary(&s, opt, m, k, n, p, err);
+    free(buf);
+    return st;
+}
+
+mr_status mr_input_part_from(const mr_options *opt, const mr_model *m, mr_read_at_fn read_at, void *cookie,
+                             uint64_t size, uint64_t k, uint64_t n, const mr_part_state *states,
+                             size_t nstates, mr_part *p, mr_error *err)
+{
+    src s;
+    char *buf = NULL;
+    mr_status st = begin(opt, read_at, cookie, size, k, n, p, &s, &buf, err);
+    if (st == MR_OK && p->format != MR_FMT_CSV) {
+        free(buf);
+        return mr_input_part(opt, m, read_at, cookie, size, k, n, NULL, p, err);
+    }
+    /* the last checkpoint at or before part k's anchor */
+    const uint64_t a = anchor(p->head_end, size, k, n);
+    const mr_part_state *from = NULL;
+    for (size_t i = 0; st == MR_OK && i < nstates; i++) {
+        if (i && states[i].offset < states[i - 1].offset) {
+            st = mr_err_set(err, MR_E_INVAL, "mr_input_part_from: checkpoints out of order");
+            break;
+        }
+        if (states[i].offset >= p->head_end && states[i].offset <= a)
+            from = &states[i];
+    }
+    if (st == MR_OK)
+        st = part_csv(&s, k, n, NULL, from, p, buf, err);
+    free(buf);
+    return st;
+}
+
+mr_status mr_input_part_checkpoints(const mr_options *opt, mr_read_at_fn read_at, void *cookie, uint64_t size,
+                                    uint64_t every, int (*emit)(void *ctx, const mr_part_state *state),
+                                    void *ctx, uint64_t *head_end, mr_error *err)
+{
+    src s;
+    char *buf = NULL;
+    mr_part p;
+    mr_status st = begin(opt, read_at, cookie, size, 0, 1, &p, &s, &buf, err);
+    if (st == MR_OK && (p.format != MR_FMT_CSV || every == 0 || !emit))
+        st = mr_err_set(err, MR_E_INVAL, "mr_input_part_checkpoints: CSV input, a step and a callback");
+    if (head_end)
+        *head_end = p.head_end;
+    counts c = { 0 };
+    for (uint64_t off = p.head_end; st == MR_OK && off < size; off += every) {
+        const mr_part_state state = { off, c.records, c.newlines, c.in_quotes };
+        if (emit(ctx, &state) != 0) {
+            st = mr_err_set(err, MR_E_IO, "mr_input_part_checkpoints: the callback failed");
+            break;
+        }
+        const uint64_t to = size - off < every ? size : off + every;
+        if (count_range(&s, off, to, &c, buf) != 0)
+            st = read_error(err, "counting quotes and records");
+    }
     free(buf);
     return st;
 }

@@ -382,6 +382,31 @@ typedef struct mr_part {
 MR_API mr_status mr_input_part(const mr_options *opt, const mr_model *m, mr_read_at_fn read_at,
                                void *cookie, uint64_t size, uint64_t k, uint64_t n,
                                const int parity[2], mr_part *out, mr_error *err);
+/* The CSV scan state at a byte offset: what mr_input_part counts from the
+ * data's start when a part is cut alone. */
+typedef struct mr_part_state {
+    uint64_t offset;          /* in [head_end, size) */
+    uint64_t records;         /* record ends (data rows) in [head_end, offset) */
+    uint64_t lines;           /* '\n' in [head_end, offset) */
+    int in_quotes;            /* the quote parity at offset */
+} mr_part_state;
+/*! mr_input_part_checkpoints() : CSV: scan the whole input once and call emit
+ * with the state at head_end + i * every for i = 0, 1, ... (an index that
+ * callers keep beside the input). emit returns 0 to go on. MR_E_INVAL for
+ * non-CSV input. */
+MR_API mr_status mr_input_part_checkpoints(const mr_options *opt, mr_read_at_fn read_at, void *cookie,
+                                           uint64_t size, uint64_t every,
+                                           int (*emit)(void *ctx, const mr_part_state *state),
+                                           void *ctx, uint64_t *head_end, mr_error *err);
+/*! mr_input_part_from() : mr_input_part for a task alone, counting from the
+ * last of `states` (ascending, from mr_input_part_checkpoints over the same
+ * input and options: the caller checks that) at or before the part instead
+ * of from the data's start: it reads at most one checkpoint step before its
+ * part. Binary input: as mr_input_part. */
+MR_API mr_status mr_input_part_from(const mr_options *opt, const mr_model *m, mr_read_at_fn read_at,
+                                    void *cookie, uint64_t size, uint64_t k, uint64_t n,
+                                    const mr_part_state *states, size_t nstates, mr_part *out,
+                                    mr_error *err);
 /*! mr_input_part_parity() : CSV: the parity of the quotes between part k's
  * anchor and part k+1's (0 for binary input). Part k's parity[0] is the XOR
  * of those of parts 0..k-1; parity[1] is that XOR with part k's own. */

@@ -303,3 +303,70 @@ maxmem_bad() {
     done
 }
 t "max-memory/bad-values" maxmem_bad
+
+# --index: checkpoints of the CSV (mars-replay index), so that a shard reads
+# only about its part; the same parts, rows and errors as without
+shard_index_same() {
+    r mr index --every 4096 -o idx.json "$SH_CAT"
+    want_rc 0 && want_no_err || return 1
+    local n k
+    for n in 1 3 7; do
+        : >a; : >b
+        for ((k = 0; k < n; k++)); do
+            mr predict -m "$SH_CAT_MODEL" -q --keep id --shard "$k/$n" "$SH_CAT" >>a || return 1
+            mr predict -m "$SH_CAT_MODEL" -q --keep id --shard "$k/$n" --index idx.json "$SH_CAT" >>b ||
+                { echo "shard $k/$n with --index failed"; return 1; }
+        done
+        want_same b a || { echo "N=$n"; return 1; }
+    done
+    # an error names the same global line and row
+    mr index --every 4096 -o bad.json "$SH_MID_BAD" || return 1
+    r mr predict -m "$SH_CAT_MODEL" -@ 1 "$SH_MID_BAD"
+    head -n 1 "$W/err" >serial.err
+    for k in 0 1 2 3 4; do
+        r mr predict -m "$SH_CAT_MODEL" --shard "$k/5" --index bad.json "$SH_MID_BAD"
+        if [ "$RC" = 4 ]; then
+            [ "$(head -n 1 "$W/err")" = "$(cat serial.err)" ] || { echo "shard $k: $(peek "$W/err")"; return 1; }
+        fi
+    done
+}
+t "shard/index-same-parts-and-errors" shard_index_same
+
+# the last shard reads its part and at most one step before it (the fault
+# shim fails every read below the bound: without --index the run would fail)
+shard_index_reads_little() {
+    local size
+    size=$(stat -c %s "$SH_NUM")
+    mr index --every 65536 -o idx.json "$SH_NUM" || return 1
+    mr predict -m "$SH_NUM_MODEL" --shard 9/10 "$SH_NUM" >want.csv || return 1
+    # reads of [4096, 80 % of the file) fail (the header's first block is allowed)
+    LD_PRELOAD="$FAULT_SO" MR_TEST_READ_PATH="$(basename "$SH_NUM")" MR_TEST_READ_BELOW=$((size * 8 / 10)) \
+        MR_TEST_READ_ABOVE=4096 r mr predict -m "$SH_NUM_MODEL" --shard 9/10 --index idx.json "$SH_NUM"
+    want_rc 0 && want_same "$W/out" want.csv || return 1
+    LD_PRELOAD="$FAULT_SO" MR_TEST_READ_PATH="$(basename "$SH_NUM")" MR_TEST_READ_BELOW=$((size * 8 / 10)) \
+        MR_TEST_READ_ABOVE=4096 r mr predict -m "$SH_NUM_MODEL" --shard 9/10 "$SH_NUM"
+    [ "$RC" != 0 ] || { echo "the shim did not bite: without --index the prefix is read"; return 1; }
+}
+t "shard/index-reads-only-about-its-part" shard_index_reads_little
+
+shard_index_refused() {
+    cp "$SH_NUM" in.csv
+    mr index -o idx.json in.csv || return 1
+    r mr predict -m "$SH_NUM_MODEL" --index idx.json in.csv
+    want_rc 2 && want_err_line -- '--index is for --shard' || return 1
+    r mr predict -m "$SH_NUM_MODEL" --shard 1/2 --no-header --names-from-model --index idx.json in.csv
+    want_rc 2 && want_err_line 'made with(out)? --no-header' || return 1
+    touch -d '2001-01-01' in.csv
+    r mr predict -m "$SH_NUM_MODEL" --shard 1/2 --index idx.json in.csv
+    want_rc 2 && want_no_out && want_err_line 'another version of in\.csv.*rebuild it' || return 1
+    echo '{"mars_replay_index": 7}' >junk.json
+    r mr predict -m "$SH_NUM_MODEL" --shard 1/2 --index junk.json in.csv
+    want_rc 2 && want_err_line 'junk\.json: not a mars-replay index' || return 1
+    r mr index "$SH_NPY"
+    want_rc 2 && want_err_line 'CSV input' || return 1
+    r mr index --every 12 in.csv
+    want_rc 2 && want_err_line -- '--every' || return 1
+    r mr index - <in.csv
+    want_rc 2 && want_err_line 'regular file'
+}
+t "shard/index-stale-or-foreign-refused" shard_index_refused

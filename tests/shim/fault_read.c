@@ -8,6 +8,9 @@
  * $MR_TEST_KILL_AT-th read of that file (default 4): a rank, or its node, lost
  * in the middle of a job. With $MR_TEST_APPEND_AT=N, the N-th read of that
  * file first appends a line to it (an input that grows during the run).
+ * With $MR_TEST_READ_BELOW=B (and $MR_TEST_READ_ABOVE=A, default 0), every
+ * read of that file that touches bytes in [A, B) fails with EIO: proof that
+ * a run reads nothing there.
  * Thread-safe: the library's workers pread at once. */
 #undef _FILE_OFFSET_BITS /* define pread and pread64 both, as libc has them */
 #ifndef _GNU_SOURCE
@@ -41,20 +44,20 @@ static void resolve(void)
     *(void **)&real_pread64 = dlsym(RTLD_NEXT, "pread64");
 }
 
-static int should_fail_locked(int fd);
+static int should_fail_locked(int fd, long long off, size_t len);
 
-static int should_fail(int fd)
+static int should_fail(int fd, long long off, size_t len)
 {
     pthread_once(&once, resolve);
     pthread_mutex_lock(&mu);
-    const int f = should_fail_locked(fd);
+    const int f = should_fail_locked(fd, off, len);
     const int e = errno;
     pthread_mutex_unlock(&mu);
     errno = e;
     return f;
 }
 
-static int should_fail_locked(int fd)
+static int should_fail_locked(int fd, long long off, size_t len)
 {
     if (left < 0) {
         const char *n = getenv("MR_TEST_READ_FAULTS");
@@ -72,7 +75,8 @@ static int should_fail_locked(int fd)
         rank = getenv("PMIX_RANK"); /* srun --mpi=pmix */
     const int killing = kill_rank && rank && strcmp(kill_rank, rank) == 0;
     const char *append_at = getenv("MR_TEST_APPEND_AT");
-    if ((left <= 0 && !killing && !append_at) || !want)
+    const char *below = getenv("MR_TEST_READ_BELOW"), *above = getenv("MR_TEST_READ_ABOVE");
+    if ((left <= 0 && !killing && !append_at && !below) || !want)
         return 0;
     char link[64], target[4096];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
@@ -94,6 +98,15 @@ static int should_fail_locked(int fd)
         if (left <= 0)
             return 0;
     }
+    if (below) {
+        const long long a = above ? atoll(above) : 0, b = atoll(below);
+        if (off < b && off + (long long)len > a) {
+            errno = EIO;
+            return 1;
+        }
+        if (left <= 0 && !killing)
+            return 0;
+    }
     if (killing) {
         static int reads;
         const char *at = getenv("MR_TEST_KILL_AT");
@@ -108,15 +121,15 @@ static int should_fail_locked(int fd)
 
 ssize_t read(int fd, void *buf, size_t n)
 {
-    return should_fail(fd) ? -1 : real_read(fd, buf, n);
+    return should_fail(fd, (long long)lseek(fd, 0, SEEK_CUR), n) ? -1 : real_read(fd, buf, n);
 }
 
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-    return should_fail(fd) ? -1 : real_pread(fd, buf, n, off);
+    return should_fail(fd, (long long)off, n) ? -1 : real_pread(fd, buf, n, off);
 }
 
 ssize_t pread64(int fd, void *buf, size_t n, off64_t off)
 {
-    return should_fail(fd) ? -1 : real_pread64(fd, buf, n, off);
+    return should_fail(fd, (long long)off, n) ? -1 : real_pread64(fd, buf, n, off);
 }
