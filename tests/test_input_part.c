@@ -121,6 +121,46 @@ static void test_csv_cuts_quoted_newlines(void **state)
     free(b);
 }
 
+static int collect(void *ctx, const mr_part_state *st)
+{
+    mr_part_state **next = ctx;
+    *(*next)++ = *st;
+    return 0;
+}
+
+/* From an index's checkpoints: the same parts and counts as counting from the start */
+static void test_csv_from_checkpoints(void **state)
+{
+    (void)state;
+    size_t len;
+    char *b = make_csv(600, &len);
+    mem m = { b, len, 0 };
+    mr_options *o = csv_opts(1);
+    mr_error err;
+    for (uint64_t every = 7; every < len; every *= 3) {
+        mr_part_state *states = calloc(len / every + 2, sizeof *states), *next = states;
+        uint64_t head;
+        assert_int_equal(mr_input_part_checkpoints(o, mem_read_at, &m, len, every, collect, &next, &head, &err),
+                         MR_OK);
+        assert_int_equal(head, 12);
+        assert_int_equal((size_t)(next - states), (len - 12 + every - 1) / every);
+        for (uint64_t n = 1; n <= 17; n += 4)
+            for (uint64_t k = 0; k < n; k++) {
+                mr_part a, c;
+                assert_int_equal(mr_input_part(o, NULL, mem_read_at, &m, len, k, n, NULL, &a, &err), MR_OK);
+                assert_int_equal(mr_input_part_from(o, NULL, mem_read_at, &m, len, k, n, states,
+                                                    (size_t)(next - states), &c, &err), MR_OK);
+                assert_int_equal(c.start, a.start);
+                assert_int_equal(c.end, a.end);
+                assert_int_equal(c.rows_before, a.rows_before);
+                assert_int_equal(c.lines_before, a.lines_before);
+            }
+        free(states);
+    }
+    mr_options_free(o);
+    free(b);
+}
+
 static void test_csv_edge_cases(void **state)
 {
     (void)state;
@@ -248,6 +288,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_cuts_quoted_newlines),
+        cmocka_unit_test(test_csv_from_checkpoints),
         cmocka_unit_test(test_csv_edge_cases),
         cmocka_unit_test(test_binary_rows_and_npy_prefix),
         cmocka_unit_test(test_errors),

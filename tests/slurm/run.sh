@@ -60,9 +60,10 @@ JOB
     done
 }
 
-slurm_array_script() { # packaging/slurm/replay-array.sbatch over a stepped array
+slurm_array_script() { # packaging/slurm/replay-array.sbatch over a stepped array, with an index
+    "$BIN" index --every 64K -o "$PWD/num.idx" "$NUM" || { echo "index failed"; return 1; }
     r sb --array=10-16:2 --cpus-per-task=1 --output="$PWD/log-%a.txt" \
-        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts" \
+        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts",INDEX="$PWD/num.idx" \
         "$ROOT/packaging/slurm/replay-array.sbatch"
     want_rc 0 || { echo "logs: $(cat log-*.txt | head -c 300)"; return 1; }
     r "$BIN" merge -o all.csv parts/part-*.report.json
