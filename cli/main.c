@@ -93,7 +93,7 @@ static const struct option long_opts[] = {
 };
 
 static const char usage_text[] =
-    "Usage: mars-replay COMMAND [OPTIONS] [INPUT|-]\n"
+    "Usage: mars-replay [OPTIONS] COMMAND [OPTIONS] [INPUT|-]\n"
     "Replay a fitted MARS model (ModelSpec v1 JSON, exported by pymars) over a data stream.\n"
     "\n"
     "Commands:\n"
@@ -333,25 +333,27 @@ int main(int argc, char **argv)
     }
     if (strcmp(c.command, "--version") == 0 || strcmp(c.command, "version") == 0)
         return print_version();
-    const struct command *cmd = NULL;
-    for (size_t i = 0; i < sizeof commands / sizeof *commands && !cmd; i++)
-        if (strcmp(c.command, commands[i].name) == 0)
-            cmd = &commands[i];
-    if (!cmd)
-        return usage_error("unknown command '%s'", c.command);
-    const int mode = cmd->mode;
-
     if (mr_options_create(&c.job.opt) != MR_OK) {
         cli_msg("out of memory");
+        return MR_EXIT_INTERNAL;
+    }
+    /* Options may come before the command (mars-replay -@ 8 predict ...):
+     * "-" keeps every other argument, in order, as option 1. */
+    char **pos = calloc((size_t)argc, sizeof *pos);
+    int npos = 0;
+    if (!pos) {
+        cli_msg("out of memory");
+        mr_options_free(c.job.opt);
         return MR_EXIT_INTERNAL;
     }
     int rc = 0;
     int opt;
     long v;
-    optind = 2;
+    optind = 1;
     opterr = 0; /* getopt's own messages would start with argv[0]: ours say mars-replay */
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
+    while (rc == 0 && (opt = getopt_long(argc, argv, "-:m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
         switch (opt) {
+        case 1: pos[npos++] = optarg; break;
         case 'm': c.job.model = optarg; break;
         case 'o': c.job.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
         case '@':
@@ -451,9 +453,11 @@ int main(int argc, char **argv)
         case 'h':
             fputs(usage_text, stdout);
             mr_options_free(c.job.opt);
+            free(pos);
             return cli_stdout_done();
         case OPT_VERSION:
             mr_options_free(c.job.opt);
+            free(pos);
             return print_version();
         case OPT_SHARD: c.job.dist.shard = optarg; break;
         case OPT_MPI: c.job.dist.mpi = 1; break;
@@ -486,15 +490,34 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (rc == 0 && cmd->run == cmd_merge) { /* any number of reports */
-        c.args = argv + optind;
-        c.nargs = argc - optind;
-        optind = argc;
+    while (rc == 0 && optind < argc) /* after "--" */
+        pos[npos++] = argv[optind++];
+    const struct command *cmd = NULL;
+    if (rc == 0 && npos == 0)
+        rc = usage_error("%s", "no command given");
+    if (rc == 0) {
+        c.command = pos[0];
+        for (size_t i = 0; i < sizeof commands / sizeof *commands && !cmd; i++)
+            if (strcmp(c.command, commands[i].name) == 0)
+                cmd = &commands[i];
+        if (strcmp(c.command, "version") == 0 || strcmp(c.command, "help") == 0) {
+            const int vrc = c.command[0] == 'v' ? print_version() : (fputs(usage_text, stdout), cli_stdout_done());
+            mr_options_free(c.job.opt);
+            free(pos);
+            return vrc;
+        }
+        if (!cmd)
+            rc = usage_error("unknown command '%s'", c.command);
     }
-    if (rc == 0 && optind < argc)
-        c.job.input = argv[optind++];
-    if (rc == 0 && optind < argc)
-        rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", argv[optind]);
+    const int mode = cmd ? cmd->mode : -1;
+    if (rc == 0 && cmd->run == cmd_merge) { /* any number of reports */
+        c.args = pos + 1;
+        c.nargs = npos - 1;
+    } else if (rc == 0 && npos > 1) {
+        c.job.input = pos[1];
+    }
+    if (rc == 0 && cmd->run != cmd_merge && npos > 2)
+        rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", pos[2]);
     c.ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
     if (rc == 0 && c.job.dist.mpi && c.job.dist.shard)
         rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
@@ -509,5 +532,6 @@ int main(int argc, char **argv)
         rc = cmd->run(&c, mode);
     rc = cli_mpi_finalize(rc);
     mr_options_free(c.job.opt);
+    free(pos);
     return rc;
 }

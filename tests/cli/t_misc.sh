@@ -3,7 +3,7 @@
 misc_help() { # misc_help ARGS...
     r mr "$@"
     want_rc 0 && want_no_err || return 1
-    grep -q '^Usage: mars-replay COMMAND' "$W/out" || { echo "no usage line on stdout: $(peek "$W/out")"; return 1; }
+    grep -q '^Usage: mars-replay \[OPTIONS\] COMMAND' "$W/out" || { echo "no usage line on stdout: $(peek "$W/out")"; return 1; }
     local o
     for o in --model --output --threads --chunk-rows --input-format --output-format --keep --unknown-level --report; do
         grep -q -- "$o" "$W/out" || { echo "help does not mention $o"; return 1; }
@@ -71,3 +71,21 @@ readme_example() {
         { echo "README no longer explains the warning"; return 1; }
 }
 t "misc/readme-example-warning-explained" readme_example
+
+# options may come before the command (as in git -C, samtools -@ habits)
+options_before_command() {
+    local M="$PUB/deg1_hinges"
+    r mr -@ 2 -q predict -m "$M/model.json" "$M/input.csv"
+    want_rc 0 && want_same "$W/out" "$M/expected.csv" || return 1
+    r mr -m "$M/model.json" -o o.csv predict "$M/input.csv"
+    want_rc 0 && want_same o.csv "$M/expected.csv" || return 1
+    r mr predict -m "$M/model.json" -- "$M/input.csv"
+    want_rc 0 && want_same "$W/out" "$M/expected.csv" || return 1
+    r mr -q version
+    want_rc 0 && grep -q '^mars-replay ' "$W/out" || return 1
+    r mr -q nosuchcommand
+    want_rc 2 && want_err_line "unknown command 'nosuchcommand'" || return 1
+    r mr -q
+    want_rc 2 && want_err_line 'no command given'
+}
+t "misc/options-before-the-command" options_before_command
