@@ -281,7 +281,7 @@ static mr_status begin(const mr_options *opt, mr_read_at_fn read_at, void *cooki
         return mr_err_set(err, MR_E_INVAL, "mr_input_part: need options, a reader, a part and k < n");
     memset(p, 0, sizeof *p);
     *s = (src){ read_at, cookie, size };
-    *buf = malloc(SCAN_BLOCK);
+    *buf = malloc(size < SCAN_BLOCK ? (size_t)size + 1 : SCAN_BLOCK); /* no read is longer than the input */
     if (!*buf)
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
     p->format = detect_format(s, opt);
