@@ -340,11 +340,11 @@ shard_index_reads_little() {
     mr index --every 65536 -o idx.json "$SH_NUM" || return 1
     mr predict -m "$SH_NUM_MODEL" --shard 9/10 "$SH_NUM" >want.csv || return 1
     # reads of [4096, 80 % of the file) fail (the header's first block is allowed)
-    LD_PRELOAD="$FAULT_SO" MR_TEST_READ_PATH="$(basename "$SH_NUM")" MR_TEST_READ_BELOW=$((size * 8 / 10)) \
-        MR_TEST_READ_ABOVE=4096 r mr predict -m "$SH_NUM_MODEL" --shard 9/10 --index idx.json "$SH_NUM"
+    r retry_env MR_TEST_READ_BELOW=$((size * 8 / 10)) MR_TEST_READ_ABOVE=4096 \
+        timeout 120 "$BIN" predict -m "$SH_NUM_MODEL" --shard 9/10 --index idx.json "$SH_NUM"
     want_rc 0 && want_same "$W/out" want.csv || return 1
-    LD_PRELOAD="$FAULT_SO" MR_TEST_READ_PATH="$(basename "$SH_NUM")" MR_TEST_READ_BELOW=$((size * 8 / 10)) \
-        MR_TEST_READ_ABOVE=4096 r mr predict -m "$SH_NUM_MODEL" --shard 9/10 "$SH_NUM"
+    r retry_env MR_TEST_READ_BELOW=$((size * 8 / 10)) MR_TEST_READ_ABOVE=4096 \
+        timeout 120 "$BIN" predict -m "$SH_NUM_MODEL" --shard 9/10 "$SH_NUM"
     [ "$RC" != 0 ] || { echo "the shim did not bite: without --index the prefix is read"; return 1; }
 }
 t "shard/index-reads-only-about-its-part" shard_index_reads_little
