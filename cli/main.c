@@ -127,8 +127,9 @@ static const char usage_text[] =
     "                            count (a check on the data layout)\n"
     "      --no-header           CSV input has no header line; needs --names or\n"
     "                            --names-from-model\n"
-    "      --names A,B,C         column names of headerless CSV input\n"
+    "      --names A,B,C         column names of headerless CSV input (implies --no-header)\n"
     "      --names-from-model    headerless CSV columns are the model's features in order\n"
+    "                            (implies --no-header)\n"
     "  -d, --delimiter C         CSV input field delimiter (default: ,; 'tab' or \\t for a\n"
     "                            tab); CSV output always uses ,\n"
     "      --na TOKENS           missing-value tokens, comma-separated (default: ,NA,NaN,nan\n"
@@ -409,8 +410,12 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_NO_HEADER: mr_options_set_int(c.job.opt, MR_OPT_HEADER, 0); c.job.dist.no_header = 1; break;
-        case OPT_NAMES: mr_options_set_str(c.job.opt, MR_OPT_NAMES, optarg); break;
-        case OPT_NAMES_FROM_MODEL: mr_options_set_int(c.job.opt, MR_OPT_NAMES_FROM_MODEL, 1); break;
+        /* column names are for headerless input: they imply --no-header */
+        case OPT_NAMES: mr_options_set_str(c.job.opt, MR_OPT_NAMES, optarg); c.job.dist.no_header = 1; break;
+        case OPT_NAMES_FROM_MODEL:
+            mr_options_set_int(c.job.opt, MR_OPT_NAMES_FROM_MODEL, 1);
+            c.job.dist.no_header = 1;
+            break;
         case OPT_NA: mr_options_set_str(c.job.opt, MR_OPT_NA_TOKENS, optarg); break;
         case OPT_NA_COL:
             if (mr_options_set_str(c.job.opt, MR_OPT_NA_COLUMN, optarg) != MR_OK)

@@ -127,7 +127,11 @@ mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t v)
         return MR_OK;
     case MR_OPT_HEADER: o->header = v != 0; return MR_OK;
     case MR_OPT_OUT_HEADER: o->out_header = v != 0; return MR_OK;
-    case MR_OPT_NAMES_FROM_MODEL: o->names_from_model = v != 0; return MR_OK;
+    case MR_OPT_NAMES_FROM_MODEL: /* names for headerless input: it has none (implied) */
+        o->names_from_model = v != 0;
+        if (v)
+            o->header = 0;
+        return MR_OK;
     case MR_OPT_UNKNOWN_LEVEL:
         if (v < MR_UNKNOWN_MODE || v > MR_UNKNOWN_ERROR)
             return MR_E_INVAL;
@@ -174,7 +178,10 @@ mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *v)
             return MR_E_INVAL;
         o->delim = (unsigned char)v[0];
         return MR_OK;
-    case MR_OPT_NAMES: return set_str(&o->names, v);
+    case MR_OPT_NAMES: /* names for headerless input: it has none (implied) */
+        if (v && *v)
+            o->header = 0;
+        return set_str(&o->names, v);
     case MR_OPT_NA_TOKENS: return set_str(&o->na, v);
     case MR_OPT_KEEP: return set_str(&o->keep, v);
     case MR_OPT_NA_OUT: return set_str(&o->na_out, v);

@@ -153,7 +153,8 @@ typedef enum {
     MR_OPT_HEADER = 5,        /* int: 1 = CSV input has a header line (default 1) */
     MR_OPT_OUT_HEADER = 6,    /* int: 1 = CSV output starts with a header (default 1) */
     MR_OPT_DELIMITER = 7,     /* str: one byte (default ",") */
-    MR_OPT_NAMES = 8,         /* str: comma-separated column names for headerless CSV */
+    MR_OPT_NAMES = 8,         /* str: comma-separated column names for headerless CSV
+                                 (setting them sets MR_OPT_HEADER 0) */
     MR_OPT_NA_TOKENS = 9,     /* str: comma-separated missing tokens ("" entry = empty
                                  field); default ",NA,NaN,nan" */
     MR_OPT_NA_COLUMN = 10,    /* str: "COL=TOK1,TOK2": per-column tokens; repeatable */
@@ -163,7 +164,8 @@ typedef enum {
     MR_OPT_NA_OUT = 13,       /* str: text for a NaN output value (default "nan") */
     MR_OPT_MODE = 14,         /* int: mr_mode (default MR_MODE_PREDICT) */
     MR_OPT_COLS = 15,         /* int: columns of raw f64 input (default: n_features) */
-    MR_OPT_NAMES_FROM_MODEL = 16, /* int: 1 = headerless CSV in the model's feature order */
+    MR_OPT_NAMES_FROM_MODEL = 16, /* int: 1 = headerless CSV in the model's feature order
+                                 (sets MR_OPT_HEADER 0) */
     MR_OPT_MAX_RECORD_BYTES = 17, /* int: longest accepted CSV record (default 64 MiB) */
     /* 18..29: the OpenCL backend (docs/accelerator.md); mr_run only, mr_predict and
      * mr_design always run on the CPU */

@@ -219,3 +219,13 @@ csv_nul_in_header_name() { # "x\0y" must not match a feature named "x"
     want_rc 4 && want_no_out && want_err_line 'nul\.csv:1:2: header field 2 holds a NUL byte'
 }
 t "csv/nul-byte-in-header-name-refused" csv_nul_in_header_name
+
+# --names and --names-from-model imply --no-header: the first line is data
+csv_names_imply_no_header() {
+    tail -n +2 "$CSV_IN" >body.csv
+    r mr predict -m "$CSV_MODEL" --names-from-model body.csv
+    want_rc 0 && want_same "$W/out" "$CSV_WANT" || return 1
+    r mr predict -m "$CSV_MODEL" --names "$(head -n 1 "$CSV_IN")" body.csv
+    want_rc 0 && want_same "$W/out" "$CSV_WANT"
+}
+t "csv/names-imply-no-header" csv_names_imply_no_header
