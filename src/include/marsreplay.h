@@ -1,8 +1,30 @@
 /*
- * marsreplay.h — the public C API of libmarsreplay.
+ * marsreplay.h — the public C API of libmarsreplay (ABI 1.0).
  *
  * libmarsreplay replays fitted MARS models exported as ModelSpec v1 JSON
- * (by pymars / mars-earth). This is the only public header.
+ * (by pymars / mars-earth). This is the only public header. docs/abi.md has
+ * every function's ownership, thread-safety and errors in one table.
+ *
+ * What is public: the functions marked MR_API, the types, enums and macros
+ * below. Everything else is internal and may change in any release: the
+ * library's other headers (under src/), the layout of the opaque handles
+ * (mr_model, mr_options, mr_engine), any symbol that does not start with
+ * mr_ or is not declared here, and the MR_BUILDING_LIBRARY switch.
+ *
+ * Stability (each section below says which it is):
+ *  - stable: signatures, struct layouts, enum values and documented
+ *    behaviour hold for every 1.x; a minor release only adds.
+ *  - experimental: binary compatible for every 1.x as well (the ABI gate
+ *    checks them too), but documented behaviour may change in a minor
+ *    release (e.g. the JSON of mr_probe_devices, the fields' meaning in
+ *    mr_backend_info).
+ *
+ * Version rule: a program compiled against header MAJOR.MINOR works with a
+ * library of the same MAJOR and a minor >= MINOR (patch levels never
+ * matter). Another major is another soname (libmarsreplay.so.MAJOR) and
+ * another symbol version node (MARSREPLAY_MAJOR.MINOR), so the dynamic
+ * loader refuses it; a host that loads the library itself (dlopen, ctypes)
+ * calls mr_version_check() first and refuses a mismatch.
  *
  * Ownership rules (apply everywhere):
  *  - Every object the library allocates has its own *_free(); every *_free()
@@ -37,21 +59,26 @@ extern "C" {
 #define MR_API
 #endif
 
-/* ---- version --------------------------------------------------------- */
+/* ---- version (stable) ---------------------------------------------- */
 
-/* Hand-bumped; meson reads these. ABI (soname) follows MR_VERSION_MAJOR
- * while it is >= 1 and the minor while it is 0 (0.x: each minor may break). */
-#define MR_VERSION_MAJOR 0
-#define MR_VERSION_MINOR 1
+/* Hand-bumped; meson reads these. The soname is libmarsreplay.so.MAJOR. */
+#define MR_VERSION_MAJOR 1
+#define MR_VERSION_MINOR 0
 #define MR_VERSION_PATCH 0
 #define MR_VERSION_PACK(a, b, c) (((a) << 16) | ((b) << 8) | (c))
 #define MR_VERSION MR_VERSION_PACK(MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH)
 
 /*! mr_version() : the library's packed version (0x00MMmmpp), to compare
- * with MR_VERSION of the header a program was compiled against. */
+ * with MR_VERSION of the header a program was compiled against. Its name,
+ * signature and packing never change, in any major version. */
 MR_API unsigned mr_version(void);
-/*! mr_version_string() : "0.1.0" plus the git description when built from git. */
+/*! mr_version_string() : "1.0.0" plus the git description when built from git. */
 MR_API const char *mr_version_string(void);
+
+/* MR_VERSION_COMPATIBLE(lib, hdr): 1 when a library of packed version `lib`
+ * can serve a program compiled against packed version `hdr` (the rule above). */
+#define MR_VERSION_COMPATIBLE(lib, hdr) \
+    (((lib) >> 16) == ((hdr) >> 16) && ((lib) >> 8) >= ((hdr) >> 8))
 
 #define MR_FEATURE_OPENCL (1u << 0) /* built with the OpenCL backend */
 #define MR_FEATURE_MPI    (1u << 1) /* the CLI was built with MPI (library never uses it) */
@@ -60,9 +87,11 @@ MR_API const char *mr_version_string(void);
 /*! mr_features() : MR_FEATURE_* bits compiled into this library. */
 MR_API unsigned mr_features(void);
 
-/* ---- status and errors ----------------------------------------------- */
+/* ---- status and errors (stable) ---------------------------------------- */
 
-/* Append only; values never change. */
+/* Append only: a value, once released, never changes meaning or number
+ * (tests/abi_pins.c pins them). A caller must accept values it does not know
+ * (mr_strerror gives "unknown status" for them). */
 typedef enum {
     MR_OK = 0,
     MR_AGAIN = 1,       /* not an error: output buffer full, drain and call again */
@@ -75,11 +104,23 @@ typedef enum {
     MR_E_INVAL = 8,     /* invalid argument or option value (caller error) */
     MR_E_DATA = 9,      /* a value is not allowed by the model (missing/inf when
                            allow_missing is false, unknown level with MR_UNKNOWN_ERROR) */
-    MR_E_INTERNAL = 10  /* a bug: please report */
+    MR_E_INTERNAL = 10, /* a bug: please report */
+    MR_E_VERSION = 11   /* the loaded library cannot serve this program (mr_version_check) */
 } mr_status;
 
 /*! mr_strerror() : a short constant description of a status; never NULL. */
 MR_API const char *mr_strerror(mr_status s);
+
+/*! mr_version_check() : compiled into the caller (static inline, not a
+ * library symbol), so it compares the library actually loaded with the
+ * header the caller was compiled against. MR_OK, or MR_E_VERSION when the
+ * library's major differs or its minor is older (MR_VERSION_COMPATIBLE): the
+ * caller should then stop and say which versions met, e.g. with
+ * mr_version_string() and MR_VERSION_MAJOR/MINOR. Calls only mr_version(). */
+static inline mr_status mr_version_check(void)
+{
+    return MR_VERSION_COMPATIBLE(mr_version(), (unsigned)MR_VERSION) ? MR_OK : MR_E_VERSION;
+}
 
 /* Where an error happened. Caller-owned; fields that do not apply are 0/"". */
 typedef struct mr_error {
@@ -94,7 +135,7 @@ typedef struct mr_error {
     char text[256];         /* what is wrong, with what was found: one line, no period */
 } mr_error;
 
-/* ---- models ----------------------------------------------------------- */
+/* ---- models (stable) -------------------------------------------------- */
 
 typedef struct mr_model mr_model;
 
@@ -137,7 +178,7 @@ MR_API const char *mr_model_metadata(const mr_model *m, const char *key);
 MR_API size_t mr_model_n_classes(const mr_model *m, size_t j);
 MR_API const char *mr_model_class_label(const mr_model *m, size_t j, size_t k);
 
-/* ---- options ---------------------------------------------------------- */
+/* ---- options (stable; MR_OPT_DEVICE and MR_OPT_PRECISION: experimental) - */
 
 typedef struct mr_options mr_options;
 
@@ -198,7 +239,7 @@ MR_API mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t value)
 /*! Set a string option (copied). MR_E_INVAL for an unknown option or bad value. */
 MR_API mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *value);
 
-/* ---- in-memory evaluation --------------------------------------------- */
+/* ---- in-memory evaluation (stable) ------------------------------------ */
 
 typedef struct mr_engine mr_engine;
 
@@ -220,7 +261,7 @@ MR_API mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t
 MR_API mr_status mr_design(mr_engine *e, const double *x, size_t n_rows, size_t ld,
                            double *out, size_t ld_out, mr_error *err);
 
-/* ---- streaming ------------------------------------------------------------
+/* ---- streaming (stable; mr_run_stats' cpu_* timings: experimental) ---------
  * mr_run() reads a whole input stream, evaluates it with a pool of
  * MR_OPT_THREADS workers in chunks of MR_OPT_CHUNK_ROWS rows, and writes the
  * formatted output strictly in input order. The output bytes do not depend on
@@ -264,6 +305,10 @@ typedef struct mr_io {
      * fixed-width output (.npy, f64) of a split binary input is then written
      * by the workers at each chunk's own offset, not in order */
     int write_any_order;
+    /* Room for fields of later 1.x minors, which will treat 0/NULL as "not
+     * given": zero-initialise the whole struct (= {0}, designated
+     * initialisers or memset). */
+    void *reserved[8];
 } mr_io;
 
 /* Per-feature counters, in model feature order. */
@@ -272,6 +317,7 @@ typedef struct mr_column_stats {
     uint64_t unknown;         /* categorical labels not among the classes */
     uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
     char first_unknown[64];   /* that label (truncated) */
+    uint64_t reserved[4];     /* 0; room for counters of later 1.x minors */
 } mr_column_stats;
 
 typedef struct mr_run_stats {
@@ -294,6 +340,7 @@ typedef struct mr_run_stats {
     uint64_t lines_in;        /* CSV: physical lines of data read (after the header) */
     uint32_t redone_chunks;   /* split CSV: chunks whose quote parity guess was wrong */
     uint32_t last_record_unterminated; /* CSV: the last record had no line end (cut short?) */
+    uint64_t reserved[8];     /* 0; room for counters of later 1.x minors */
 } mr_run_stats;
 
 /* Progress callback: called from the writing thread after each chunk with
@@ -307,7 +354,7 @@ MR_API mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress,
                         void *progress_cookie, mr_run_stats *stats, mr_error *err);
 MR_API void mr_run_stats_free(mr_run_stats *stats);
 
-/* ---- accelerator backend ------------------------------------------------ */
+/* ---- accelerator backend (experimental) ---------------------------------- */
 
 /* Which backend the engine's last mr_run() used and where its time went.
  * Caller-owned; nothing to free. Times are seconds; device times come from
@@ -332,6 +379,7 @@ typedef struct mr_backend_info {
     double wait_seconds;      /* host threads blocked waiting for the device */
     uint64_t batches;         /* device batches (kernel launches) */
     uint64_t bytes_to_device, bytes_from_device;
+    uint64_t reserved[8];     /* 0; room for fields of later 1.x minors */
 } mr_backend_info;
 
 /*! mr_engine_backend() : the backend of the engine's last mr_run() (before any
