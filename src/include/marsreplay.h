@@ -252,14 +252,88 @@ MR_API void mr_engine_free(mr_engine *e);
 
 /*! mr_predict() : predictions for n_rows rows of decoded feature values.
  * Row r, feature j is x[r*ld + j] (ld >= n_features); NaN means missing.
- * Categorical features take the class index (0..n_classes-1) here.
- * Does not check allow_missing. out[r] receives row r's prediction; a NaN
+ * Categorical features take the class index (0..n_classes-1) here
+ * (MR_CATEGORIES_INDEX), unchecked; the batch calls below take either coding
+ * and check every cell. Does not check allow_missing. out[r] receives row r's prediction; a NaN
  * result is always +NaN (0x7ff8000000000000), here and in mr_design. */
 MR_API mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t ld,
                             double *out, mr_error *err);
 /*! mr_design() : the basis matrix: out[r*ld_out + i] = value of term i. */
 MR_API mr_status mr_design(mr_engine *e, const double *x, size_t n_rows, size_t ld,
                            double *out, size_t ld_out, mr_error *err);
+
+/* ---- batches on caller-owned memory (stable) --------------------------------
+ * A batch is a strided view of doubles that the caller owns: row-major,
+ * column-major, or a slice of either (e.g. every other row of a larger
+ * array). Unlike mr_predict, the batch calls decode and check every cell as
+ * mars-replay does for .npy input: NaN is missing (an error unless the model
+ * allows missing values, as is +-inf), categorical cells are matched to the
+ * model's classes, unseen labels follow MR_OPT_UNKNOWN_LEVEL. So a batch
+ * gives the bits `mars-replay predict` gives for the same values. */
+
+/* Per-feature counters, in model feature order. */
+typedef struct mr_column_stats {
+    uint64_t missing;         /* cells read as missing */
+    uint64_t unknown;         /* categorical labels not among the classes */
+    uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
+    char first_unknown[64];   /* that label (truncated) */
+    uint64_t reserved[4];     /* 0; room for counters of later 1.x minors */
+} mr_column_stats;
+
+/* How a categorical feature's cells are coded in a batch. */
+typedef enum {
+    MR_CATEGORIES_LABEL = 0, /* the class label's numeric value, as in .npy and raw f64
+                                input (classes with text labels cannot be matched: such a
+                                cell is an unseen label) */
+    MR_CATEGORIES_INDEX = 1  /* the class index, 0..n_classes-1, as mr_predict takes;
+                                another value (not a whole number in range) is MR_E_DATA */
+} mr_categories;
+
+typedef struct mr_batch {
+    const double *data;     /* cell (row r, feature j): data[r * row_stride + j * col_stride] */
+    size_t n_rows;
+    size_t n_cols;          /* must equal mr_model_n_features(): columns in feature order */
+    ptrdiff_t row_stride;   /* in elements (doubles), not bytes; may be negative */
+    ptrdiff_t col_stride;
+    int categories;         /* mr_categories (0: MR_CATEGORIES_LABEL) */
+    void *reserved[4];      /* must be zero (MR_E_INVAL otherwise): room for later minors */
+} mr_batch;
+
+/*! mr_batch_rows() / mr_batch_columns() : the batch of a row-major array
+ * (cell (r, j) at x[r*ld + j]) or a column-major one (at x[j*ld + r]),
+ * categories coded as labels. */
+static inline mr_batch mr_batch_rows(const double *x, size_t n_rows, size_t n_cols, size_t ld)
+{
+    mr_batch b = {x, n_rows, n_cols, (ptrdiff_t)ld, 1, MR_CATEGORIES_LABEL, {0, 0, 0, 0}};
+    return b;
+}
+static inline mr_batch mr_batch_columns(const double *x, size_t n_rows, size_t n_cols, size_t ld)
+{
+    mr_batch b = {x, n_rows, n_cols, 1, (ptrdiff_t)ld, MR_CATEGORIES_LABEL, {0, 0, 0, 0}};
+    return b;
+}
+
+/*! mr_predict_batch() : out[r] = the prediction of row r (n_rows doubles,
+ * caller-owned; a NaN result is +NaN). Errors: MR_E_INVAL (NULL pointer, a
+ * bad `categories`, non-zero `reserved`), MR_E_SHAPE (n_cols is not the
+ * feature count), MR_E_DATA for the first bad cell in row order (err->row
+ * and err->column are its 1-based row and column, err->field the feature):
+ * then every out[r] is NaN. */
+MR_API mr_status mr_predict_batch(mr_engine *e, const mr_batch *x, double *out, mr_error *err);
+/*! mr_design_batch() : the basis matrix; the value of term i for row r goes
+ * to out[r * out_row_stride + i * out_col_stride] (strides in elements).
+ * Errors as mr_predict_batch; on error every output cell is NaN. */
+MR_API mr_status mr_design_batch(mr_engine *e, const mr_batch *x, double *out,
+                                 ptrdiff_t out_row_stride, ptrdiff_t out_col_stride,
+                                 mr_error *err);
+/*! mr_validate() : check every cell of a batch as mr_predict_batch would,
+ * evaluating nothing. Returns MR_OK, or the status of the first bad cell in
+ * row order with err->row / err->column / err->field naming it. `columns`
+ * (NULL, or n_cols entries, caller-owned) receives the whole batch's counts
+ * per feature: missing cells (also those not allowed) and unseen labels
+ * (also with MR_UNKNOWN_ERROR), with the first unseen label and its row. */
+MR_API mr_status mr_validate(mr_engine *e, const mr_batch *x, mr_column_stats *columns,
+                             mr_error *err);
 
 /* ---- streaming (stable; mr_run_stats' cpu_* timings: experimental) ---------
  * mr_run() reads a whole input stream, evaluates it with a pool of
@@ -310,15 +384,6 @@ typedef struct mr_io {
      * initialisers or memset). */
     void *reserved[8];
 } mr_io;
-
-/* Per-feature counters, in model feature order. */
-typedef struct mr_column_stats {
-    uint64_t missing;         /* cells read as missing */
-    uint64_t unknown;         /* categorical labels not among the classes */
-    uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
-    char first_unknown[64];   /* that label (truncated) */
-    uint64_t reserved[4];     /* 0; room for counters of later 1.x minors */
-} mr_column_stats;
 
 typedef struct mr_run_stats {
     uint64_t rows_in;
