@@ -206,8 +206,8 @@ typedef enum {
     MR_OPT_COLS = 15,         /* int: columns of raw f64 input (default: n_features) */
     MR_OPT_NAMES_FROM_MODEL = 16, /* int: 1 = headerless CSV in the model's feature order */
     MR_OPT_MAX_RECORD_BYTES = 17, /* int: longest accepted CSV record (default 64 MiB) */
-    /* 18..29: the OpenCL backend (docs/accelerator.md); mr_run only, mr_predict and
-     * mr_design always run on the CPU */
+    /* 18..29: the OpenCL backend (docs/accelerator.md); mr_run only: mr_predict,
+     * mr_design and the batch calls always run on the CPU */
     MR_OPT_DEVICE = 18,       /* str: "cpu" (default: no OpenCL call at all), "opencl" (the
                                  first usable device, GPUs/accelerators first; fails with
                                  MR_E_BACKEND if none), "opencl:P.D" (platform P, device D
