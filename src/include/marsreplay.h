@@ -127,8 +127,10 @@ typedef struct mr_error {
     mr_status status;
     int sys_errno;          /* errno for MR_E_IO, else 0 */
     uint64_t line;          /* 1-based physical line in the input (CSV), 0 if n/a */
-    uint64_t row;           /* 1-based data row (CSV: excluding the header), 0 if n/a */
-    uint32_t column;        /* 1-based field number in the input record, 0 if n/a */
+    uint64_t row;           /* 1-based data row (CSV: excluding the header; a batch: its
+                               row), 0 if n/a */
+    uint32_t column;        /* 1-based field number in the input record (a batch: its
+                               column), 0 if n/a */
     char source[256];       /* file name as given to the library, or "" */
     char field[128];        /* column / feature name, or "" */
     char json_path[256];    /* ModelSpec: e.g. "basis_terms[3].parent1.knot_val" */
