@@ -319,9 +319,10 @@ int main(int argc, char **argv)
     cli_std_fds(); /* before anything is opened: nothing of ours may become fd 0, 1 or 2 */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error (EPIPE) we handle */
     signal(SIGXFSZ, SIG_IGN); /* over ulimit -f: a write error (EFBIG), exit 5, temp removed */
-    if ((mr_version() >> 8) != (MR_VERSION >> 8)) {
-        cli_msg("library version %s does not match the program's %s", mr_version_string(),
-                MR_PROJECT_VERSION);
+    if (mr_version_check() != MR_OK) { /* the header's rule: same major, minor >= ours */
+        cli_msg("library libmarsreplay %s cannot serve this program (built against %d.%d: needs "
+                "major %d, minor >= %d)", mr_version_string(), MR_VERSION_MAJOR, MR_VERSION_MINOR,
+                MR_VERSION_MAJOR, MR_VERSION_MINOR);
         return MR_EXIT_INTERNAL;
     }
     if (argc < 2)

@@ -14,7 +14,8 @@ if [ "$min" = 0 ]; then
          pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers clinfo
          libopenmpi-dev openmpi-bin
          slurmctld slurmd slurm-client iproute2
-         python3-venv python3-numpy)  # exporters' Python leg (its R packages: tests/exporters/run.sh)
+         python3-venv python3-numpy   # exporters' Python leg (its R packages: tests/exporters/run.sh)
+         abigail-tools)               # the ABI gate (tests/abi_gate.sh: abidw, abidiff)
 fi
 
 missing=()

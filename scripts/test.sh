@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build and run the whole test suite: the README's test command and CI's.
-#   scripts/test.sh            everything (release, ASan+UBSan, TSan, fuzzing, callgrind gate,
+#   scripts/test.sh            everything (release, ABI gate, ASan+UBSan, TSan, fuzzing, callgrind gate,
 #                              a build without OpenCL and MPI, local Slurm, big stream)
-#   QUICK=1 scripts/test.sh    the release build's suites only
+#   QUICK=1 scripts/test.sh    the release build's suites and the ABI gate only
 # Build trees go to build-ci/<variant>; each variant is configured afresh when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,8 @@ if ! grep -q '^mars-replay:unit' <<<"$tests_listed"; then
   exit 1
 fi
 suite "release: unit + cli + fuzz-regress" build-ci/release
+say "ABI gate: abidiff against abi/libmarsreplay.so.1.abi, and its broken fixtures refused (tests/abi_gate.sh)"
+bash tests/abi_gate.sh build-ci/abi || failed+=("abi gate (exit 77: abigail-tools missing, run bash scripts/setup.sh)")
 
 if [ "${QUICK:-0}" != 1 ]; then
   say "ASan + UBSan build"

@@ -77,6 +77,7 @@ const char *mr_strerror(mr_status s)
     case MR_E_INVAL: return "invalid argument";
     case MR_E_DATA: return "value not allowed by the model";
     case MR_E_INTERNAL: return "internal error";
+    case MR_E_VERSION: return "library version mismatch";
     }
     return "unknown status";
 }

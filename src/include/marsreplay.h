@@ -1,8 +1,30 @@
 /*
- * marsreplay.h — the public C API of libmarsreplay.
+ * marsreplay.h — the public C API of libmarsreplay (ABI 1.0).
  *
  * libmarsreplay replays fitted MARS models exported as ModelSpec v1 JSON
- * (by pymars / mars-earth). This is the only public header.
+ * (by pymars / mars-earth). This is the only public header. docs/abi.md has
+ * every function's ownership, thread-safety and errors in one table.
+ *
+ * What is public: the functions marked MR_API, the types, enums and macros
+ * below. Everything else is internal and may change in any release: the
+ * library's other headers (under src/), the layout of the opaque handles
+ * (mr_model, mr_options, mr_engine), any symbol that does not start with
+ * mr_ or is not declared here, and the MR_BUILDING_LIBRARY switch.
+ *
+ * Stability (each section below says which it is):
+ *  - stable: signatures, struct layouts, enum values and documented
+ *    behaviour hold for every 1.x; a minor release only adds.
+ *  - experimental: binary compatible for every 1.x as well (the ABI gate
+ *    checks them too), but documented behaviour may change in a minor
+ *    release (e.g. the JSON of mr_probe_devices, the fields' meaning in
+ *    mr_backend_info).
+ *
+ * Version rule: a program compiled against header MAJOR.MINOR works with a
+ * library of the same MAJOR and a minor >= MINOR (patch levels never
+ * matter). Another major is another soname (libmarsreplay.so.MAJOR) and
+ * another symbol version node (MARSREPLAY_MAJOR.MINOR), so the dynamic
+ * loader refuses it; a host that loads the library itself (dlopen, ctypes)
+ * calls mr_version_check() first and refuses a mismatch.
  *
  * Ownership rules (apply everywhere):
  *  - Every object the library allocates has its own *_free(); every *_free()
@@ -37,21 +59,26 @@ extern "C" {
 #define MR_API
 #endif
 
-/* ---- version --------------------------------------------------------- */
+/* ---- version (stable) ---------------------------------------------- */
 
-/* Hand-bumped; meson reads these. ABI (soname) follows MR_VERSION_MAJOR
- * while it is >= 1 and the minor while it is 0 (0.x: each minor may break). */
-#define MR_VERSION_MAJOR 0
-#define MR_VERSION_MINOR 1
+/* Hand-bumped; meson reads these. The soname is libmarsreplay.so.MAJOR. */
+#define MR_VERSION_MAJOR 1
+#define MR_VERSION_MINOR 0
 #define MR_VERSION_PATCH 0
 #define MR_VERSION_PACK(a, b, c) (((a) << 16) | ((b) << 8) | (c))
 #define MR_VERSION MR_VERSION_PACK(MR_VERSION_MAJOR, MR_VERSION_MINOR, MR_VERSION_PATCH)
 
 /*! mr_version() : the library's packed version (0x00MMmmpp), to compare
- * with MR_VERSION of the header a program was compiled against. */
+ * with MR_VERSION of the header a program was compiled against. Its name,
+ * signature and packing never change, in any major version. */
 MR_API unsigned mr_version(void);
-/*! mr_version_string() : "0.1.0" plus the git description when built from git. */
+/*! mr_version_string() : "1.0.0" plus the git description when built from git. */
 MR_API const char *mr_version_string(void);
+
+/* MR_VERSION_COMPATIBLE(lib, hdr): 1 when a library of packed version `lib`
+ * can serve a program compiled against packed version `hdr` (the rule above). */
+#define MR_VERSION_COMPATIBLE(lib, hdr) \
+    (((lib) >> 16) == ((hdr) >> 16) && ((lib) >> 8) >= ((hdr) >> 8))
 
 #define MR_FEATURE_OPENCL (1u << 0) /* built with the OpenCL backend */
 #define MR_FEATURE_MPI    (1u << 1) /* the CLI was built with MPI (library never uses it) */
@@ -60,9 +87,11 @@ MR_API const char *mr_version_string(void);
 /*! mr_features() : MR_FEATURE_* bits compiled into this library. */
 MR_API unsigned mr_features(void);
 
-/* ---- status and errors ----------------------------------------------- */
+/* ---- status and errors (stable) ---------------------------------------- */
 
-/* Append only; values never change. */
+/* Append only: a value, once released, never changes meaning or number
+ * (tests/abi_pins.c pins them). A caller must accept values it does not know
+ * (mr_strerror gives "unknown status" for them). */
 typedef enum {
     MR_OK = 0,
     MR_AGAIN = 1,       /* not an error: output buffer full, drain and call again */
@@ -75,26 +104,40 @@ typedef enum {
     MR_E_INVAL = 8,     /* invalid argument or option value (caller error) */
     MR_E_DATA = 9,      /* a value is not allowed by the model (missing/inf when
                            allow_missing is false, unknown level with MR_UNKNOWN_ERROR) */
-    MR_E_INTERNAL = 10  /* a bug: please report */
+    MR_E_INTERNAL = 10, /* a bug: please report */
+    MR_E_VERSION = 11   /* the loaded library cannot serve this program (mr_version_check) */
 } mr_status;
 
 /*! mr_strerror() : a short constant description of a status; never NULL. */
 MR_API const char *mr_strerror(mr_status s);
+
+/*! mr_version_check() : compiled into the caller (static inline, not a
+ * library symbol), so it compares the library actually loaded with the
+ * header the caller was compiled against. MR_OK, or MR_E_VERSION when the
+ * library's major differs or its minor is older (MR_VERSION_COMPATIBLE): the
+ * caller should then stop and say which versions met, e.g. with
+ * mr_version_string() and MR_VERSION_MAJOR/MINOR. Calls only mr_version(). */
+static inline mr_status mr_version_check(void)
+{
+    return MR_VERSION_COMPATIBLE(mr_version(), (unsigned)MR_VERSION) ? MR_OK : MR_E_VERSION;
+}
 
 /* Where an error happened. Caller-owned; fields that do not apply are 0/"". */
 typedef struct mr_error {
     mr_status status;
     int sys_errno;          /* errno for MR_E_IO, else 0 */
     uint64_t line;          /* 1-based physical line in the input (CSV), 0 if n/a */
-    uint64_t row;           /* 1-based data row (CSV: excluding the header), 0 if n/a */
-    uint32_t column;        /* 1-based field number in the input record, 0 if n/a */
+    uint64_t row;           /* 1-based data row (CSV: excluding the header; a batch: its
+                               row), 0 if n/a */
+    uint32_t column;        /* 1-based field number in the input record (a batch: its
+                               column), 0 if n/a */
     char source[256];       /* file name as given to the library, or "" */
     char field[128];        /* column / feature name, or "" */
     char json_path[256];    /* ModelSpec: e.g. "basis_terms[3].parent1.knot_val" */
     char text[256];         /* what is wrong, with what was found: one line, no period */
 } mr_error;
 
-/* ---- models ----------------------------------------------------------- */
+/* ---- models (stable) -------------------------------------------------- */
 
 typedef struct mr_model mr_model;
 
@@ -137,7 +180,7 @@ MR_API const char *mr_model_metadata(const mr_model *m, const char *key);
 MR_API size_t mr_model_n_classes(const mr_model *m, size_t j);
 MR_API const char *mr_model_class_label(const mr_model *m, size_t j, size_t k);
 
-/* ---- options ---------------------------------------------------------- */
+/* ---- options (stable; MR_OPT_DEVICE and MR_OPT_PRECISION: experimental) - */
 
 typedef struct mr_options mr_options;
 
@@ -167,8 +210,8 @@ typedef enum {
     MR_OPT_NAMES_FROM_MODEL = 16, /* int: 1 = headerless CSV in the model's feature order
                                  (sets MR_OPT_HEADER 0) */
     MR_OPT_MAX_RECORD_BYTES = 17, /* int: longest accepted CSV record (default 64 MiB) */
-    /* 18..29: the OpenCL backend (docs/accelerator.md); mr_run only, mr_predict and
-     * mr_design always run on the CPU */
+    /* 18..29: the OpenCL backend (docs/accelerator.md); mr_run only: mr_predict,
+     * mr_design and the batch calls always run on the CPU */
     MR_OPT_DEVICE = 18,       /* str: "cpu" (default: no OpenCL call at all), "opencl" (the
                                  first usable device, GPUs/accelerators first; fails with
                                  MR_E_BACKEND if none), "opencl:P.D" (platform P, device D
@@ -200,7 +243,7 @@ MR_API mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t value)
 /*! Set a string option (copied). MR_E_INVAL for an unknown option or bad value. */
 MR_API mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *value);
 
-/* ---- in-memory evaluation --------------------------------------------- */
+/* ---- in-memory evaluation (stable) ------------------------------------ */
 
 typedef struct mr_engine mr_engine;
 
@@ -213,8 +256,9 @@ MR_API void mr_engine_free(mr_engine *e);
 
 /*! mr_predict() : predictions for n_rows rows of decoded feature values.
  * Row r, feature j is x[r*ld + j] (ld >= n_features); NaN means missing.
- * Categorical features take the class index (0..n_classes-1) here.
- * Does not check allow_missing. out[r] receives row r's prediction; a NaN
+ * Categorical features take the class index (0..n_classes-1) here
+ * (MR_CATEGORIES_INDEX), unchecked; the batch calls below take either coding
+ * and check every cell. Does not check allow_missing. out[r] receives row r's prediction; a NaN
  * result is always +NaN (0x7ff8000000000000), here and in mr_design. */
 MR_API mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t ld,
                             double *out, mr_error *err);
@@ -222,7 +266,80 @@ MR_API mr_status mr_predict(mr_engine *e, const double *x, size_t n_rows, size_t
 MR_API mr_status mr_design(mr_engine *e, const double *x, size_t n_rows, size_t ld,
                            double *out, size_t ld_out, mr_error *err);
 
-/* ---- streaming ------------------------------------------------------------
+/* ---- batches on caller-owned memory (stable) --------------------------------
+ * A batch is a strided view of doubles that the caller owns: row-major,
+ * column-major, or a slice of either (e.g. every other row of a larger
+ * array). Unlike mr_predict, the batch calls decode and check every cell as
+ * mars-replay does for .npy input: NaN is missing (an error unless the model
+ * allows missing values, as is +-inf), categorical cells are matched to the
+ * model's classes, unseen labels follow MR_OPT_UNKNOWN_LEVEL. So a batch
+ * gives the bits `mars-replay predict` gives for the same values. */
+
+/* Per-feature counters, in model feature order. */
+typedef struct mr_column_stats {
+    uint64_t missing;         /* cells read as missing */
+    uint64_t unknown;         /* categorical labels not among the classes */
+    uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
+    char first_unknown[64];   /* that label (truncated) */
+    uint64_t reserved[4];     /* 0; room for counters of later 1.x minors */
+} mr_column_stats;
+
+/* How a categorical feature's cells are coded in a batch. */
+typedef enum {
+    MR_CATEGORIES_LABEL = 0, /* the class label's numeric value, as in .npy and raw f64
+                                input (classes with text labels cannot be matched: such a
+                                cell is an unseen label) */
+    MR_CATEGORIES_INDEX = 1  /* the class index, 0..n_classes-1, as mr_predict takes;
+                                another value (not a whole number in range) is MR_E_DATA */
+} mr_categories;
+
+typedef struct mr_batch {
+    const double *data;     /* cell (row r, feature j): data[r * row_stride + j * col_stride] */
+    size_t n_rows;
+    size_t n_cols;          /* must equal mr_model_n_features(): columns in feature order */
+    ptrdiff_t row_stride;   /* in elements (doubles), not bytes; may be negative */
+    ptrdiff_t col_stride;
+    int categories;         /* mr_categories (0: MR_CATEGORIES_LABEL) */
+    void *reserved[4];      /* must be zero (MR_E_INVAL otherwise): room for later minors */
+} mr_batch;
+
+/*! mr_batch_rows() / mr_batch_columns() : the batch of a row-major array
+ * (cell (r, j) at x[r*ld + j]) or a column-major one (at x[j*ld + r]),
+ * categories coded as labels. */
+static inline mr_batch mr_batch_rows(const double *x, size_t n_rows, size_t n_cols, size_t ld)
+{
+    mr_batch b = {x, n_rows, n_cols, (ptrdiff_t)ld, 1, MR_CATEGORIES_LABEL, {0, 0, 0, 0}};
+    return b;
+}
+static inline mr_batch mr_batch_columns(const double *x, size_t n_rows, size_t n_cols, size_t ld)
+{
+    mr_batch b = {x, n_rows, n_cols, 1, (ptrdiff_t)ld, MR_CATEGORIES_LABEL, {0, 0, 0, 0}};
+    return b;
+}
+
+/*! mr_predict_batch() : out[r] = the prediction of row r (n_rows doubles,
+ * caller-owned; a NaN result is +NaN). Errors: MR_E_INVAL (NULL pointer, a
+ * bad `categories`, non-zero `reserved`), MR_E_SHAPE (n_cols is not the
+ * feature count), MR_E_DATA for the first bad cell in row order (err->row
+ * and err->column are its 1-based row and column, err->field the feature):
+ * then every out[r] is NaN. */
+MR_API mr_status mr_predict_batch(mr_engine *e, const mr_batch *x, double *out, mr_error *err);
+/*! mr_design_batch() : the basis matrix; the value of term i for row r goes
+ * to out[r * out_row_stride + i * out_col_stride] (strides in elements).
+ * Errors as mr_predict_batch; on error every output cell is NaN. */
+MR_API mr_status mr_design_batch(mr_engine *e, const mr_batch *x, double *out,
+                                 ptrdiff_t out_row_stride, ptrdiff_t out_col_stride,
+                                 mr_error *err);
+/*! mr_validate() : check every cell of a batch as mr_predict_batch would,
+ * evaluating nothing. Returns MR_OK, or the status of the first bad cell in
+ * row order with err->row / err->column / err->field naming it. `columns`
+ * (NULL, or n_cols entries, caller-owned) receives the whole batch's counts
+ * per feature: missing cells (also those not allowed) and unseen labels
+ * (also with MR_UNKNOWN_ERROR), with the first unseen label and its row. */
+MR_API mr_status mr_validate(mr_engine *e, const mr_batch *x, mr_column_stats *columns,
+                             mr_error *err);
+
+/* ---- streaming (stable; mr_run_stats' cpu_* timings: experimental) ---------
  * mr_run() reads a whole input stream, evaluates it with a pool of
  * MR_OPT_THREADS workers in chunks of MR_OPT_CHUNK_ROWS rows, and writes the
  * formatted output strictly in input order. The output bytes do not depend on
@@ -266,15 +383,11 @@ typedef struct mr_io {
      * fixed-width output (.npy, f64) of a split binary input is then written
      * by the workers at each chunk's own offset, not in order */
     int write_any_order;
+    /* Room for fields of later 1.x minors, which will treat 0/NULL as "not
+     * given": zero-initialise the whole struct (= {0}, designated
+     * initialisers or memset). */
+    void *reserved[8];
 } mr_io;
-
-/* Per-feature counters, in model feature order. */
-typedef struct mr_column_stats {
-    uint64_t missing;         /* cells read as missing */
-    uint64_t unknown;         /* categorical labels not among the classes */
-    uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
-    char first_unknown[64];   /* that label (truncated) */
-} mr_column_stats;
 
 typedef struct mr_run_stats {
     uint64_t rows_in;
@@ -296,6 +409,7 @@ typedef struct mr_run_stats {
     uint64_t lines_in;        /* CSV: physical lines of data read (after the header) */
     uint32_t redone_chunks;   /* split CSV: chunks whose quote parity guess was wrong */
     uint32_t last_record_unterminated; /* CSV: the last record had no line end (cut short?) */
+    uint64_t reserved[8];     /* 0; room for counters of later 1.x minors */
 } mr_run_stats;
 
 /* Progress callback: called from the writing thread after each chunk with
@@ -309,7 +423,7 @@ MR_API mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress,
                         void *progress_cookie, mr_run_stats *stats, mr_error *err);
 MR_API void mr_run_stats_free(mr_run_stats *stats);
 
-/* ---- accelerator backend ------------------------------------------------ */
+/* ---- accelerator backend (experimental) ---------------------------------- */
 
 /* Which backend the engine's last mr_run() used and where its time went.
  * Caller-owned; nothing to free. Times are seconds; device times come from
@@ -334,6 +448,7 @@ typedef struct mr_backend_info {
     double wait_seconds;      /* host threads blocked waiting for the device */
     uint64_t batches;         /* device batches (kernel launches) */
     uint64_t bytes_to_device, bytes_from_device;
+    uint64_t reserved[8];     /* 0; room for fields of later 1.x minors */
 } mr_backend_info;
 
 /*! mr_engine_backend() : the backend of the engine's last mr_run() (before any
@@ -350,7 +465,7 @@ MR_API mr_status mr_probe_devices(char **json, mr_error *err);
 /*! mr_string_free() : release a string the library returned to the caller. */
 MR_API void mr_string_free(char *s);
 
-/* ---- Partitioning one seekable input (MPI ranks, job arrays) ---------------
+/* ---- partitioning one seekable input: MPI ranks, job arrays (experimental) --
  * The library cuts its own formats, so that callers spreading one input over
  * processes never re-derive its header, record or row layout. Part k of n
  * is shown to mr_run as one input: bytes [0, head_end) (the CSV header and
@@ -370,6 +485,7 @@ typedef struct mr_part {
     uint64_t total_rows;      /* binary: rows of the input */
     unsigned char prefix[256];/* .npy: the header to read instead of [0, head_end) */
     size_t prefix_len;
+    uint64_t reserved[4];     /* zero; room for 1.x additions */
 } mr_part;
 
 /*! mr_input_part() : part k of n (k < n) of an input of `size` bytes read

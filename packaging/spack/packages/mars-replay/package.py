@@ -11,11 +11,11 @@ class MarsReplay(MesonPackage):
     the libmarsreplay C library."""
 
     homepage = "https://github.com/mars-replay/mars-replay"
-    url = "https://github.com/mars-replay/mars-replay/releases/download/v0.1.0/mars-replay-0.1.0.tar.xz"
+    url = "https://github.com/mars-replay/mars-replay/releases/download/v1.0.0/mars-replay-1.0.0.tar.xz"
 
     license("MIT")
 
-    version("0.1.0", sha256="dc102312906446a9cedb23ea4e2ccf921e2c34cd4eae838999921ea18095bfb7")
+    version("1.0.0", sha256="dc102312906446a9cedb23ea4e2ccf921e2c34cd4eae838999921ea18095bfb7")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
