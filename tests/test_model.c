@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "marsreplay.h"
 #include "model.h"
 #include "sha256.h"
@@ -1277,9 +1278,20 @@ static void test_sha256_vectors(void **state)
     free(million);
 }
 
+/* mr_features() says what the build has, as docs/library.md states it */
+static void test_features(void **state)
+{
+    (void)state;
+    const unsigned f = mr_features();
+    assert_int_equal(!!(f & MR_FEATURE_OPENCL), MR_HAVE_OPENCL);
+    assert_int_equal(!!(f & MR_FEATURE_MPI), MR_HAVE_MPI);
+    assert_int_equal(f & ~(MR_FEATURE_OPENCL | MR_FEATURE_MPI | MR_FEATURE_SIMD), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_features),
         cmocka_unit_test(test_json_syntax),
         cmocka_unit_test(test_spec_version),
         cmocka_unit_test(test_required_fields),

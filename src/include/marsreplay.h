@@ -81,7 +81,8 @@ MR_API const char *mr_version_string(void);
     (((lib) >> 16) == ((hdr) >> 16) && ((lib) >> 8) >= ((hdr) >> 8))
 
 #define MR_FEATURE_OPENCL (1u << 0) /* built with the OpenCL backend */
-#define MR_FEATURE_MPI    (1u << 1) /* the CLI was built with MPI (library never uses it) */
+#define MR_FEATURE_MPI    (1u << 1) /* the build found MPI: the CLI's MPI module exists
+                                       (the library itself never calls MPI) */
 #define MR_FEATURE_SIMD   (1u << 2) /* SIMD (AVX2) evaluation kernels compiled in and used
                                        on this CPU */
 /*! mr_features() : MR_FEATURE_* bits compiled into this library. */
