@@ -720,6 +720,8 @@ static int module_run(const cli_mpi_job *j)
                 rc = MR_EXIT_IO;
         }
     }
+    if (rank == 0 && j->verbose >= 0 && e)
+        cli_warn_cache(&backend);
     if (rank == 0 && j->verbose > 0 && rc == 0 && e)
         cli_print_backend(&backend); /* as a single process says it */
     if (rank == 0 && j->verbose > 0 && rc == 0)

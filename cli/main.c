@@ -45,6 +45,7 @@ enum {
     OPT_IO_RETRIES,
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
+    OPT_NO_CACHE,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +81,7 @@ static const struct option long_opts[] = {
     { "mpi", no_argument, NULL, OPT_MPI },
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -132,6 +134,8 @@ static const char usage_text[] =
     "                            if usable, else the CPU); opencl that cannot run: exit 6\n"
     "      --precision P         device arithmetic: double (default, bit-identical to the\n"
     "                            CPU) or single (needed without fp64; docs/tolerance.md)\n"
+    "      --no-cache            neither read nor write the OpenCL program-binary cache\n"
+    "                            (used only in a directory nobody else can write)\n"
     "      --shard K/N|auto      replay only part K of N (0-based) of a seekable input:\n"
     "                            whole records, header output only in part 0; auto =\n"
     "                            from the Slurm job array (SLURM_ARRAY_TASK_*)\n"
@@ -356,6 +360,8 @@ static int cmd_run(cli *c, int mode)
             have_err = 1;
         }
         mr_engine_backend(e, &backend);
+        if (c->verbose >= 0)
+            cli_warn_cache(&backend);
         dist_global_stats(&stats, shard.row_off);
         if (c->verbose >= 0) /* counted always; silenced only by an explicit -q */
             cli_report_unknown_levels(m, &stats, c->unknown_mode, in.display);
@@ -558,6 +564,7 @@ int main(int argc, char **argv)
             else
                 mr_options_set_int(c.opt, MR_OPT_MAX_RECORD_BYTES, v);
             break;
+        case OPT_NO_CACHE: mr_options_set_int(c.opt, MR_OPT_NO_CACHE, 1); break;
         case OPT_PROGRESS: c.progress = 1; break;
         case OPT_REPORT: c.report = optarg; break;
         case OPT_JSON: c.json = 1; break;

@@ -128,6 +128,7 @@ mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t v)
     case MR_OPT_HEADER: o->header = v != 0; return MR_OK;
     case MR_OPT_OUT_HEADER: o->out_header = v != 0; return MR_OK;
     case MR_OPT_NAMES_FROM_MODEL: o->names_from_model = v != 0; return MR_OK;
+    case MR_OPT_NO_CACHE: o->no_cache = v != 0; return MR_OK;
     case MR_OPT_UNKNOWN_LEVEL:
         if (v < MR_UNKNOWN_MODE || v > MR_UNKNOWN_ERROR)
             return MR_E_INVAL;

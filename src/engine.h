@@ -32,6 +32,7 @@ struct mr_options {
     size_t max_record;
     mr_device_spec device; /* MR_OPT_DEVICE (device_spec.h) */
     int single;            /* MR_OPT_PRECISION "single" */
+    int no_cache;          /* MR_OPT_NO_CACHE */
 };
 
 struct mr_engine {

@@ -179,12 +179,15 @@ typedef enum {
                                  are cut every this many input bytes by the workers
                                  themselves; 0 (default) = 1 MiB. MR_OPT_CHUNK_ROWS > 0
                                  makes CSV input cut by rows in the calling thread */
-    MR_OPT_MAX_MEMORY = 21    /* int: bytes; 0 (default) = no cap. Chunks are sized from
+    MR_OPT_MAX_MEMORY = 21,   /* int: bytes; 0 (default) = no cap. Chunks are sized from
                                  the input's row width (CSV: sampled from its first MiB)
                                  so that the pipeline's buffers (mr_run_stats.buffer_bytes)
                                  stay under it; MR_E_INVAL, before any output, when even
                                  16 rows per chunk do not fit. Records much longer than
                                  the sampled ones can exceed it */
+    MR_OPT_NO_CACHE = 22      /* int: 1 = the OpenCL program-binary cache is neither read
+                                 nor written (default 0: used only in a directory that
+                                 nobody else can write; docs/accelerator.md) */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
