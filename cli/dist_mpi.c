@@ -438,7 +438,7 @@ static int module_run(const cli_mpi_job *j)
         rc = (cli_msg("MARS_REPLAY_THREADS: expected a whole number from 1 to 4096, found '%s' (see mars-replay --help)",
                       getenv("MARS_REPLAY_THREADS")), MR_EXIT_USAGE);
     if (rc == 0) {
-        const mr_status st = mr_model_load_file(j->model, &m, &err);
+        const mr_status st = mr_model_load_file_opt(j->model, j->opt, &m, &err);
         if (st != MR_OK) {
             cli_print_error(&err, j->model);
             rc = cli_exit_code(st);

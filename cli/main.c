@@ -46,6 +46,7 @@ enum {
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
     OPT_NO_CACHE,
+    OPT_MAX_MODEL,
 };
 
 static const struct option long_opts[] = {
@@ -82,6 +83,7 @@ static const struct option long_opts[] = {
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "max-model-bytes", required_argument, NULL, OPT_MAX_MODEL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -129,6 +131,8 @@ static const char usage_text[] =
     "      --na-out TOKEN        text of a NaN output value (default: nan)\n"
     "      --no-out-header       no header line in CSV output\n"
     "      --max-record-bytes N  longest CSV record accepted (default: 67108864)\n"
+    "      --max-model-bytes N   largest model file read (default: 256M); a bigger one is\n"
+    "                            refused (exit 3) before it is read\n"
     "      --device D            cpu (default), opencl (first usable device), opencl:P.D\n"
     "                            (platform.device of probe), or auto (a GPU/accelerator\n"
     "                            if usable, else the CPU); opencl that cannot run: exit 6\n"
@@ -240,10 +244,10 @@ static double since(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) * 1e-9;
 }
 
-static int load_model(const char *path, mr_model **m)
+static int load_model(const mr_options *opt, const char *path, mr_model **m)
 {
     mr_error err;
-    const mr_status st = mr_model_load_file(path, m, &err);
+    const mr_status st = mr_model_load_file_opt(path, opt, m, &err);
     if (st != MR_OK) {
         cli_print_error(&err, path);
         return cli_exit_code(st);
@@ -258,7 +262,7 @@ static int cmd_inspect(cli *c, int mode)
         return usage_error("%s", "inspect: no model file given");
     const char *path = c->input ? c->input : c->model;
     mr_model *m = NULL;
-    int rc = load_model(path, &m);
+    int rc = load_model(c->opt, path, &m);
     if (rc == 0 && cli_inspect(m, path, c->json) != 0) {
         rc = errno == EPIPE ? MR_EXIT_OK : MR_EXIT_IO;
         if (rc)
@@ -300,7 +304,7 @@ static int cmd_run(cli *c, int mode)
     mr_backend_info backend = { 0 };
     mr_error err = { 0 };
     int have_err = 0;
-    int rc = load_model(c->model, &m);
+    int rc = load_model(c->opt, c->model, &m);
     if (rc == 0) {
         const mr_status st = mr_engine_create(m, c->opt, &e, &err);
         if (st != MR_OK) {
@@ -565,6 +569,14 @@ int main(int argc, char **argv)
                 mr_options_set_int(c.opt, MR_OPT_MAX_RECORD_BYTES, v);
             break;
         case OPT_NO_CACHE: mr_options_set_int(c.opt, MR_OPT_NO_CACHE, 1); break;
+        case OPT_MAX_MODEL: {
+            uint64_t b = 0;
+            if (dist_parse_bytes(optarg, &b) != 0 || b == 0 || b > (uint64_t)INT64_MAX)
+                rc = usage_error("--max-model-bytes: expected a byte count such as 256M or 1G, found '%s'", optarg);
+            else
+                mr_options_set_int(c.opt, MR_OPT_MAX_MODEL_BYTES, (int64_t)b);
+            break;
+        }
         case OPT_PROGRESS: c.progress = 1; break;
         case OPT_REPORT: c.report = optarg; break;
         case OPT_JSON: c.json = 1; break;

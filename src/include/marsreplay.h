@@ -100,7 +100,8 @@ typedef struct mr_model mr_model;
 
 /*! mr_model_load_file() : read and fully validate a ModelSpec v1 file.
  * @return MR_OK and *out, or MR_E_IO (cannot read), MR_E_MODEL (invalid:
- * err->json_path and err->text say where and what), MR_E_NOMEM. */
+ * err->json_path and err->text say where and what; also a file over 256 MiB,
+ * see mr_model_load_file_opt), MR_E_NOMEM. */
 MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *err);
 /*! mr_model_load_buffer() : the same from memory (len bytes, no NUL needed).
  * `source` names the buffer in messages (may be NULL). */
@@ -185,9 +186,12 @@ typedef enum {
                                  stay under it; MR_E_INVAL, before any output, when even
                                  16 rows per chunk do not fit. Records much longer than
                                  the sampled ones can exceed it */
-    MR_OPT_NO_CACHE = 22      /* int: 1 = the OpenCL program-binary cache is neither read
+    MR_OPT_NO_CACHE = 22,     /* int: 1 = the OpenCL program-binary cache is neither read
                                  nor written (default 0: used only in a directory that
                                  nobody else can write; docs/accelerator.md) */
+    MR_OPT_MAX_MODEL_BYTES = 23 /* int: the largest model file mr_model_load_file_opt reads,
+                                 >= 1 (default 256 MiB, also mr_model_load_file's): a bigger
+                                 one is MR_E_MODEL before it is read whole */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
@@ -200,6 +204,13 @@ MR_API void mr_options_free(mr_options *o);
 MR_API mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t value);
 /*! Set a string option (copied). MR_E_INVAL for an unknown option or bad value. */
 MR_API mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *value);
+
+/*! mr_model_load_file_opt() : mr_model_load_file with options: only
+ * MR_OPT_MAX_MODEL_BYTES is read (opt NULL: the defaults). A regular file
+ * over the limit is refused from its size, before it is read; a pipe when it
+ * passes it. */
+MR_API mr_status mr_model_load_file_opt(const char *path, const mr_options *opt, mr_model **out,
+                                        mr_error *err);
 
 /* ---- in-memory evaluation --------------------------------------------- */
 

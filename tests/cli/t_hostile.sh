@@ -1,0 +1,118 @@
+# t_hostile.sh — bounded work on hostile models and headers (issue 14, item 12):
+# a model of many terms, a header of many columns, a model file too big to read.
+# The sizes are chosen so that the quadratic searches they replace would run
+# for minutes (the run's time limit turns that into a failure), while the
+# hashed and sorted ones take a second or two; the figures themselves are
+# bench/hostile.py's, not these tests'.
+
+# hostile_gen KIND N DIR: terms.json (N distinct hinge and hinge*linear terms
+# over 1000 features, one term repeated, + two rows), or wide.csv (a header of
+# N columns c0..c{N-1}, reversed, one row) + narrow.json (c0, c1, c2).
+hostile_gen() {
+    "$PY" - "$@" <<'PY'
+import sys, os
+kind, n, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def model(names, terms):
+    coef = ",".join(str(((i % 7) - 3) * 0.125) for i in range(len(terms)))
+    return ('{"spec_version":"1.0","params":{},"feature_schema":{"n_features":%d,"feature_names":[%s]},'
+            '"basis_terms":[%s],"coefficients":[%s]}' % (len(names), ",".join('"%s"' % s for s in names),
+                                                         ",".join(terms), coef))
+if kind == "terms":
+    nf = 1000
+    names = ["x%d" % i for i in range(nf)]
+    terms = ['{"kind":"constant"}']
+    for i in range(n - 2):
+        v, k = i % nf, (i // nf) * 0.001 + 0.0005
+        h = '{"kind":"hinge","variable_idx":%d,"knot_val":%r,"is_right_hinge":%s}' % (v, k, "true" if i & 1 else "false")
+        terms.append(h if i % 2 == 0 else '{"kind":"linear","variable_idx":%d,"parent1":%s}' % ((v + 1) % nf, h))
+    terms.append(terms[7])  # a repeated term: its ops are shared, its column is the same
+    open(os.path.join(d, "terms.json"), "w").write(model(names, terms))
+    with open(os.path.join(d, "rows.csv"), "w") as f:
+        f.write(",".join(names) + "\n")
+        f.write(",".join("%r" % ((i * 37 % 1000) / 997.0) for i in range(nf)) + "\n")
+        f.write(",".join("%r" % ((i * 11 % 1000) / 499.0 - 0.5) for i in range(nf)) + "\n")
+else:
+    cols = ["c%d" % i for i in range(n)]
+    open(os.path.join(d, "narrow.json"), "w").write(
+        model(cols[:3], ['{"kind":"constant"}'] + ['{"kind":"linear","variable_idx":%d}' % i for i in range(3)]))
+    with open(os.path.join(d, "wide.csv"), "w") as f:
+        f.write(",".join(reversed(cols)) + "\n" + ",".join(str(i % 10) for i in range(n)) + "\n")
+PY
+}
+
+# 300000 terms: the former linear search over earlier ops took about 14 s for
+# 1e5 terms here, so minutes for these; the design matrix is checked against
+# the terms' own arithmetic, value for value (one IEEE operation each)
+hostile_many_terms() {
+    hostile_gen terms 300000 "$W" || return 1
+    r timeout -k 5 60 "$BIN" design -m terms.json -O f64 -o d.f64 rows.csv
+    want_rc 0 && want_no_err || return 1
+    "$PY" - <<'PY' || return 1
+import json, struct, sys
+m = json.load(open("terms.json"))
+rows = [[float(v) for v in l.split(",")] for l in open("rows.csv").read().split("\n")[1:3]]
+t = m["basis_terms"]
+vals = struct.unpack("<%dd" % (2 * len(t)), open("d.f64", "rb").read())
+def value(term, x):
+    k = term["kind"]
+    if k == "constant":
+        return 1.0
+    if k == "linear":
+        own = x[term["variable_idx"]]
+    else:
+        d = x[term["variable_idx"]] - term["knot_val"] if term["is_right_hinge"] else term["knot_val"] - x[term["variable_idx"]]
+        own = d if d > 0 else 0.0
+    return value(term["parent1"], x) * own if "parent1" in term else own
+for r, x in enumerate(rows):
+    for i, term in enumerate(t):
+        want = value(term, x)
+        got = vals[r * len(t) + i]
+        if struct.pack("<d", want) != struct.pack("<d", got):
+            sys.exit("row %d term %d: %r, expected %r" % (r, i, got, want))
+PY
+}
+t "hostile/300k-terms-plan-bounded" hostile_many_terms
+
+# 200000 columns: the former pairwise duplicate check took about 27 s for 1e5
+# columns here, so close to two minutes for these
+hostile_wide_header() {
+    hostile_gen wide 200000 "$W" || return 1
+    r timeout -k 5 30 "$BIN" predict -m narrow.json --keep c199999,c100000 wide.csv
+    want_rc 0 && want_no_err || return 1
+    # c0, c1, c2 are the last three columns (9, 8, 7): -0.375 - 0.25*9 - 0.125*8 + 0*7
+    [ "$(sed -n 2p out)" = "0,9,-3.625" ] || { echo "prediction: $(peek out)"; return 1; }
+}
+t "hostile/200k-column-header-bounded" hostile_wide_header
+
+hostile_duplicates() { # the first column that repeats a name, and that name's first column
+    printf 'a,b,c,b,a,c\n1,2,3,4,5,6\n' >dup.csv
+    r mr predict -m "$PUB/deg1_hinges/model.json" dup.csv
+    want_rc 4 && want_err_line '^mars-replay: dup\.csv:1:4: column "b": duplicate column name "b" \(columns 2 and 4\)$' || return 1
+    hostile_gen wide 200000 "$W" || return 1
+    sed -i '1s/^c199999,/c17,/' wide.csv
+    r timeout -k 5 30 "$BIN" predict -m narrow.json wide.csv
+    want_rc 4 && want_err_line 'duplicate column name "c17" \(columns 1 and 199983\)'
+}
+t "hostile/duplicate-columns" hostile_duplicates
+
+# --max-model-bytes: a model file over the limit is refused (exit 3) from its
+# size, before it is read (a sparse 300 MB file: reading it would take seconds
+# and 300 MB); a pipe when it passes the limit; nothing is written
+hostile_max_model() {
+    local m="$PUB/deg1_hinges/model.json" in="$PUB/deg1_hinges/input.csv" size
+    truncate -s 300M big.json
+    r mr predict -m big.json -o out.csv "$in"
+    want_rc 3 && want_err_line '^mars-replay: big\.json: model file is 314572800 bytes, over the limit of 268435456 bytes \(--max-model-bytes\)$' || return 1
+    [ ! -e out.csv ] && [ -z "$(ls -A | grep -v '^big.json$\|^out$\|^err$')" ] || { echo "output left: $(ls -A)"; return 1; }
+    size=$(stat -c %s "$m")
+    r mr predict -m "$m" --max-model-bytes "$size" "$in"
+    want_rc 0 || return 1
+    r mr predict -m "$m" --max-model-bytes $((size - 1)) "$in"
+    want_rc 3 && want_err_line "model file is $size bytes, over the limit of $((size - 1)) bytes" && [ ! -s out ] || return 1
+    cat "$m" | "$BIN" inspect --max-model-bytes 1K /dev/stdin >out 2>err
+    RC=$?
+    want_rc 3 && want_err_line '/dev/stdin: model file is over the limit of 1024 bytes' || return 1
+    r mr inspect --max-model-bytes 0 "$m"
+    want_rc 2 && want_err_line '--max-model-bytes: expected a byte count'
+}
+t "hostile/max-model-bytes" hostile_max_model
