@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli_io.h"
 #include "config.h"
 
 long long cli_peak_rss(void)
@@ -33,11 +34,14 @@ void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int un
             /* the class index the reference substitutes is not public; name the rule */
             snprintf(how, sizeof how, "replaced by the most frequent training level (as pymars does)");
         }
-        fprintf(stderr,
-                "mars-replay: warning: %s: column \"%s\": %llu unseen categorical level%s %s; first \"%s\" at row %llu\n",
-                input, mr_model_feature_name(m, f), (unsigned long long)c->unknown,
-                c->unknown == 1 ? "" : "s", how, c->first_unknown,
-                (unsigned long long)c->first_unknown_row);
+        fputs("mars-replay: warning: ", stderr);
+        cli_put_escaped(stderr, input, 0);
+        fputs(": column \"", stderr);
+        cli_put_escaped(stderr, mr_model_feature_name(m, f), 0);
+        fprintf(stderr, "\": %llu unseen categorical level%s %s; first \"", (unsigned long long)c->unknown,
+                c->unknown == 1 ? "" : "s", how);
+        cli_put_escaped(stderr, c->first_unknown, 0);
+        fprintf(stderr, "\" at row %llu\n", (unsigned long long)c->first_unknown_row);
     }
 }
 

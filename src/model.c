@@ -24,6 +24,7 @@
 
 #include "engine.h"
 #include "error.h"
+#include "escape.h"
 #include "numfmt.h"
 #include "sha256.h"
 
@@ -334,7 +335,7 @@ static mr_status check_duplicate_names(ctx *c, mr_model *m)
     path_key(c, "feature_names");
     path_index(c, second);
     if (c->err)
-        mr_err_field(c->err->field, sizeof c->err->field, m->feature_names[second]);
+        mr_err_name(c->err->field, sizeof c->err->field, m->feature_names[second]);
     char q[64];
     const char *nm = m->feature_names[second];
     mr_err_quote(q, sizeof q, nm, strlen(nm));
@@ -1250,12 +1251,7 @@ static mr_status json_fail(mr_error *err, const json_error_t *je, const char *bu
     }
     /* jansson's message may quote raw input bytes: keep the line printable */
     char text[JSON_ERROR_TEXT_LENGTH];
-    size_t k = 0;
-    for (; k + 1 < sizeof text && je->text[k]; k++) {
-        const unsigned char ch = (unsigned char)je->text[k];
-        text[k] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-    }
-    text[k] = '\0';
+    mr_escape(text, sizeof text, je->text, strlen(je->text));
     if (err) {
         err->line = je->line > 0 ? (uint64_t)je->line : 0;
         err->column = je->column > 0 ? (uint32_t)je->column : 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "escape.h"
 
 #define PREFIX_V1 10 /* magic + version + 2-byte length */
 #define PREFIX_V2 12 /* magic + version + 4-byte length */
@@ -29,24 +30,11 @@ typedef struct {
     mr_error *err;
 } cursor;
 
-/* Quote bytes for a message keeping err->text plain ASCII: headers are
- * untrusted and may hold control bytes or invalid UTF-8. */
+/* Quote bytes for a message: headers are untrusted and may hold control
+ * bytes or invalid UTF-8 (escape.h). */
 static void show(char *dst, size_t cap, const unsigned char *s, size_t len)
 {
-    size_t o = 0;
-    for (size_t k = 0; k < len; k++) {
-        if (o + 8 >= cap) { /* room for an escape, "..." and NUL */
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        const unsigned char c = s[k];
-        if (c >= 0x20 && c < 0x7f && c != '\\')
-            dst[o++] = (char)c;
-        else
-            o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-    }
-    dst[o] = '\0';
+    mr_escape(dst, cap, (const char *)s, len);
 }
 
 static int peek(const cursor *c)

@@ -116,3 +116,61 @@ hostile_max_model() {
     want_rc 2 && want_err_line '--max-model-bytes: expected a byte count'
 }
 t "hostile/max-model-bytes" hostile_max_model
+
+# --- names and labels with control bytes (issue 14, item 10) -------------------
+# Every message and `inspect` line shows them escaped (src/escape.h: \n, \x1b,
+# \xNN for bytes that are not valid UTF-8 or are C1 controls): one line each,
+# no terminal escape reaches stderr or stdout.
+hostile_escape_model() { # feature 0 "co\nl\x1b[31m", labels "bl\x1bue" and "r\u009bed"
+    "$PY" - <<'PY'
+import json
+m = json.load(open("model.json"))
+m["feature_schema"]["feature_names"][0] = "co\nl\x1b[31m"
+m["categorical_imputer"] = {"encoders": {"0": ["bl\x1bue", "green", "r\u009bed"]}, "most_frequent": {"0": "bl\x1bue"}}
+json.dump(m, open("esc.json", "w"))
+PY
+}
+
+no_raw_controls() { # FILE: no byte below 0x20 but \n, no 0x7f, no C1 (as UTF-8 or raw)
+    if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$1" || LC_ALL=C grep -q $'\xc2[\x80-\x9f]' "$1"; then
+        echo "raw control bytes in $1: $(od -c "$1" | head -5 | tr '\n' ' ')"
+        return 1
+    fi
+}
+
+hostile_escape_inspect() {
+    cp "$PUB/categorical_strings_missing/model.json" model.json && hostile_escape_model || return 1
+    r mr inspect esc.json
+    want_rc 0 && no_raw_controls out || return 1
+    grep -qF '    0  co\nl\x1b[31m' out && grep -qF 'categorical: bl\x1bue green r\xc2\x9bed' out &&
+        [ "$(grep -c 'co' out)" -ge 2 ] || { echo "inspect: $(peek out 900)"; return 1; }
+    # JSON keeps the exact strings (JSON escapes them itself)
+    r mr inspect --json esc.json
+    want_rc 0 && jcheck out "j['features'][0]['name'] == 'co\\nl\\x1b[31m'" \
+        "j['features'][0]['classes'] == ['bl\\x1bue', 'green', 'r\\x9bed']"
+}
+t "hostile/escape-inspect" hostile_escape_inspect
+
+hostile_escape_messages() {
+    cp "$PUB/categorical_strings_missing/model.json" model.json && hostile_escape_model || return 1
+    # the feature's column missing: one line, the name escaped in the field and the text
+    printf 'b,c\n1,2\n' >in.csv
+    r mr predict -m esc.json in.csv
+    want_rc 4 && want_err_line 'column "co\\nl\\x1b\[31m": model feature column "co\\nl\\x1b\[31m" is missing' &&
+        no_raw_controls err || return 1
+    # unseen labels in the data (quoted: a newline, an ESC, a raw 0xff byte)
+    printf '"co\nl\033[31m",b,c\n"x\ny\033[2J",1,2\n\377z,1,2\n' >in2.csv
+    r mr predict -m esc.json in2.csv
+    want_rc 0 && want_err_line 'column "co\\nl\\x1b\[31m": 2 unseen categorical levels .*; first "x\\ny\\x1b\[2J" at row 1$' &&
+        no_raw_controls err || return 1
+    r mr predict -m esc.json --unknown-level error in2.csv
+    want_rc 4 && want_err_line 'x\\ny\\x1b\[2J' && no_raw_controls err || return 1
+    # a bad number: the cell escaped, a non-UTF-8 byte as \xNN
+    printf '"co\nl\033[31m",b,c\ngreen,1\377\033,2\n' >in3.csv
+    r mr predict -m esc.json in3.csv
+    want_rc 4 && want_err_line 'not a number \("1\\xff\\x1b"\)' && no_raw_controls err || return 1
+    # a path from the command line with a newline: escaped too
+    r mr predict -m "$(printf 'no\nsuch')" in.csv
+    want_rc 5 && want_err_line '^mars-replay: no\\nsuch: cannot open'
+}
+t "hostile/escape-messages" hostile_escape_messages
