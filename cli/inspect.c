@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli_io.h"
+#include "report.h"
 
 /* A string from the model on one line (src/escape.h). */
 static void put_meta(const char *s)
@@ -91,7 +92,7 @@ static json_t *inspect_provenance_json(const mr_model *m)
 static int inspect_json(const mr_model *m, const char *path)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "path", json_string(path));
+    cli_json_put_str(o, "path", path);
     json_object_set_new(o, "sha256", json_string(mr_model_sha256(m)));
     json_object_set_new(o, "n_features", json_integer((json_int_t)mr_model_n_features(m)));
     json_object_set_new(o, "n_terms", json_integer((json_int_t)mr_model_n_terms(m)));

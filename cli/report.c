@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
 #include "cli_io.h"
 #include "config.h"
+#include "escape.h"
 
 long long cli_peak_rss(void)
 {
@@ -45,28 +47,50 @@ void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int un
     }
 }
 
+/* JSON strings are UTF-8: jansson refuses anything else, and the key would
+ * silently go missing. */
+void cli_json_put_str(json_t *obj, const char *key, const char *s)
+{
+    json_t *v = s ? json_string(s) : json_null();
+    if (!v) {
+        const size_t n = strlen(s), cap = 4 * n + 8;
+        char *esc = malloc(cap), *hex = malloc(2 * n + 1), kh[64];
+        if (esc && hex) {
+            mr_escape(esc, cap, s, n);
+            for (size_t i = 0; i < n; i++)
+                snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+            snprintf(kh, sizeof kh, "%s_hex", key);
+            v = json_string(esc);
+            json_object_set_new(obj, kh, json_string(hex));
+        }
+        free(esc);
+        free(hex);
+    }
+    json_object_set_new(obj, key, v ? v : json_null());
+}
+
 int cli_report_write(const cli_report *r, const char *path)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "program", json_string("mars-replay"));
-    json_object_set_new(o, "version", json_string(MR_PROJECT_VERSION));
-    json_object_set_new(o, "library_version", json_string(mr_version_string()));
-    json_object_set_new(o, "command", json_string(r->command));
+    cli_json_put_str(o, "program", "mars-replay");
+    cli_json_put_str(o, "version", MR_PROJECT_VERSION);
+    cli_json_put_str(o, "library_version", mr_version_string());
+    cli_json_put_str(o, "command", r->command);
     json_t *model = json_object();
-    json_object_set_new(model, "path", json_string(r->model_path ? r->model_path : ""));
+    cli_json_put_str(model, "path", r->model_path ? r->model_path : "");
     if (r->model) {
-        json_object_set_new(model, "sha256", json_string(mr_model_sha256(r->model)));
+        cli_json_put_str(model, "sha256", mr_model_sha256(r->model));
         json_object_set_new(model, "n_features", json_integer((json_int_t)mr_model_n_features(r->model)));
         json_object_set_new(model, "n_terms", json_integer((json_int_t)mr_model_n_terms(r->model)));
     }
     json_object_set_new(o, "model", model);
     json_t *in = json_object();
-    json_object_set_new(in, "path", json_string(r->input ? r->input : "-"));
+    cli_json_put_str(in, "path", r->input ? r->input : "-");
     json_object_set_new(in, "size_bytes", r->input_size >= 0 ? json_integer(r->input_size) : json_null());
     json_t *inputs = json_array();
     json_array_append_new(inputs, in);
     json_object_set_new(o, "inputs", inputs);
-    json_object_set_new(o, "output", json_string(r->output ? r->output : "-"));
+    cli_json_put_str(o, "output", r->output ? r->output : "-");
     const mr_run_stats *s = r->stats;
     if (s) {
         json_object_set_new(o, "rows_in", json_integer((json_int_t)s->rows_in));
@@ -78,7 +102,7 @@ int cli_report_write(const cli_report *r, const char *path)
         json_t *cols = json_array();
         for (size_t f = 0; r->model && s->columns && f < s->n_columns; f++) {
             json_t *c = json_object();
-            json_object_set_new(c, "name", json_string(mr_model_feature_name(r->model, f)));
+            cli_json_put_str(c, "name", mr_model_feature_name(r->model, f));
             json_object_set_new(c, "missing", json_integer((json_int_t)s->columns[f].missing));
             if (mr_model_feature_is_categorical(r->model, f))
                 json_object_set_new(c, "unseen_levels", json_integer((json_int_t)s->columns[f].unknown));
@@ -103,18 +127,18 @@ int cli_report_write(const cli_report *r, const char *path)
     if (r->backend) {
         const mr_backend_info *b = r->backend;
         json_t *bo = json_object();
-        json_object_set_new(bo, "requested", json_string(b->requested));
-        json_object_set_new(bo, "used", json_string(b->used));
-        json_object_set_new(bo, "precision", json_string(b->precision));
-        json_object_set_new(bo, "fallback_reason", b->fallback[0] ? json_string(b->fallback) : json_null());
+        cli_json_put_str(bo, "requested", b->requested);
+        cli_json_put_str(bo, "used", b->used);
+        cli_json_put_str(bo, "precision", b->precision);
+        cli_json_put_str(bo, "fallback_reason", b->fallback[0] ? b->fallback : NULL);
         if (strcmp(b->used, "opencl") == 0) {
             char spec[32];
             snprintf(spec, sizeof spec, "opencl:%d.%d", b->platform_index, b->device_index);
-            json_object_set_new(bo, "device_spec", json_string(spec));
-            json_object_set_new(bo, "device", json_string(b->device));
-            json_object_set_new(bo, "platform", json_string(b->platform));
+            cli_json_put_str(bo, "device_spec", spec);
+            cli_json_put_str(bo, "device", b->device);
+            cli_json_put_str(bo, "platform", b->platform);
             json_object_set_new(bo, "kernel_cached", json_boolean(b->kernel_cached));
-            json_object_set_new(bo, "cache", json_string(b->cache));
+            cli_json_put_str(bo, "cache", b->cache);
             json_object_set_new(bo, "setup_seconds", json_real(b->setup_seconds));
             json_object_set_new(bo, "kernel_build_seconds", json_real(b->build_seconds));
             json_object_set_new(bo, "write_seconds", json_real(b->write_seconds));
@@ -131,13 +155,13 @@ int cli_report_write(const cli_report *r, const char *path)
     json_object_set_new(o, "peak_rss_bytes", json_integer(cli_peak_rss()));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
     if (r->shard)
-        json_object_set_new(o, "shard", json_string(r->shard));
+        cli_json_put_str(o, "shard", r->shard);
     if (r->ranks) {
         json_t *ranks = json_array();
         for (int i = 0; i < r->n_ranks; i++) {
             json_t *k = json_object();
             json_object_set_new(k, "rank", json_integer(i));
-            json_object_set_new(k, "host", json_string(r->ranks[i].host));
+            cli_json_put_str(k, "host", r->ranks[i].host);
             json_object_set_new(k, "rows", json_integer((json_int_t)r->ranks[i].rows));
             json_object_set_new(k, "bytes_in", json_integer((json_int_t)r->ranks[i].bytes_in));
             json_object_set_new(k, "bytes_out", json_integer((json_int_t)r->ranks[i].bytes_out));
@@ -151,8 +175,8 @@ int cli_report_write(const cli_report *r, const char *path)
     }
     if (r->error) {
         json_t *e = json_object();
-        json_object_set_new(e, "status", json_string(mr_strerror(r->error->status)));
-        json_object_set_new(e, "message", json_string(r->error->text));
+        cli_json_put_str(e, "status", mr_strerror(r->error->status));
+        cli_json_put_str(e, "message", r->error->text);
         if (r->error->line)
             json_object_set_new(e, "line", json_integer((json_int_t)r->error->line));
         if (r->error->row)

@@ -2,6 +2,7 @@
 #ifndef MR_CLI_REPORT_H
 #define MR_CLI_REPORT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "marsreplay.h"
@@ -34,6 +35,10 @@ typedef struct cli_report {
     const char *shard;        /* --shard K/N as resolved, or NULL */
 } cli_report;
 
+/* obj[key] = s (NULL: null), always written: a string that is not valid
+ * UTF-8 (JSON cannot hold it) is written escaped (src/escape.h) and its exact
+ * bytes in hex under key_hex. */
+void cli_json_put_str(json_t *obj, const char *key, const char *s);
 /* Write the report to path; "-" means stderr, so that it never mixes with
  * data on stdout. Returns 0 or -1 with errno. */
 int cli_report_write(const cli_report *r, const char *path);

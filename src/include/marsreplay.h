@@ -90,7 +90,7 @@ typedef struct mr_error {
     uint32_t column;        /* 1-based field number in the input record, 0 if n/a */
     char source[256];       /* file name as given to the library, or "" */
     char field[128];        /* column / feature name, or ""; like text, shown escaped
-                               (control bytes and invalid UTF-8 as \\n, \\xNN...) */
+                               (control bytes and invalid UTF-8 as \n, \xNN...) */
     char json_path[256];    /* ModelSpec: e.g. "basis_terms[3].parent1.knot_val" */
     char text[256];         /* what is wrong, with what was found: one line, no period */
 } mr_error;

@@ -174,3 +174,29 @@ hostile_escape_messages() {
     want_rc 5 && want_err_line '^mars-replay: no\\nsuch: cannot open'
 }
 t "hostile/escape-messages" hostile_escape_messages
+
+# --- --report with bytes that are not UTF-8 (issue 14, item 11) ----------------
+# JSON holds UTF-8 only: such a string is written escaped (\xNN) with its exact
+# bytes in hex under KEY_hex; no key is ever left out.
+hostile_report_non_utf8() {
+    local m=$'m\xfe.json' in=$'in\xff.csv' o=$'out\xfd.csv'
+    cp "$PUB/categorical_strings_missing/model.json" "$m" && cp "$PUB/categorical_strings_missing/input.csv" "$in" || return 1
+    r mr predict -m "$m" -o "$o" --report r.json "$in"
+    want_rc 0 && jcheck r.json "j['model']['path'] == 'm\\\\xfe.json'" "j['model']['path_hex'] == '6dfe2e6a736f6e'" \
+        "j['inputs'][0]['path'] == 'in\\\\xff.csv'" "j['inputs'][0]['path_hex'] == '696eff2e637376'" \
+        "j['output'] == 'out\\\\xfd.csv'" "j['output_hex'] == '6f7574fd2e637376'" \
+        "'path_hex' not in j['columns'][0]" || return 1
+    # an unseen label that is not UTF-8 in the error message; the input's path too
+    { head -1 "$in"; printf 'abc,1,2,\377\376,0\n'; } >"$in.2"
+    r mr predict -m "$m" --unknown-level error --report r2.json "$in.2"
+    want_rc 4 && jcheck r2.json "j['exit_code'] == 4" "'\\\\xff\\\\xfe' in j['error']['message']" \
+        "j['inputs'][0]['path'] == 'in\\\\xff.csv.2'" "j['model']['path_hex'] == '6dfe2e6a736f6e'" || return 1
+    # a plain UTF-8 path stays as it is, with no _hex key; a literal backslash too
+    cp "$in" 'caf\é.csv'
+    r mr predict -m "$PUB/categorical_strings_missing/model.json" --report r3.json 'caf\é.csv'
+    want_rc 0 && jcheck r3.json "j['inputs'][0]['path'] == 'caf\\\\\u00e9.csv'" "'path_hex' not in j['inputs'][0]" || return 1
+    # inspect --json names a non-UTF-8 path the same way
+    r mr inspect --json "$m"
+    want_rc 0 && jcheck out "j['path'] == 'm\\\\xfe.json'" "j['path_hex'] == '6dfe2e6a736f6e'"
+}
+t "hostile/report-non-utf8" hostile_report_non_utf8
