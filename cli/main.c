@@ -150,7 +150,8 @@ static const char usage_text[] =
     "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
     "                            rank) by sizing the chunk rows for this input\n"
     "      --progress            rows/s and % done on stderr\n"
-    "      --report FILE|-       JSON run report at exit (- = stderr)\n"
+    "      --report FILE|-       JSON run report at exit (- = stderr); FILE may not be\n"
+    "                            the model, the input or the output (exit 2)\n"
     "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
     "  -v, --verbose             summary lines at the end (rows, seconds, threads; backend\n"
     "                            used, or why the CPU ran instead of a device)\n"
@@ -437,6 +438,9 @@ static const struct command {
 /* predict, design, check: one process, or the MPI job it is part of */
 static int cmd_distributed(cli *c, int mode)
 {
+    const int same = cli_report_check_paths(c->report, c->model, c->input, c->output);
+    if (same)
+        return same;
     if (c->ranks <= 1)
         return cmd_run(c, mode);
     const cli_mpi_job job = {

@@ -5,12 +5,16 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_io.h"
 #include "config.h"
 #include "escape.h"
+#include "exit_codes.h"
 
 long long cli_peak_rss(void)
 {
@@ -195,4 +199,64 @@ int cli_report_write(const cli_report *r, const char *path)
     }
     json_decref(o);
     return rc;
+}
+
+/* The canonical name of a path that may not exist yet: its directory
+ * resolved (symlinks, ., ..) and its last component. 0, or -1. */
+static int resolved_name(const char *path, char *out, size_t cap)
+{
+    char dir[PATH_MAX], *slash;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    char real[PATH_MAX];
+    if (slash) {
+        *slash = '\0';
+        if (!realpath(dir[0] ? dir : "/", real))
+            return -1;
+    } else if (!realpath(".", real)) {
+        return -1;
+    }
+    const int n = snprintf(out, cap, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int cli_report_check_paths(const char *report, const char *model, const char *input,
+                           const char *output)
+{
+    if (!report || strcmp(report, "-") == 0)
+        return 0;
+    struct stat rs;
+    const int exists = stat(report, &rs) == 0;
+    const struct {
+        const char *what, *path;
+        int fd; /* when path is NULL: the standard stream it stands for */
+    } other[] = {
+        { "the model", model, -1 },
+        { "the input", input && strcmp(input, "-") != 0 ? input : NULL, STDIN_FILENO },
+        { "the output", output, STDOUT_FILENO },
+    };
+    char rname[PATH_MAX + 256] = "";
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        struct stat os;
+        const int have = other[i].path ? stat(other[i].path, &os) == 0
+                       : other[i].fd >= 0 && fstat(other[i].fd, &os) == 0 && S_ISREG(os.st_mode);
+        int same = exists && have && rs.st_dev == os.st_dev && rs.st_ino == os.st_ino;
+        /* -o FILE is created at the end: compare the names the two resolve to */
+        if (!same && other[i].path && (!exists || !have)) {
+            char oname[PATH_MAX + 256];
+            if ((rname[0] || resolved_name(report, rname, sizeof rname) == 0) &&
+                resolved_name(other[i].path, oname, sizeof oname) == 0)
+                same = strcmp(rname, oname) == 0;
+        }
+        if (same) {
+            fputs("mars-replay: --report ", stderr);
+            cli_put_escaped(stderr, report, 0);
+            fprintf(stderr, " is the same file as %s%s: it would be overwritten (see mars-replay --help)\n",
+                    other[i].what, other[i].path ? (other[i].fd == STDOUT_FILENO ? " (-o)" : "")
+                                   : other[i].fd == STDIN_FILENO ? " (stdin)" : " (stdout)");
+            return MR_EXIT_USAGE;
+        }
+    }
+    return 0;
 }

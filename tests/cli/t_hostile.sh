@@ -200,3 +200,42 @@ hostile_report_non_utf8() {
     want_rc 0 && jcheck out "j['path'] == 'm\\\\xfe.json'" "j['path_hex'] == '6dfe2e6a736f6e'"
 }
 t "hostile/report-non-utf8" hostile_report_non_utf8
+
+# --- --report naming a file of the run (issue 14, item 6) -----------------------
+# refused before anything is read or written (exit 2), by device and inode, or
+# by the resolved name when one side does not exist yet (-o is made at the end)
+hostile_report_same_file() {
+    local m="$PUB/deg1_hinges/model.json" sum
+    cp "$PUB/deg1_hinges/input.csv" in.csv && cp "$m" model.json && sum=$(cksum <in.csv)
+    mkdir -p sub && ln -s in.csv link.csv && ln in.csv hard.csv
+    want_same_refusal() { # WHAT ARGS...: exit 2, one line naming WHAT, nothing written
+        local what=$1
+        shift
+        r mr predict "$@"
+        want_rc 2 && want_err_line "is the same file as $what: it would be overwritten" &&
+            [ ! -s out ] && [ "$(cksum <in.csv)" = "$sum" ] && [ ! -e o.csv ] ||
+            { echo "(for: $*)"; return 1; }
+    }
+    want_same_refusal 'the output \(-o\)' -m "$m" -o o.csv --report o.csv in.csv || return 1
+    want_same_refusal 'the output \(-o\)' -m "$m" -o o.csv --report sub/../o.csv in.csv || return 1
+    want_same_refusal 'the output \(-o\)' -m "$m" -o "$W/o.csv" --report ./o.csv in.csv || return 1
+    want_same_refusal 'the input' -m "$m" --report in.csv in.csv || return 1
+    want_same_refusal 'the input' -m "$m" --report link.csv in.csv || return 1
+    want_same_refusal 'the input' -m "$m" --report hard.csv in.csv || return 1
+    want_same_refusal 'the model' -m model.json --report ./model.json in.csv || return 1
+    rin in.csv mr predict -m "$m" --report in.csv
+    want_rc 2 && want_err_line 'the same file as the input \(stdin\)' && [ "$(cksum <in.csv)" = "$sum" ] || return 1
+    mr predict -m "$m" --report r.json in.csv >r.json 2>err
+    RC=$?
+    want_rc 2 && want_err_line 'the same file as the output \(stdout\)' || return 1
+    # an existing output file is the same by inode too
+    echo old >o.csv
+    r mr predict -m "$m" -o o.csv --report o.csv in.csv
+    want_rc 2 && [ "$(cat o.csv)" = old ] || return 1
+    # different files, and --report -: fine
+    r mr predict -m "$m" -o o2.csv --report r2.json in.csv
+    want_rc 0 && [ -s o2.csv ] && jcheck r2.json "j['exit_code'] == 0" || return 1
+    r mr predict -m "$m" --report - in.csv
+    want_rc 0
+}
+t "hostile/report-same-file" hostile_report_same_file
