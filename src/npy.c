@@ -399,10 +399,10 @@ mr_status mr_npy_parse_header(const unsigned char *buf, size_t len, mr_npy_heade
     return MR_OK;
 }
 
-size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
+static size_t write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int two_d)
 {
     char dict[128];
-    const int n = cols
+    const int n = two_d
         ? snprintf(dict, sizeof dict,
                    "{'descr': '<f8', 'fortran_order': False, 'shape': (%" PRIu64 ", %" PRIu64
                    "), }", rows, cols)
@@ -429,4 +429,14 @@ size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64
     memset(buf + PREFIX_V1 + n, ' ', total - PREFIX_V1 - (size_t)n - 1);
     buf[total - 1] = '\n';
     return total;
+}
+
+size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
+{
+    return write_header(buf, cap, rows, cols, cols != 0);
+}
+
+size_t mr_npy_write_matrix_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
+{
+    return write_header(buf, cap, rows, cols, 1);
 }

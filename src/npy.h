@@ -37,5 +37,8 @@ mr_status mr_npy_parse_header(const unsigned char *buf, size_t len, mr_npy_heade
  * place with a different row count of up to 20 digits without changing its
  * length. Returns the number of bytes written, 0 if cap is too small. */
 size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols);
+/* The same, always 2-D: shape (rows, cols) also for cols == 0 (the design
+ * matrix of a model without terms: a valid empty array, no data bytes). */
+size_t mr_npy_write_matrix_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols);
 
 #endif

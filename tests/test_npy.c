@@ -556,6 +556,11 @@ static void test_write_exact_text(void **state)
     const char *d1 = "{'descr': '<f8', 'fortran_order': False, 'shape': (5,), }";
     assert_memory_equal(buf + 10, d1, strlen(d1));
     assert_int_equal(n1 % 64, 0);
+    /* a matrix of zero columns stays 2-D (a design of zero terms) */
+    const size_t n2 = mr_npy_write_matrix_header(buf, sizeof buf, 5, 0);
+    const char *d2 = "{'descr': '<f8', 'fortran_order': False, 'shape': (5, 0), }";
+    assert_memory_equal(buf + 10, d2, strlen(d2));
+    assert_int_equal(n2, n1);
 }
 
 static void test_write_round_trip(void **state)

@@ -1,4 +1,4 @@
-# t_hostile.sh — bounded work on hostile models and headers (issue 14, item 12):
+# t_harden.sh — hardening (issue 14): bounded work on hostile models and headers (item 12):
 # a model of many terms, a header of many columns, a model file too big to read.
 # The sizes are chosen so that the quadratic searches they replace would run
 # for minutes (the run's time limit turns that into a failure), while the
@@ -71,7 +71,7 @@ for r, x in enumerate(rows):
             sys.exit("row %d term %d: %r, expected %r" % (r, i, got, want))
 PY
 }
-t "hostile/300k-terms-plan-bounded" hostile_many_terms
+t "harden/300k-terms-plan-bounded" hostile_many_terms
 
 # 200000 columns: the former pairwise duplicate check took about 27 s for 1e5
 # columns here, so close to two minutes for these
@@ -82,7 +82,7 @@ hostile_wide_header() {
     # c0, c1, c2 are the last three columns (9, 8, 7): -0.375 - 0.25*9 - 0.125*8 + 0*7
     [ "$(sed -n 2p out)" = "0,9,-3.625" ] || { echo "prediction: $(peek out)"; return 1; }
 }
-t "hostile/200k-column-header-bounded" hostile_wide_header
+t "harden/200k-column-header-bounded" hostile_wide_header
 
 hostile_duplicates() { # the first column that repeats a name, and that name's first column
     printf 'a,b,c,b,a,c\n1,2,3,4,5,6\n' >dup.csv
@@ -93,7 +93,7 @@ hostile_duplicates() { # the first column that repeats a name, and that name's f
     r timeout -k 5 30 "$BIN" predict -m narrow.json wide.csv
     want_rc 4 && want_err_line 'duplicate column name "c17" \(columns 1 and 199983\)'
 }
-t "hostile/duplicate-columns" hostile_duplicates
+t "harden/duplicate-columns" hostile_duplicates
 
 # --max-model-bytes: a model file over the limit is refused (exit 3) from its
 # size, before it is read (a sparse 300 MB file: reading it would take seconds
@@ -115,7 +115,7 @@ hostile_max_model() {
     r mr inspect --max-model-bytes 0 "$m"
     want_rc 2 && want_err_line '--max-model-bytes: expected a byte count'
 }
-t "hostile/max-model-bytes" hostile_max_model
+t "harden/max-model-bytes" hostile_max_model
 
 # --- names and labels with control bytes (issue 14, item 10) -------------------
 # Every message and `inspect` line shows them escaped (src/escape.h: \n, \x1b,
@@ -149,7 +149,7 @@ hostile_escape_inspect() {
     want_rc 0 && jcheck out "j['features'][0]['name'] == 'co\\nl\\x1b[31m'" \
         "j['features'][0]['classes'] == ['bl\\x1bue', 'green', 'r\\x9bed']"
 }
-t "hostile/escape-inspect" hostile_escape_inspect
+t "harden/escape-inspect" hostile_escape_inspect
 
 hostile_escape_messages() {
     cp "$PUB/categorical_strings_missing/model.json" model.json && hostile_escape_model || return 1
@@ -173,7 +173,7 @@ hostile_escape_messages() {
     r mr predict -m "$(printf 'no\nsuch')" in.csv
     want_rc 5 && want_err_line '^mars-replay: no\\nsuch: cannot open'
 }
-t "hostile/escape-messages" hostile_escape_messages
+t "harden/escape-messages" hostile_escape_messages
 
 # --- --report with bytes that are not UTF-8 (issue 14, item 11) ----------------
 # JSON holds UTF-8 only: such a string is written escaped (\xNN) with its exact
@@ -199,7 +199,7 @@ hostile_report_non_utf8() {
     r mr inspect --json "$m"
     want_rc 0 && jcheck out "j['path'] == 'm\\\\xfe.json'" "j['path_hex'] == '6dfe2e6a736f6e'"
 }
-t "hostile/report-non-utf8" hostile_report_non_utf8
+t "harden/report-non-utf8" hostile_report_non_utf8
 
 # --- --report naming a file of the run (issue 14, item 6) -----------------------
 # refused before anything is read or written (exit 2), by device and inode, or
@@ -238,4 +238,54 @@ hostile_report_same_file() {
     r mr predict -m "$m" --report - in.csv
     want_rc 0
 }
-t "hostile/report-same-file" hostile_report_same_file
+t "harden/report-same-file" hostile_report_same_file
+
+# --- a model of zero terms (issue 14, item 5) ---------------------------------------
+# design: .npy of shape (N, 0) and no data bytes, raw f64 of 0 bytes, CSV of
+# empty lines (the corpus's design.csv); --keep: the kept fields, no ',' after;
+# predict: zeros, shape (N,)
+harden_zero_terms() {
+    local E="$PUB/empty_basis" want
+    r mr design -m "$E/model.json" -O npy -o d.npy "$E/input.csv"
+    want_rc 0 && want_no_err || return 1
+    # the header bytes: a 2-D shape, padded to a multiple of 64 bytes, and nothing after it
+    want="{'descr': '<f8', 'fortran_order': False, 'shape': (3, 0), }"
+    [ "$(head -c $((10 + ${#want})) d.npy | tail -c ${#want})" = "$want" ] &&
+        [ $(($(stat -c %s d.npy) % 64)) = 0 ] && [ "$(tail -c 1 d.npy | od -An -c | tr -d ' ')" = '\n' ] ||
+        { echo "npy header: $(head -c 128 d.npy | od -c | head -8 | tr '\n' ' ')"; return 1; }
+    if "$PY" -c 'import numpy' 2>/dev/null; then
+        "$PY" -c 'import numpy as np; a = np.load("d.npy"); assert a.shape == (3, 0) and a.dtype == np.float64, (a.shape, a.dtype)' ||
+            return 1
+    fi
+    # from .npy input (rows known in advance, so to a pipe too), and with no rows
+    "$PY" - <<'PY' || return 1
+import struct
+h = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }"
+h += b" " * (64 - 10 - len(h) - 1) + b"\n"
+open("in.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + struct.pack("<6d", 1, 2, 3, 4, 5, 6))
+PY
+    mr design -m "$E/model.json" -O npy in.npy | cat >d2.npy || return 1
+    "$PY" - <<'PY' || return 1
+import struct
+def shape(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<H", b[8:10])[0]
+    return b[10:10 + n].decode(), len(b) - 10 - n
+h, data = shape("d2.npy")
+assert "'shape': (3, 0)" in h and data == 0, (h, data)
+PY
+    head -1 "$E/input.csv" >empty.csv
+    r mr design -m "$E/model.json" -O npy -o d0.npy empty.csv
+    want_rc 0 && grep -q "'shape': (0, 0)" d0.npy || return 1
+    r mr design -m "$E/model.json" -O f64 -o d.f64 "$E/input.csv"
+    want_rc 0 && [ "$(stat -c %s d.f64)" = 0 ] || return 1
+    r mr design -m "$E/model.json" "$E/input.csv"
+    want_rc 0 && want_same out "$E/design.csv" || return 1
+    r mr design -m "$E/model.json" --keep x0,x1 "$E/input.csv"
+    want_rc 0 && [ "$(cat out)" = "$(printf 'x0,x1\n1.0,2.0\n-3.5,1e300\n0.0,-0.0')" ] || { echo "keep: $(peek out)"; return 1; }
+    r mr design -m "$E/model.json" --keep x1 --threads 2 --chunk-rows 1 "$E/input.csv"
+    want_rc 0 && [ "$(cat out)" = "$(printf 'x1\n2.0\n1e300\n-0.0')" ] || { echo "keep: $(peek out)"; return 1; }
+    r mr predict -m "$E/model.json" -O npy -o p.npy "$E/input.csv"
+    want_rc 0 && grep -q "'shape': (3,)" p.npy && [ "$(tail -c 24 p.npy | od -An -tx1 | tr -d ' \n')" = "$(printf '0%.0s' $(seq 48))" ]
+}
+t "harden/zero-terms-design" harden_zero_terms
