@@ -52,20 +52,22 @@ static size_t find_col(const name_ref *idx, size_t n, const char *s, size_t len)
     return lo < n && idx[lo].len == len && memcmp(idx[lo].name, s, len) == 0 ? idx[lo].col : n;
 }
 
+static int same_name(const name_ref *a, const name_ref *b)
+{
+    return a->len == b->len && memcmp(a->name, b->name, a->len) == 0;
+}
+
 /* A duplicate name: the earliest column i that repeats an earlier name, and
  * that name's first column *j; 0 if none (i is 1-based). */
 static size_t first_duplicate(const name_ref *idx, size_t n, size_t *j)
 {
     size_t best = 0;
-    for (size_t k = 1; k < n; k++) {
-        const int same = idx[k].len == idx[k - 1].len && memcmp(idx[k].name, idx[k - 1].name, idx[k].len) == 0;
-        const int first_pair = k == 1 || idx[k - 2].len != idx[k - 1].len ||
-                               memcmp(idx[k - 2].name, idx[k - 1].name, idx[k].len) != 0;
-        if (same && first_pair && (!best || idx[k].col + 1 < best)) {
+    for (size_t k = 1; k < n; k++) /* the second of each run of equal names */
+        if (same_name(&idx[k], &idx[k - 1]) && (k == 1 || !same_name(&idx[k - 1], &idx[k - 2])) &&
+            (!best || idx[k].col + 1 < best)) {
             best = idx[k].col + 1;
             *j = idx[k - 1].col;
         }
-    }
     return best;
 }
 
