@@ -15,10 +15,20 @@
 #include "exit_codes.h"
 #include "partition.h"
 
+/* One write per line (stderr is unbuffered): lines of several MPI ranks do
+ * not interleave. */
 void cli_msg(const char *fmt, ...)
 {
+    char line[2048];
     va_list ap;
     va_start(ap, fmt);
+    const int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof line) {
+        fprintf(stderr, "mars-replay: %s\n", line);
+        return;
+    }
+    va_start(ap, fmt); /* longer than a line buffer: as it comes */
     fputs("mars-replay: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

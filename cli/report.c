@@ -249,12 +249,12 @@ int cli_report_check_paths(const char *report, const char *model, const char *in
                 resolved_name(other[i].path, oname, sizeof oname) == 0)
                 same = strcmp(rname, oname) == 0;
         }
-        if (same) {
-            fputs("mars-replay: --report ", stderr);
-            cli_put_escaped(stderr, report, 0);
-            fprintf(stderr, " is the same file as %s%s: it would be overwritten (see mars-replay --help)\n",
-                    other[i].what, other[i].path ? (other[i].fd == STDOUT_FILENO ? " (-o)" : "")
-                                   : other[i].fd == STDIN_FILENO ? " (stdin)" : " (stdout)");
+        if (same) { /* one write: under MPI every rank says it, line by line */
+            char shown[512];
+            mr_escape(shown, sizeof shown, report, strlen(report));
+            cli_msg("--report %s is the same file as %s%s: it would be overwritten (see mars-replay --help)",
+                    shown, other[i].what, other[i].path ? (other[i].fd == STDOUT_FILENO ? " (-o)" : "")
+                                          : other[i].fd == STDIN_FILENO ? " (stdin)" : " (stdout)");
             return MR_EXIT_USAGE;
         }
     }
