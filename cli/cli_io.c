@@ -11,13 +11,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "partition.h"
+#include "escape.h"
 #include "exit_codes.h"
+#include "partition.h"
 
+/* One write per line (stderr is unbuffered): lines of several MPI ranks do
+ * not interleave. */
 void cli_msg(const char *fmt, ...)
 {
+    char line[2048];
     va_list ap;
     va_start(ap, fmt);
+    const int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof line) {
+        fprintf(stderr, "mars-replay: %s\n", line);
+        return;
+    }
+    va_start(ap, fmt); /* longer than a line buffer: as it comes */
     fputs("mars-replay: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -39,12 +50,30 @@ int cli_exit_code(mr_status st)
     }
 }
 
+void cli_put_escaped(FILE *f, const char *s, int width)
+{
+    const size_t len = s ? strlen(s) : 0;
+    char one[MR_ESCAPE_MAX];
+    int n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t used;
+        const size_t k = mr_escape_char(s + i, len - i, &used, one);
+        fwrite(one, 1, k, f);
+        n += (int)k;
+        i += used;
+    }
+    for (; n < width; n++)
+        fputc(' ', f);
+}
+
+/* field, json_path and text come escaped from the library; the source is the
+ * caller's path, as given */
 void cli_print_error(const mr_error *e, const char *fallback)
 {
     const char *src = e->source[0] ? e->source : fallback;
     fputs("mars-replay: ", stderr);
     if (src && *src) {
-        fputs(src, stderr);
+        cli_put_escaped(stderr, src, 0);
         if (e->line) {
             fprintf(stderr, ":%llu", (unsigned long long)e->line);
             if (e->column)

@@ -524,7 +524,7 @@ static int mpi_output_open(cli_run *r, int rc)
                   (mp.npy_out || j->dist.out_fmt == MR_FMT_F64) && p->fmt != MR_FMT_CSV && !p->whole && !p->skip;
     if (mp.in_place) {
         unsigned char h[256]; /* its length does not depend on the row count */
-        mp.aw.off = (mp.npy_out ? mr_npy_output_header(h, sizeof h, 0, j->mode == MR_MODE_DESIGN ? nvals : 0) : 0) +
+        mp.aw.off = (mp.npy_out ? mr_npy_output_header(h, sizeof h, 0, nvals, j->mode) : 0) +
                     p->row_off * nvals * 8;
         if (MPI_File_open(MPI_COMM_WORLD, mp.tmp, MPI_MODE_WRONLY, MPI_INFO_NULL, &mp.aw.fh) != MPI_SUCCESS)
             rc = (cli_msg("%s: MPI_File_open failed: the output must be on a file system every rank sees", mp.tmp),
@@ -603,8 +603,7 @@ static int mpi_output_finish(cli_run *r, int rc)
     unsigned char head[256];
     size_t head_len = 0;
     if (rc == 0 && mp.npy_out)
-        head_len = mr_npy_output_header(head, sizeof head, r->totals.rows_out,
-                                       j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 0);
+        head_len = mr_npy_output_header(head, sizeof head, r->totals.rows_out, mr_model_n_terms(r->m), j->mode);
     const double t0 = cli_now();
     if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */
         int hrc = 0;

@@ -4,16 +4,13 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "cli_io.h"
+#include "report.h"
 
-/* A metadata string on one line: control characters as \xNN. */
+/* A string from the model on one line (src/escape.h). */
 static void put_meta(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            printf("\\x%02x", *p);
-        else
-            putchar(*p);
-    }
+    cli_put_escaped(stdout, s, 0);
 }
 
 /* "exporter:" and "source:" lines (SEMANTICS "Optional metadata"). */
@@ -95,7 +92,7 @@ static json_t *inspect_provenance_json(const mr_model *m)
 static int inspect_json(const mr_model *m, const char *path)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "path", json_string(path));
+    cli_json_put_str(o, "path", path);
     json_object_set_new(o, "sha256", json_string(mr_model_sha256(m)));
     json_object_set_new(o, "n_features", json_integer((json_int_t)mr_model_n_features(m)));
     json_object_set_new(o, "n_terms", json_integer((json_int_t)mr_model_n_terms(m)));
@@ -136,7 +133,9 @@ int cli_inspect(const mr_model *m, const char *path, int as_json)
 {
     if (as_json)
         return inspect_json(m, path);
-    printf("model:      %s\n", path);
+    printf("model:      ");
+    put_meta(path);
+    putchar('\n');
     printf("sha256:     %s\n", mr_model_sha256(m));
     printf("features:   %zu\n", mr_model_n_features(m));
     printf("terms:      %zu\n", mr_model_n_terms(m));
@@ -145,18 +144,25 @@ int cli_inspect(const mr_model *m, const char *path, int as_json)
     inspect_provenance_text(m);
     printf("\nfeatures (index, name, role):\n");
     for (size_t j = 0; j < mr_model_n_features(m); j++) {
-        printf("  %3zu  %-24s %s", j, mr_model_feature_name(m, j),
-               mr_model_feature_is_used(m, j) ? "used" : "unused");
+        printf("  %3zu  ", j);
+        cli_put_escaped(stdout, mr_model_feature_name(m, j), 24);
+        printf(" %s", mr_model_feature_is_used(m, j) ? "used" : "unused");
         if (mr_model_feature_is_categorical(m, j)) {
             printf(", categorical:");
             for (size_t k = 0; k < mr_model_n_classes(m, j); k++)
-                printf(" %s", mr_model_class_label(m, j, k));
+            {
+                putchar(' ');
+                put_meta(mr_model_class_label(m, j, k));
+            }
         }
         putchar('\n');
     }
     printf("\nterms (index, coefficient, degree, term):\n");
     for (size_t i = 0; i < mr_model_n_terms(m); i++)
-        printf("  %3zu  %24.17g  %d  %s\n", i, mr_model_coefficient(m, i), mr_model_term_degree(m, i),
-               mr_model_term_name(m, i));
+    {
+        printf("  %3zu  %24.17g  %d  ", i, mr_model_coefficient(m, i), mr_model_term_degree(m, i));
+        put_meta(mr_model_term_name(m, i));
+        putchar('\n');
+    }
     return fflush(stdout) != 0 || ferror(stdout) ? -1 : 0;
 }

@@ -120,7 +120,7 @@ static int load(cli_run *r)
     if (j->threads < 1)
         return usage("MARS_REPLAY_THREADS: expected a whole number from 0 to 4096, found '%s'",
                      getenv("MARS_REPLAY_THREADS"));
-    const mr_status st = mr_model_load_file(j->model, &r->m, &r->err);
+    const mr_status st = mr_model_load_file_opt(j->model, j->opt, &r->m, &r->err);
     if (st != MR_OK) {
         cli_print_error(&r->err, j->model);
         return cli_exit_code(st);
@@ -210,6 +210,8 @@ static void warnings(cli_run *r, int rc)
     const cli_job *j = r->job;
     if (r->rank != 0 || j->verbose < 0 || !r->m) /* counted always; silenced only by -q */
         return;
+    if (r->e)
+        cli_warn_cache(&r->backend); /* an OpenCL cache that is not trusted (docs/accelerator.md) */
     if (r->totals.columns)
         cli_report_unknown_levels(r->m, &r->totals, j->unknown_mode, r->in.display);
     if (rc == 0 && r->totals.last_record_unterminated)

@@ -51,6 +51,8 @@ enum {
     OPT_IO_RETRIES,
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
+    OPT_NO_CACHE,
+    OPT_MAX_MODEL,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +91,8 @@ static const struct option long_opts[] = {
     { "every", required_argument, NULL, OPT_EVERY },
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+    { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "max-model-bytes", required_argument, NULL, OPT_MAX_MODEL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -141,11 +145,15 @@ static const char usage_text[] =
     "      --na-out TOKEN        text of a NaN output value (default: nan)\n"
     "      --no-out-header       no header line in CSV output\n"
     "      --max-record-bytes N  longest CSV record accepted (default: 67108864)\n"
+    "      --max-model-bytes N   largest model file read (default: 256M); a bigger one is\n"
+    "                            refused (exit 3) before it is read\n"
     "      --device D            cpu (default), opencl (first usable device), opencl:P.D\n"
     "                            (platform.device of probe), or auto (a GPU/accelerator\n"
     "                            if usable, else the CPU); opencl that cannot run: exit 6\n"
     "      --precision P         device arithmetic: double (default, bit-identical to the\n"
     "                            CPU) or single (needed without fp64; docs/tolerance.md)\n"
+    "      --no-cache            neither read nor write the OpenCL program-binary cache\n"
+    "                            (used only in a directory nobody else can write)\n"
     "      --shard K/N|auto      replay only part K of N (0-based) of a seekable input:\n"
     "                            whole records, header output only in part 0; auto =\n"
     "                            from the Slurm job array (SLURM_ARRAY_TASK_*)\n"
@@ -160,7 +168,8 @@ static const char usage_text[] =
     "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
     "                            rank) by sizing the chunk rows for this input\n"
     "      --progress            rows/s and % done on stderr\n"
-    "      --report FILE|-       JSON run report at exit (- = stderr)\n"
+    "      --report FILE|-       JSON run report at exit (- = stderr); FILE may not be\n"
+    "                            the model, the input or the output (exit 2)\n"
     "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
     "  -v, --verbose             summary lines at the end (rows, seconds, threads; backend\n"
     "                            used, or why the CPU ran instead of a device)\n"
@@ -239,10 +248,10 @@ static int print_version(void)
     return cli_stdout_done();
 }
 
-static int load_model(const char *path, mr_model **m)
+static int load_model(const mr_options *opt, const char *path, mr_model **m)
 {
     mr_error err;
-    const mr_status st = mr_model_load_file(path, m, &err);
+    const mr_status st = mr_model_load_file_opt(path, opt, m, &err);
     if (st != MR_OK) {
         cli_print_error(&err, path);
         return cli_exit_code(st);
@@ -257,7 +266,7 @@ static int cmd_inspect(cli *c, int mode)
         return usage_error("%s", "inspect: no model file given");
     const char *path = c->job.input ? c->job.input : c->job.model;
     mr_model *m = NULL;
-    int rc = load_model(path, &m);
+    int rc = load_model(c->job.opt, path, &m);
     if (rc == 0 && cli_inspect(m, path, c->json) != 0) {
         rc = errno == EPIPE ? MR_EXIT_OK : MR_EXIT_IO;
         if (rc)
@@ -308,6 +317,9 @@ static const struct command {
 /* predict, design, check: one process, or the MPI job it is part of */
 static int cmd_distributed(cli *c, int mode)
 {
+    const int same = cli_report_check_paths(c->job.report, c->job.model, c->job.input, c->job.output);
+    if (same)
+        return same;
     c->job.command = c->command;
     c->job.mode = mode;
     c->job.threads = c->job.threads > 0 ? c->job.threads : default_threads();
@@ -443,6 +455,15 @@ int main(int argc, char **argv)
             else
                 mr_options_set_int(c.job.opt, MR_OPT_MAX_RECORD_BYTES, v);
             break;
+        case OPT_NO_CACHE: mr_options_set_int(c.job.opt, MR_OPT_NO_CACHE, 1); break;
+        case OPT_MAX_MODEL: {
+            uint64_t b = 0;
+            if (dist_parse_bytes(optarg, &b) != 0 || b == 0 || b > (uint64_t)INT64_MAX)
+                rc = usage_error("--max-model-bytes: expected a byte count such as 256M or 1G, found '%s'", optarg);
+            else
+                mr_options_set_int(c.job.opt, MR_OPT_MAX_MODEL_BYTES, (int64_t)b);
+            break;
+        }
         case OPT_PROGRESS: c.job.progress = 1; break;
         case OPT_REPORT: c.job.report = optarg; break;
         case OPT_JSON: c.json = 1; break;

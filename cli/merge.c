@@ -148,7 +148,7 @@ static int same_job(const part *a, const part *b)
 }
 
 /* Open a part's output and check it is what its report says. */
-static int open_output(part *p, int npy, uint64_t nvals, int *fd)
+static int open_output(part *p, int npy, int mode, uint64_t nvals, int *fd)
 {
     *fd = open(p->output, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -165,7 +165,7 @@ static int open_output(part *p, int npy, uint64_t nvals, int *fd)
     p->data_off = 0;
     if (npy) {
         unsigned char want[256], got[256];
-        const size_t len = mr_npy_output_header(want, sizeof want, p->rows_out, nvals > 1 ? nvals : 0);
+        const size_t len = mr_npy_output_header(want, sizeof want, p->rows_out, nvals, mode);
         if (!len || part_pread(*fd, got, len, 0) != (ssize_t)len || memcmp(got, want, len) != 0 ||
             len + p->rows_out * nvals * 8 != p->bytes_out) {
             cli_msg("%s: not the .npy of %" PRIu64 " rows that its report %s describes", p->output, p->rows_out,
@@ -236,6 +236,7 @@ int cli_merge(const char *output, int nreports, char *const *reports)
     const char *cmd = rc == 0 ? str_at(parts[0].json, "command", NULL) : NULL;
     const char *fmt = rc == 0 ? str_at(parts[0].json, "output_format", NULL) : NULL;
     const int npy = fmt && strcmp(fmt, "npy") == 0;
+    const int mode = cmd && strcmp(cmd, "design") == 0 ? MR_MODE_DESIGN : MR_MODE_PREDICT;
     uint64_t nvals = 1;
     if (rc == 0 && cmd && strcmp(cmd, "design") == 0 &&
         int_at(json_object_get(parts[0].json, "model"), "n_terms", &nvals) != 0) {
@@ -249,7 +250,7 @@ int cli_merge(const char *output, int nreports, char *const *reports)
         rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
     uint64_t rows = 0;
     for (int i = 0; i < nreports && rc == 0; i++) {
-        rc = open_output(&parts[i], npy, nvals, &fds[i]);
+        rc = open_output(&parts[i], npy, mode, nvals, &fds[i]);
         rows += parts[i].rows_out;
     }
     cli_output out = { .fd = -1 };
@@ -261,7 +262,7 @@ int cli_merge(const char *output, int nreports, char *const *reports)
         rc = (cli_msg("out of memory"), MR_EXIT_INTERNAL);
     if (rc == 0 && npy) {
         unsigned char head[256];
-        const size_t len = mr_npy_output_header(head, sizeof head, rows, nvals > 1 ? nvals : 0);
+        const size_t len = mr_npy_output_header(head, sizeof head, rows, nvals, mode);
         if (cli_write(&out, head, len) != 0)
             rc = (cli_msg("%s: write error: %s", output ? output : "<stdout>", strerror(errno)), MR_EXIT_IO);
     }

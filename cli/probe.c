@@ -103,3 +103,10 @@ void cli_print_backend(const mr_backend_info *b)
     else
         fprintf(stderr, "mars-replay: backend: cpu\n");
 }
+
+void cli_warn_cache(const mr_backend_info *b)
+{
+    if (strcmp(b->used, "opencl") == 0 && strncmp(b->cache, "untrusted", 9) == 0)
+        cli_msg("warning: OpenCL program cache %s; the kernel was built from source "
+                "(see --no-cache)", b->cache);
+}

@@ -4,13 +4,19 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_io.h"
 #include "config.h"
+#include "escape.h"
+#include "exit_codes.h"
 
 static int job_argc;
 static char *const *job_argv;
@@ -72,25 +78,54 @@ void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int un
             /* the class index the reference substitutes is not public; name the rule */
             snprintf(how, sizeof how, "replaced by the most frequent training level (as pymars does)");
         }
-        fprintf(stderr,
-                "mars-replay: warning: %s: column \"%s\": %llu unseen categorical level%s %s; first \"%s\" at row %llu\n",
-                input, mr_model_feature_name(m, f), (unsigned long long)c->unknown,
-                c->unknown == 1 ? "" : "s", how, c->first_unknown,
-                (unsigned long long)c->first_unknown_row);
+        fputs("mars-replay: warning: ", stderr);
+        cli_put_escaped(stderr, input, 0);
+        fputs(": column \"", stderr);
+        cli_put_escaped(stderr, mr_model_feature_name(m, f), 0);
+        fprintf(stderr, "\": %llu unseen categorical level%s %s; first \"", (unsigned long long)c->unknown,
+                c->unknown == 1 ? "" : "s", how);
+        cli_put_escaped(stderr, c->first_unknown, 0);
+        fprintf(stderr, "\" at row %llu\n", (unsigned long long)c->first_unknown_row);
     }
+}
+
+/* JSON strings are UTF-8: jansson refuses anything else, and the key would
+ * silently go missing. */
+void cli_json_put_str(json_t *obj, const char *key, const char *s)
+{
+    json_t *v = s ? json_string(s) : json_null();
+    if (!v) {
+        const size_t n = strlen(s), cap = 4 * n + 8;
+        char *esc = malloc(cap), *hex = malloc(2 * n + 1), kh[64];
+        if (esc && hex) {
+            mr_escape(esc, cap, s, n);
+            for (size_t i = 0; i < n; i++)
+                snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+            snprintf(kh, sizeof kh, "%s_hex", key);
+            v = json_string(esc);
+            json_object_set_new(obj, kh, json_string(hex));
+        }
+        free(esc);
+        free(hex);
+    }
+    json_object_set_new(obj, key, v ? v : json_null());
 }
 
 int cli_report_write(const cli_report *r, const char *path)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "program", json_string("mars-replay"));
-    json_object_set_new(o, "version", json_string(MR_PROJECT_VERSION));
-    json_object_set_new(o, "library_version", json_string(mr_version_string()));
-    json_object_set_new(o, "command", json_string(r->command));
+    cli_json_put_str(o, "program", "mars-replay");
+    cli_json_put_str(o, "version", MR_PROJECT_VERSION);
+    cli_json_put_str(o, "library_version", mr_version_string());
+    cli_json_put_str(o, "command", r->command);
     if (job_argv) {
         json_t *argv = json_array();
-        for (int i = 0; i < job_argc; i++)
-            json_array_append_new(argv, json_string(job_argv[i]));
+        for (int i = 0; i < job_argc; i++) {
+            json_t *one = json_object(); /* an argument may not be UTF-8: put it as the others */
+            cli_json_put_str(one, "a", job_argv[i]);
+            json_array_append(argv, json_object_get(one, "a"));
+            json_decref(one);
+        }
         json_object_set_new(o, "command_line", argv);
     }
     char when[32] = "";
@@ -101,24 +136,24 @@ int cli_report_write(const cli_report *r, const char *path)
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';
-    json_object_set_new(o, "host", json_string(host));
+    cli_json_put_str(o, "host", host);
     char *cwd = getcwd(NULL, 0); /* relative paths below are relative to it */
-    json_object_set_new(o, "cwd", cwd ? json_string(cwd) : json_null());
+    cli_json_put_str(o, "cwd", cwd);
     free(cwd);
     json_t *slurm = slurm_ids();
     if (slurm)
         json_object_set_new(o, "slurm", slurm);
     json_object_set_new(o, "mpi_ranks", json_integer(r->n_ranks > 0 ? r->n_ranks : 1));
     json_t *model = json_object();
-    json_object_set_new(model, "path", json_string(r->model_path ? r->model_path : ""));
+    cli_json_put_str(model, "path", r->model_path ? r->model_path : "");
     if (r->model) {
-        json_object_set_new(model, "sha256", json_string(mr_model_sha256(r->model)));
+        cli_json_put_str(model, "sha256", mr_model_sha256(r->model));
         json_object_set_new(model, "n_features", json_integer((json_int_t)mr_model_n_features(r->model)));
         json_object_set_new(model, "n_terms", json_integer((json_int_t)mr_model_n_terms(r->model)));
     }
     json_object_set_new(o, "model", model);
     json_t *in = json_object();
-    json_object_set_new(in, "path", json_string(r->input ? r->input : "-"));
+    cli_json_put_str(in, "path", r->input ? r->input : "-");
     json_object_set_new(in, "size_bytes", r->input_size >= 0 ? json_integer(r->input_size) : json_null());
     if (r->input_size >= 0) { /* with the size, the identity merge and --resume compare */
         char mt[48];
@@ -128,7 +163,7 @@ int cli_report_write(const cli_report *r, const char *path)
     json_t *inputs = json_array();
     json_array_append_new(inputs, in);
     json_object_set_new(o, "inputs", inputs);
-    json_object_set_new(o, "output", json_string(r->output ? r->output : "-"));
+    cli_json_put_str(o, "output", r->output ? r->output : "-");
     if (r->output_format)
         json_object_set_new(o, "output_format", json_string(r->output_format));
     const mr_run_stats *s = r->stats;
@@ -142,7 +177,7 @@ int cli_report_write(const cli_report *r, const char *path)
         json_t *cols = json_array();
         for (size_t f = 0; r->model && s->columns && f < s->n_columns; f++) {
             json_t *c = json_object();
-            json_object_set_new(c, "name", json_string(mr_model_feature_name(r->model, f)));
+            cli_json_put_str(c, "name", mr_model_feature_name(r->model, f));
             json_object_set_new(c, "missing", json_integer((json_int_t)s->columns[f].missing));
             if (mr_model_feature_is_categorical(r->model, f))
                 json_object_set_new(c, "unseen_levels", json_integer((json_int_t)s->columns[f].unknown));
@@ -167,18 +202,18 @@ int cli_report_write(const cli_report *r, const char *path)
     if (r->backend) {
         const mr_backend_info *b = r->backend;
         json_t *bo = json_object();
-        json_object_set_new(bo, "requested", json_string(b->requested));
-        json_object_set_new(bo, "used", json_string(b->used));
-        json_object_set_new(bo, "precision", json_string(b->precision));
-        json_object_set_new(bo, "fallback_reason", b->fallback[0] ? json_string(b->fallback) : json_null());
+        cli_json_put_str(bo, "requested", b->requested);
+        cli_json_put_str(bo, "used", b->used);
+        cli_json_put_str(bo, "precision", b->precision);
+        cli_json_put_str(bo, "fallback_reason", b->fallback[0] ? b->fallback : NULL);
         if (strcmp(b->used, "opencl") == 0) {
             char spec[32];
             snprintf(spec, sizeof spec, "opencl:%d.%d", b->platform_index, b->device_index);
-            json_object_set_new(bo, "device_spec", json_string(spec));
-            json_object_set_new(bo, "device", json_string(b->device));
-            json_object_set_new(bo, "platform", json_string(b->platform));
+            cli_json_put_str(bo, "device_spec", spec);
+            cli_json_put_str(bo, "device", b->device);
+            cli_json_put_str(bo, "platform", b->platform);
             json_object_set_new(bo, "kernel_cached", json_boolean(b->kernel_cached));
-            json_object_set_new(bo, "cache", json_string(b->cache));
+            cli_json_put_str(bo, "cache", b->cache);
             json_object_set_new(bo, "setup_seconds", json_real(b->setup_seconds));
             json_object_set_new(bo, "kernel_build_seconds", json_real(b->build_seconds));
             json_object_set_new(bo, "write_seconds", json_real(b->write_seconds));
@@ -195,13 +230,13 @@ int cli_report_write(const cli_report *r, const char *path)
     json_object_set_new(o, "peak_rss_bytes", json_integer(cli_peak_rss()));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
     if (r->shard)
-        json_object_set_new(o, "shard", json_string(r->shard));
+        cli_json_put_str(o, "shard", r->shard);
     if (r->ranks) {
         json_t *ranks = json_array();
         for (int i = 0; i < r->n_ranks; i++) {
             json_t *k = json_object();
             json_object_set_new(k, "rank", json_integer(i));
-            json_object_set_new(k, "host", json_string(r->ranks[i].host));
+            cli_json_put_str(k, "host", r->ranks[i].host);
             json_object_set_new(k, "rows", json_integer((json_int_t)r->ranks[i].rows));
             json_object_set_new(k, "bytes_in", json_integer((json_int_t)r->ranks[i].bytes_in));
             json_object_set_new(k, "bytes_out", json_integer((json_int_t)r->ranks[i].bytes_out));
@@ -215,8 +250,8 @@ int cli_report_write(const cli_report *r, const char *path)
     }
     if (r->error) {
         json_t *e = json_object();
-        json_object_set_new(e, "status", json_string(mr_strerror(r->error->status)));
-        json_object_set_new(e, "message", json_string(r->error->text));
+        cli_json_put_str(e, "status", mr_strerror(r->error->status));
+        cli_json_put_str(e, "message", r->error->text);
         if (r->error->line)
             json_object_set_new(e, "line", json_integer((json_int_t)r->error->line));
         if (r->error->row)
@@ -239,4 +274,64 @@ int cli_report_write(const cli_report *r, const char *path)
     }
     json_decref(o);
     return rc;
+}
+
+/* The canonical name of a path that may not exist yet: its directory
+ * resolved (symlinks, ., ..) and its last component. 0, or -1. */
+static int resolved_name(const char *path, char *out, size_t cap)
+{
+    char dir[PATH_MAX], *slash;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    char real[PATH_MAX];
+    if (slash) {
+        *slash = '\0';
+        if (!realpath(dir[0] ? dir : "/", real))
+            return -1;
+    } else if (!realpath(".", real)) {
+        return -1;
+    }
+    const int n = snprintf(out, cap, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int cli_report_check_paths(const char *report, const char *model, const char *input,
+                           const char *output)
+{
+    if (!report || strcmp(report, "-") == 0)
+        return 0;
+    struct stat rs;
+    const int exists = stat(report, &rs) == 0;
+    const struct {
+        const char *what, *path;
+        int fd; /* when path is NULL: the standard stream it stands for */
+    } other[] = {
+        { "the model", model, -1 },
+        { "the input", input && strcmp(input, "-") != 0 ? input : NULL, STDIN_FILENO },
+        { "the output", output, STDOUT_FILENO },
+    };
+    char rname[PATH_MAX + 256] = "";
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        struct stat os;
+        const int have = other[i].path ? stat(other[i].path, &os) == 0
+                       : other[i].fd >= 0 && fstat(other[i].fd, &os) == 0 && S_ISREG(os.st_mode);
+        int same = exists && have && rs.st_dev == os.st_dev && rs.st_ino == os.st_ino;
+        /* -o FILE is created at the end: compare the names the two resolve to */
+        if (!same && other[i].path && (!exists || !have)) {
+            char oname[PATH_MAX + 256];
+            if ((rname[0] || resolved_name(report, rname, sizeof rname) == 0) &&
+                resolved_name(other[i].path, oname, sizeof oname) == 0)
+                same = strcmp(rname, oname) == 0;
+        }
+        if (same) { /* one write: under MPI every rank says it, line by line */
+            char shown[512];
+            mr_escape(shown, sizeof shown, report, strlen(report));
+            cli_msg("--report %s is the same file as %s%s: it would be overwritten (see mars-replay --help)",
+                    shown, other[i].what, other[i].path ? (other[i].fd == STDOUT_FILENO ? " (-o)" : "")
+                                          : other[i].fd == STDIN_FILENO ? " (stdin)" : " (stdout)");
+            return MR_EXIT_USAGE;
+        }
+    }
+    return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef MR_CLI_REPORT_H
 #define MR_CLI_REPORT_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -41,10 +42,20 @@ typedef struct cli_report {
 
 /* The program's command line, recorded in every report. */
 void cli_report_set_command_line(int argc, char *const *argv);
+/* obj[key] = s (NULL: null), always written: a string that is not valid
+ * UTF-8 (JSON cannot hold it) is written escaped (src/escape.h) and its exact
+ * bytes in hex under key_hex. */
+void cli_json_put_str(json_t *obj, const char *key, const char *s);
 /* Write the report to path; "-" means stdout when no data goes there
  * (r->stdout_free: -o FILE, or check), else stderr, so that it never mixes
  * with data. Returns 0 or -1 with errno. */
 int cli_report_write(const cli_report *r, const char *path);
+/* Before a run: 0, or (with the message printed) 2 when the --report path
+ * is the same file as the model, the input (or stdin) or the output (or
+ * stdout): compared by device and inode when both exist, else by the names
+ * they resolve to (-o is only created at the end). "-" and NULL: 0. */
+int cli_report_check_paths(const char *report, const char *model, const char *input,
+                           const char *output);
 /* One warning line per categorical column that met unseen labels. */
 void cli_report_unknown_levels(const mr_model *m, const mr_run_stats *st, int unknown_mode,
                                const char *input);

@@ -22,6 +22,7 @@ void mr_options_defaults(mr_options *o)
     o->unknown = MR_UNKNOWN_MODE;
     o->mode = MR_MODE_PREDICT;
     o->max_record = MR_DEFAULT_MAX_RECORD;
+    o->max_model = MR_DEFAULT_MAX_MODEL_BYTES;
     mr_device_spec_parse("cpu", &o->device);
 }
 
@@ -131,6 +132,12 @@ mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t v)
         o->names_from_model = v != 0;
         if (v)
             o->header = 0;
+        return MR_OK;
+    case MR_OPT_NO_CACHE: o->no_cache = v != 0; return MR_OK;
+    case MR_OPT_MAX_MODEL_BYTES:
+        if (v < 1)
+            return MR_E_INVAL;
+        o->max_model = (uint64_t)v;
         return MR_OK;
     case MR_OPT_UNKNOWN_LEVEL:
         if (v < MR_UNKNOWN_MODE || v > MR_UNKNOWN_ERROR)

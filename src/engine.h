@@ -10,6 +10,7 @@
 
 #define MR_DEFAULT_NA ",NA,NaN,nan"
 #define MR_DEFAULT_MAX_RECORD ((size_t)64 << 20)
+#define MR_DEFAULT_MAX_MODEL_BYTES ((uint64_t)256 << 20) /* MR_OPT_MAX_MODEL_BYTES */
 
 struct mr_options {
     unsigned threads;
@@ -32,6 +33,8 @@ struct mr_options {
     size_t max_record;
     mr_device_spec device; /* MR_OPT_DEVICE (device_spec.h) */
     int single;            /* MR_OPT_PRECISION "single" */
+    int no_cache;          /* MR_OPT_NO_CACHE */
+    uint64_t max_model;    /* MR_OPT_MAX_MODEL_BYTES (mr_model_load_file_opt) */
 };
 
 struct mr_engine {

@@ -1,6 +1,8 @@
 /* error.c — mr_error helpers and mr_strerror. */
 #include "error.h"
 
+#include "escape.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,32 +37,14 @@ void mr_err_field(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+void mr_err_name(char *dst, size_t cap, const char *name)
+{
+    mr_escape(dst, cap, name ? name : "", name ? strlen(name) : 0);
+}
+
 void mr_err_quote(char *dst, size_t cap, const char *s, size_t len)
 {
-    size_t o = 0;
-    const size_t limit = cap > 8 ? cap - 8 : 0; /* room for an escape and "..." */
-    for (size_t i = 0; i < len && o < limit; i++) {
-        const unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-            const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-                            : c == '"' ? "\\\"" : c == '\\' ? "\\\\" : NULL;
-            if (esc) {
-                dst[o++] = esc[0];
-                dst[o++] = esc[1];
-            } else {
-                o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-            }
-        } else {
-            dst[o++] = (char)c;
-        }
-        if (i + 1 < len && o >= limit) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-    }
-    if (cap)
-        dst[o < cap ? o : cap - 1] = '\0';
+    mr_escape(dst, cap, s, len);
 }
 
 const char *mr_strerror(mr_status s)

@@ -12,8 +12,12 @@ mr_status mr_err_set(mr_error *err, mr_status st, const char *fmt, ...)
 void mr_err_clear(mr_error *err);
 /* Copy a string into a fixed field, truncating safely. */
 void mr_err_field(char *dst, size_t cap, const char *src);
-/* Quote `s` (len bytes) for a message: printable ASCII/UTF-8 kept, control bytes
- * escaped, truncated to fit. Always NUL-terminates dst. */
+/* A name from the model or the data into a fixed field (mr_error.field),
+ * escaped (escape.h) and truncated to fit. */
+void mr_err_name(char *dst, size_t cap, const char *name);
+/* Quote `s` (len bytes) for a message: escaped (escape.h: printable UTF-8
+ * kept, anything else as \n, \xNN...), truncated to fit with "...". Always
+ * NUL-terminates dst. */
 void mr_err_quote(char *dst, size_t cap, const char *s, size_t len);
 
 #define RETURN_IF(cond, st, err, ...) \

@@ -380,7 +380,8 @@ mr_status mr_input_part_parity(const mr_options *opt, mr_read_at_fn read_at, voi
     return st;
 }
 
-size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
+size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int mode)
 {
-    return mr_npy_write_header(buf, cap, rows, cols);
+    return mode == MR_MODE_DESIGN ? mr_npy_write_matrix_header(buf, cap, rows, cols)
+                                  : mr_npy_write_header(buf, cap, rows, 0);
 }

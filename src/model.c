@@ -22,7 +22,9 @@
 
 #include <jansson.h>
 
+#include "engine.h"
 #include "error.h"
+#include "escape.h"
 #include "numfmt.h"
 #include "sha256.h"
 
@@ -333,7 +335,7 @@ static mr_status check_duplicate_names(ctx *c, mr_model *m)
     path_key(c, "feature_names");
     path_index(c, second);
     if (c->err)
-        mr_err_field(c->err->field, sizeof c->err->field, m->feature_names[second]);
+        mr_err_name(c->err->field, sizeof c->err->field, m->feature_names[second]);
     char q[64];
     const char *nm = m->feature_names[second];
     mr_err_quote(q, sizeof q, nm, strlen(nm));
@@ -1249,12 +1251,7 @@ static mr_status json_fail(mr_error *err, const json_error_t *je, const char *bu
     }
     /* jansson's message may quote raw input bytes: keep the line printable */
     char text[JSON_ERROR_TEXT_LENGTH];
-    size_t k = 0;
-    for (; k + 1 < sizeof text && je->text[k]; k++) {
-        const unsigned char ch = (unsigned char)je->text[k];
-        text[k] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-    }
-    text[k] = '\0';
+    mr_escape(text, sizeof text, je->text, strlen(je->text));
     if (err) {
         err->line = je->line > 0 ? (uint64_t)je->line : 0;
         err->column = je->column > 0 ? (uint32_t)je->column : 0;
@@ -1315,8 +1312,17 @@ MR_API mr_status mr_model_load_buffer(const char *buf, size_t len, const char *s
     return st;
 }
 
-/* Read a whole file; works for pipes and /dev/stdin too (no size needed). */
-static mr_status read_all(const char *path, char **data, size_t *len, mr_error *err)
+/* A model bigger than this is refused before it is read whole: parsing holds
+ * the text and its JSON tree (several times its size) in memory. */
+static mr_status too_big(mr_error *err, const char *what, uint64_t max)
+{
+    return mr_err_set(err, MR_E_MODEL, "model file %s the limit of %llu bytes (--max-model-bytes)",
+                      what, (unsigned long long)max);
+}
+
+/* Read a whole file of at most max bytes; works for pipes and /dev/stdin too
+ * (no size needed: the limit is then checked while reading). */
+static mr_status read_all(const char *path, uint64_t max, char **data, size_t *len, mr_error *err)
 {
     const int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -1327,6 +1333,12 @@ static mr_status read_all(const char *path, char **data, size_t *len, mr_error *
     }
     struct stat st;
     size_t cap = 1 << 16;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+        char what[64];
+        snprintf(what, sizeof what, "is %llu bytes, over", (unsigned long long)st.st_size);
+        close(fd);
+        return too_big(err, what, max);
+    }
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0
         && (unsigned long long)st.st_size < SIZE_MAX / 2)
         cap = (size_t)st.st_size + 1; /* +1 so EOF is seen without a realloc */
@@ -1336,6 +1348,10 @@ static mr_status read_all(const char *path, char **data, size_t *len, mr_error *
     if (!p)
         status = mr_err_set(err, MR_E_NOMEM, "out of memory");
     while (status == MR_OK) {
+        if (n > max) { /* a pipe, or a file that grew */
+            status = too_big(err, "is over", max);
+            break;
+        }
         if (n == cap) {
             char *q = cap <= SIZE_MAX / 2 ? realloc(p, cap * 2) : NULL;
             if (!q) {
@@ -1367,7 +1383,8 @@ static mr_status read_all(const char *path, char **data, size_t *len, mr_error *
     return MR_OK;
 }
 
-MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *err)
+MR_API mr_status mr_model_load_file_opt(const char *path, const mr_options *opt, mr_model **out,
+                                        mr_error *err)
 {
     mr_err_clear(err);
     if (out)
@@ -1377,7 +1394,7 @@ MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *
                           out ? "path" : "output pointer");
     char *data = NULL;
     size_t len = 0;
-    const mr_status st = read_all(path, &data, &len, err);
+    const mr_status st = read_all(path, opt ? opt->max_model : MR_DEFAULT_MAX_MODEL_BYTES, &data, &len, err);
     if (st != MR_OK) {
         if (err)
             mr_err_field(err->source, sizeof err->source, path);
@@ -1386,6 +1403,11 @@ MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *
     const mr_status r = mr_model_load_buffer(data, len, path, out, err);
     free(data);
     return r;
+}
+
+MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *err)
+{
+    return mr_model_load_file_opt(path, NULL, out, err);
 }
 
 /* ---- accessors (NULL model or index out of range: 0 / NULL / NaN / -1) -- */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "escape.h"
 
 #define PREFIX_V1 10 /* magic + version + 2-byte length */
 #define PREFIX_V2 12 /* magic + version + 4-byte length */
@@ -29,24 +30,11 @@ typedef struct {
     mr_error *err;
 } cursor;
 
-/* Quote bytes for a message keeping err->text plain ASCII: headers are
- * untrusted and may hold control bytes or invalid UTF-8. */
+/* Quote bytes for a message: headers are untrusted and may hold control
+ * bytes or invalid UTF-8 (escape.h). */
 static void show(char *dst, size_t cap, const unsigned char *s, size_t len)
 {
-    size_t o = 0;
-    for (size_t k = 0; k < len; k++) {
-        if (o + 8 >= cap) { /* room for an escape, "..." and NUL */
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        const unsigned char c = s[k];
-        if (c >= 0x20 && c < 0x7f && c != '\\')
-            dst[o++] = (char)c;
-        else
-            o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-    }
-    dst[o] = '\0';
+    mr_escape(dst, cap, (const char *)s, len);
 }
 
 static int peek(const cursor *c)
@@ -411,17 +399,12 @@ mr_status mr_npy_parse_header(const unsigned char *buf, size_t len, mr_npy_heade
     return MR_OK;
 }
 
-size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
-{
-    return mr_npy_write_header_dtype(buf, cap, rows, cols, MR_NPY_F64);
-}
-
-size_t mr_npy_write_header_dtype(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols,
-                                 mr_npy_dtype dtype)
+static size_t write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int two_d,
+                           mr_npy_dtype dtype)
 {
     const char *descr = dtype == MR_NPY_F32 ? "<f4" : "<f8";
     char dict[128];
-    const int n = cols
+    const int n = two_d
         ? snprintf(dict, sizeof dict,
                    "{'descr': '%s', 'fortran_order': False, 'shape': (%" PRIu64 ", %" PRIu64
                    "), }", descr, rows, cols)
@@ -448,4 +431,20 @@ size_t mr_npy_write_header_dtype(unsigned char *buf, size_t cap, uint64_t rows, 
     memset(buf + PREFIX_V1 + n, ' ', total - PREFIX_V1 - (size_t)n - 1);
     buf[total - 1] = '\n';
     return total;
+}
+
+size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
+{
+    return write_header(buf, cap, rows, cols, cols != 0, MR_NPY_F64);
+}
+
+size_t mr_npy_write_header_dtype(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols,
+                                 mr_npy_dtype dtype)
+{
+    return write_header(buf, cap, rows, cols, cols != 0, dtype);
+}
+
+size_t mr_npy_write_matrix_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols)
+{
+    return write_header(buf, cap, rows, cols, 1, MR_NPY_F64);
 }

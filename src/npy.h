@@ -40,5 +40,8 @@ size_t mr_npy_write_header(unsigned char *buf, size_t cap, uint64_t rows, uint64
 /* The same for a float32 or float64 array (mr_input_part's part headers). */
 size_t mr_npy_write_header_dtype(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols,
                                  mr_npy_dtype dtype);
+/* The same, always 2-D: shape (rows, cols) also for cols == 0 (the design
+ * matrix of a model without terms: a valid empty array, no data bytes). */
+size_t mr_npy_write_matrix_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols);
 
 #endif

@@ -284,6 +284,7 @@ typedef struct mr_ocl_engine {
     cl_program prog;
     cl_mem ops, knot, term_reg, coef;
     int single;
+    int no_cache; /* MR_OPT_NO_CACHE: the program cache is neither read nor written */
     size_t real; /* bytes per value on the device */
     cl_ulong gmem, max_alloc;
 } mr_ocl_engine;
@@ -367,11 +368,16 @@ static int load_program(mr_ocl_engine *o, const dev_facts *f, mr_backend_info *i
                             f->pversion, f->name, f->version, f->driver };
     char key[65], dir[3800], path[4096];
     mr_ocl_cache_key(parts, sizeof parts / sizeof *parts, key);
-    const int have_dir = mr_ocl_cache_dir(dir, sizeof dir) == 0;
-    if (!have_dir)
+    int have_dir = 0, trust;
+    char distrust[300];
+    if (o->no_cache)
+        bput(in->cache, sizeof in->cache, "disabled");
+    else if (mr_ocl_cache_dir(dir, sizeof dir) != 0)
         bput(in->cache, sizeof in->cache, "no cache directory (neither XDG_CACHE_HOME nor HOME is an absolute path)");
+    else if ((trust = mr_ocl_cache_trust(dir, distrust, sizeof distrust)) != 0) /* another user could plant code */
+        bput(in->cache, sizeof in->cache, trust == -2 ? "untrusted, not used: %s" : "built; not cached: %s", distrust);
     else
-        mr_ocl_cache_path(dir, key, path, sizeof path);
+        have_dir = mr_ocl_cache_path(dir, key, path, sizeof path) == 0;
     cl_int rc;
     unsigned char *bin = NULL;
     size_t len = 0;
@@ -498,6 +504,7 @@ static int setup(mr_engine *e, const mr_ocl_api *cl, const dev_facts *f, char *w
     o->cl = cl;
     o->did = f->did;
     o->single = e->opt.single;
+    o->no_cache = e->opt.no_cache;
     o->real = o->single ? sizeof(float) : sizeof(double);
     o->gmem = f->gmem;
     o->max_alloc = f->max_alloc;

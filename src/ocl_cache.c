@@ -73,9 +73,23 @@ int mr_ocl_cache_load(const char *dir, const char *key, unsigned char **bin, siz
     *len = 0;
     if (mr_ocl_cache_path(dir, key, path, sizeof path) != 0)
         return fail(why, cap, "path too long", dir);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fail(why, cap, errno == ENOENT ? "not cached yet" : strerror(errno), path);
+    if (mr_ocl_cache_trust(dir, why, cap) != 0)
+        return -1;
+    /* no symlink, and never block: a FIFO planted here would hang the run */
+    const int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return fail(why, cap, errno == ENOENT ? "not cached yet"
+                              : errno == ELOOP ? "a symbolic link (not followed)" : strerror(errno), path);
+    struct stat st;
+    const char *odd = fstat(fd, &st) != 0 ? strerror(errno)
+                    : !S_ISREG(st.st_mode) ? "not a regular file"
+                    : st.st_uid != geteuid() ? "owned by another user"
+                    : (st.st_mode & 022) ? "writable by group or others" : NULL;
+    FILE *fp = odd ? NULL : fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return fail(why, cap, odd ? odd : strerror(errno), path);
+    }
     unsigned char head[HEAD];
     unsigned char *data = NULL;
     const char *bad = NULL;
@@ -112,21 +126,54 @@ int mr_ocl_cache_load(const char *dir, const char *key, unsigned char **bin, siz
     return 0;
 }
 
-static int make_dir(const char *dir)
+/* One component of the cache path, created 0700 if missing, checked without
+ * following it. The leaf is ours alone; an ancestor may also be root's, and
+ * may be writable by others only with the sticky bit (/tmp): there nobody
+ * else can rename or replace an entry we own. NULL if fine, else why, with
+ * *untrusted set when the reason is another user's reach (a symlink, an
+ * owner, a mode) rather than a path that cannot be used. */
+static const char *component(const char *path, int leaf, int *untrusted)
 {
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
-        return -1;
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (!slash || slash == parent)
-        return -1;
-    *slash = '\0';
-    if (mkdir(parent, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+    struct stat st;
+    *untrusted = 0;
+    if (lstat(path, &st) != 0 && (errno != ENOENT || mkdir(path, 0700) != 0 || lstat(path, &st) != 0))
+        return strerror(errno);
+    *untrusted = 1;
+    if (S_ISLNK(st.st_mode))
+        return "a symbolic link (not followed)";
+    if (st.st_uid != geteuid() && (leaf || st.st_uid != 0))
+        return "owned by another user";
+    if ((st.st_mode & 022) && (leaf || !(st.st_mode & S_ISVTX)))
+        return "writable by group or others";
+    *untrusted = 0;
+    return S_ISDIR(st.st_mode) ? NULL : "not a directory";
+}
+
+int mr_ocl_cache_trust(const char *dir, char *why, size_t cap)
+{
+    char p[4096];
+    const size_t n = strlen(dir);
+    if (dir[0] != '/' || n >= sizeof p)
+        return fail(why, cap, "not an absolute path that fits", dir);
+    memcpy(p, dir, n + 1);
+    /* from the root down, as ssh checks its files: an ancestor is checked
+     * before anything is created in it */
+    int untrusted = 0;
+    const char *bad = component("/", 0, &untrusted);
+    if (bad)
+        return fail(why, cap, bad, "/") - untrusted;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/' && s[1] != '\0')
+            continue;
+        const int slash = *s == '/', leaf = !slash || s[1] == '\0';
+        if (slash)
+            *s = '\0';
+        if ((bad = component(p, leaf, &untrusted)) != NULL)
+            return fail(why, cap, bad, p) - untrusted; /* -1 unusable, -2 untrusted */
+        if (slash)
+            *s = '/';
+    }
+    return 0;
 }
 
 int mr_ocl_cache_store(const char *dir, const char *key, const unsigned char *bin, size_t len,
@@ -137,8 +184,8 @@ int mr_ocl_cache_store(const char *dir, const char *key, const unsigned char *bi
         return fail(why, cap, "path too long", dir);
     if (len == 0 || len > MAX_PAYLOAD)
         return fail(why, cap, "no program binary to store", path);
-    if (make_dir(dir) != 0)
-        return fail(why, cap, strerror(errno), dir);
+    if (mr_ocl_cache_trust(dir, why, cap) != 0)
+        return -1;
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp.XXXXXX", dir, key);
     const int fd = mkstemp(tmp);
     if (fd < 0)

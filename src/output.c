@@ -70,7 +70,9 @@ int mr_output_block(const mr_stream *r, mr_slot *s, const mr_worker *w, const mr
     for (size_t j = 0; j < n; j++) {
         const size_t row = v->row0 + j;
         const size_t kstart = r->nkeep && row ? w->keep_end[row - 1] : 0;
-        const size_t klen = r->nkeep ? w->keep_end[row] - kstart : 0;
+        size_t klen = r->nkeep ? w->keep_end[row] - kstart : 0;
+        if (klen && !nvals) /* no values (a design of zero terms): no ',' after the kept fields */
+            klen--;
         if (mr_buf_grow(&s->out, &s->out_cap, s->out_len + klen + nvals * per_val + 1) != 0)
             return -1;
         char *o = s->out + s->out_len;
@@ -140,6 +142,14 @@ mr_status mr_output_flush_header(mr_stream *r, mr_error *err)
     return st;
 }
 
+/* predict: a vector (rows,); design: a matrix (rows, terms), also with no
+ * terms (rows, 0) */
+static size_t npy_header(const mr_stream *r, unsigned char *h, size_t cap, uint64_t rows)
+{
+    return r->o->mode == MR_MODE_DESIGN ? mr_npy_write_matrix_header(h, cap, rows, r->m->n_terms)
+                                        : mr_npy_write_header(h, cap, rows, 0);
+}
+
 mr_status mr_output_header(mr_stream *r, mr_error *err)
 {
     const mr_options *o = r->o;
@@ -151,8 +161,7 @@ mr_status mr_output_header(mr_stream *r, mr_error *err)
         r->npy_rows_known = r->in->fmt == MR_FMT_NPY;
         RETURN_IF(!r->npy_rows_known && !r->io->pwrite, MR_E_INVAL, err,
                   "npy output of unknown length needs a seekable output file (-o FILE) or .npy input");
-        r->npy_header_len = mr_npy_write_header(h, sizeof h, r->npy_rows_known ? r->npy_rows : 0,
-                                                o->mode == MR_MODE_DESIGN ? nvals : 0);
+        r->npy_header_len = npy_header(r, h, sizeof h, r->npy_rows_known ? r->npy_rows : 0);
         RETURN_IF(!r->npy_header_len, MR_E_INTERNAL, err, "npy header does not fit");
         return hold_header(r, h, r->npy_header_len, err);
     }
@@ -163,8 +172,8 @@ mr_status mr_output_header(mr_stream *r, mr_error *err)
     int bad = mr_buf_grow(&buf, &cap, 64); /* a model without terms: "\n" alone */
     for (size_t k = 0; k < r->nkeep; k++) {
         bad |= mr_csv_put_field(&buf, &len, &cap, r->keep_names[k], strlen(r->keep_names[k]));
-        bad |= mr_buf_grow(&buf, &cap, len + 1);
-        if (!bad)
+        bad |= mr_buf_grow(&buf, &cap, len + 2);
+        if (!bad && (nvals || k + 1 < r->nkeep))
             buf[len++] = ',';
     }
     for (size_t i = 0; i < nvals && !bad; i++) {
@@ -189,8 +198,7 @@ mr_status mr_output_finish(mr_stream *r, mr_error *err)
     if (r->o->out_fmt != MR_FMT_NPY || r->o->mode == MR_MODE_CHECK || r->npy_rows_known)
         return MR_OK;
     unsigned char h[256];
-    const size_t nvals = r->o->mode == MR_MODE_DESIGN ? r->m->n_terms : 0;
-    const size_t hl = mr_npy_write_header(h, sizeof h, r->rows_out, nvals);
+    const size_t hl = npy_header(r, h, sizeof h, r->rows_out);
     RETURN_IF(hl != r->npy_header_len, MR_E_INTERNAL, err, "npy header length changed");
     if (r->io->pwrite(r->io->write_cookie, h, hl, 0) != 0)
         return write_failed(r, err);

@@ -7,28 +7,66 @@
 typedef struct {
     mr_op *ops;
     size_t n, cap;
+    uint32_t *slot;   /* open-addressing index of ops by (code, a, b, k): op + 1, 0 = empty */
+    size_t slot_mask; /* slots - 1; slots a power of two, at least twice n */
 } builder;
 
-/* Structural sharing: the same (code, a, b, k) is the same value, so a
- * linear search over earlier ops finds common sub-terms (models have at most
- * a few hundred ops; compile time is not the hot path). */
-static uint32_t emit(builder *bd, mr_opcode code, uint32_t a, uint32_t b, double k, int *oom)
+static size_t op_hash(mr_opcode code, uint32_t a, uint32_t b, double k)
 {
+    uint64_t kb;
+    memcpy(&kb, &k, sizeof kb);
+    uint64_t h = (uint64_t)code * 0x9E3779B97F4A7C15u;
+    h = (h ^ a) * 0xBF58476D1CE4E5B9u;
+    h = (h ^ b) * 0x94D049BB133111EBu;
+    h = (h ^ kb) * 0x9E3779B97F4A7C15u;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static int same_op(const mr_op *o, mr_opcode code, uint32_t a, uint32_t b, double k)
+{
+    return o->code == code && o->a == a && o->b == b && memcmp(&o->k, &k, sizeof k) == 0;
+}
+
+/* Double the index (and the op array with it) before it is half full. */
+static int grow(builder *bd)
+{
+    const size_t cap = bd->cap ? bd->cap * 2 : 64;
+    mr_op *ops = realloc(bd->ops, cap * sizeof *ops);
+    if (!ops)
+        return -1;
+    bd->ops = ops;
+    bd->cap = cap;
+    const size_t slots = 2 * cap;
+    uint32_t *slot = calloc(slots, sizeof *slot);
+    if (!slot)
+        return -1;
     for (size_t i = 0; i < bd->n; i++) {
         const mr_op *o = &bd->ops[i];
-        if (o->code == code && o->a == a && o->b == b && memcmp(&o->k, &k, sizeof k) == 0)
-            return (uint32_t)i;
+        size_t h = op_hash(o->code, o->a, o->b, o->k) & (slots - 1);
+        while (slot[h])
+            h = (h + 1) & (slots - 1);
+        slot[h] = (uint32_t)i + 1;
     }
-    if (bd->n == bd->cap) {
-        const size_t cap = bd->cap ? bd->cap * 2 : 64;
-        mr_op *ops = realloc(bd->ops, cap * sizeof *ops);
-        if (!ops) {
-            *oom = 1;
-            return 0;
-        }
-        bd->ops = ops;
-        bd->cap = cap;
+    free(bd->slot);
+    bd->slot = slot;
+    bd->slot_mask = slots - 1;
+    return 0;
+}
+
+/* Structural sharing: the same (code, a, b, k) is the same value, so each
+ * distinct op is emitted once; hashed, so a model of a million terms plans
+ * in linear time (bench/hostile.py). k is compared by its bits. */
+static uint32_t emit(builder *bd, mr_opcode code, uint32_t a, uint32_t b, double k, int *oom)
+{
+    if (bd->n == bd->cap && grow(bd) != 0) {
+        *oom = 1;
+        return 0;
     }
+    size_t h = op_hash(code, a, b, k) & bd->slot_mask;
+    for (; bd->slot[h]; h = (h + 1) & bd->slot_mask)
+        if (same_op(&bd->ops[bd->slot[h] - 1], code, a, b, k))
+            return bd->slot[h] - 1;
+    bd->slot[h] = (uint32_t)bd->n + 1;
     bd->ops[bd->n] = (mr_op){ .code = code, .a = a, .b = b, .k = k };
     return (uint32_t)bd->n++;
 }
@@ -194,6 +232,7 @@ mr_status mr_plan_build(const mr_model *m, mr_plan **out)
         p->term_reg[i] = compile(&bd, &m->terms[i], &oom);
         p->coef[i] = m->coef[i];
     }
+    free(bd.slot);
     p->ops = bd.ops;
     p->n_ops = bd.n;
     if (!oom)

@@ -101,7 +101,7 @@ mr_status mr_stream_fail_at(const mr_stream *r, mr_error *err, mr_status st, uin
         err->row = row;
         err->column = col;
         mr_err_field(err->source, sizeof err->source, r->src);
-        mr_err_field(err->field, sizeof err->field, field ? field : "");
+        mr_err_name(err->field, sizeof err->field, field);
     }
     return st;
 }

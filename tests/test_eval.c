@@ -197,6 +197,44 @@ static void empty_basis_predicts_zero(void **state)
     mr_model_free(m);
 }
 
+/* The op index (plan.c) across its growth: 3000 terms, each hinge and each
+ * product written twice, far apart: the plan has one op per distinct one. */
+static void shared_subterms_across_index_growth(void **state)
+{
+    (void)state;
+    const size_t n = 1500;
+    char *doc = malloc(200 * 2 * n + 400);
+    assert_non_null(doc);
+    size_t o = (size_t)sprintf(doc, "{\"spec_version\":\"1.0\",\"params\":{},\"feature_schema\":"
+                                    "{\"n_features\":3},\"basis_terms\":[");
+    for (size_t r = 0; r < 2; r++)
+        for (size_t i = 0; i < n; i++) {
+            const char *h = "{\"kind\":\"hinge\",\"variable_idx\":%zu,\"knot_val\":%zu.5,\"is_right_hinge\":true}";
+            char hb[120];
+            snprintf(hb, sizeof hb, h, i % 3, i / 2);
+            if (i % 2)
+                o += (size_t)sprintf(doc + o, "%s{\"kind\":\"linear\",\"variable_idx\":2,\"parent1\":%s}",
+                                     r || i ? "," : "", hb);
+            else
+                o += (size_t)sprintf(doc + o, "%s%s", r || i ? "," : "", hb);
+        }
+    o += (size_t)sprintf(doc + o, "],\"coefficients\":[");
+    for (size_t i = 0; i < 2 * n; i++)
+        o += (size_t)sprintf(doc + o, "%s1", i ? "," : "");
+    sprintf(doc + o, "]}");
+    mr_model *m = load_json(doc);
+    free(doc);
+    mr_plan *p = NULL;
+    assert_int_equal(mr_plan_build(m, &p), MR_OK);
+    /* hinges (i%3, i/2) are distinct for i < n; odd i also has linear x2 (once)
+     * and its product: n + 1 + n/2 */
+    assert_int_equal(p->n_ops, n + 1 + n / 2);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(p->term_reg[i], p->term_reg[n + i]);
+    mr_plan_free(p);
+    mr_model_free(m);
+}
+
 static void shared_subterms_are_computed_once(void **state)
 {
     (void)state;
@@ -426,6 +464,7 @@ int main(void)
         cmocka_unit_test(nan_results_are_canonical),
         cmocka_unit_test(empty_basis_predicts_zero),
         cmocka_unit_test(shared_subterms_are_computed_once),
+        cmocka_unit_test(shared_subterms_across_index_growth),
         cmocka_unit_test(corpus_models_match_reference),
         cmocka_unit_test(random_models_match_reference),
         cmocka_unit_test(bad_arguments),

@@ -259,9 +259,20 @@ static void test_binary_rows_and_npy_prefix(void **state)
     }
     /* the output header: the same length whatever the row count */
     unsigned char h[256];
-    assert_int_equal(mr_npy_output_header(h, sizeof h, 0, 0), mr_npy_output_header(h, sizeof h, UINT64_MAX, 0));
-    assert_int_equal(mr_npy_output_header(h, sizeof h, 5, 17) % 64, 0);
-    assert_int_equal(mr_npy_output_header(h, 10, 5, 17), 0);
+    assert_int_equal(mr_npy_output_header(h, sizeof h, 0, 0, MR_MODE_PREDICT),
+                     mr_npy_output_header(h, sizeof h, UINT64_MAX, 0, MR_MODE_PREDICT));
+    assert_int_equal(mr_npy_output_header(h, sizeof h, 5, 17, MR_MODE_DESIGN) % 64, 0);
+    assert_int_equal(mr_npy_output_header(h, 10, 5, 17, MR_MODE_DESIGN), 0);
+    /* a design of one term is (rows, 1), of none (rows, 0): what mr_run writes */
+    mr_npy_header ph;
+    size_t need;
+    mr_error e2;
+    const size_t l1 = mr_npy_output_header(h, sizeof h, 5, 1, MR_MODE_DESIGN);
+    assert_int_equal(mr_npy_parse_header(h, l1, &ph, &need, &e2), MR_OK);
+    assert_int_equal(ph.cols, 1);
+    assert_null(memmem(h, l1, "(5, 0)", 6));
+    mr_npy_output_header(h, sizeof h, 5, 0, MR_MODE_DESIGN);
+    assert_non_null(memmem(h, l1, "(5, 0)", 6));
 }
 
 static void test_errors(void **state)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "marsreplay.h"
@@ -1050,6 +1051,43 @@ static void test_corpus_valid(void **state)
     }
 }
 
+/* MR_OPT_MAX_MODEL_BYTES: a file over the limit is refused from its size
+ * (a sparse 300 MiB file: the default refuses it without reading it), one
+ * at the limit loads; NULL options mean the default. */
+static void test_max_model_bytes(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mr-max-model-XXXXXX";
+    const int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 300 << 20), 0);
+    close(fd);
+    mr_model *m = NULL;
+    mr_error e;
+    assert_int_equal(mr_model_load_file(path, &m, &e), MR_E_MODEL);
+    assert_null(m);
+    assert_non_null(strstr(e.text, "model file is 314572800 bytes, over the limit of 268435456 bytes"));
+    assert_int_equal(mr_model_load_file_opt(path, NULL, &m, &e), MR_E_MODEL);
+    char *doc = make((parts){0});
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(doc, fp);
+    fclose(fp);
+    mr_options *o = NULL;
+    assert_int_equal(mr_options_create(&o), MR_OK);
+    assert_int_equal(mr_options_set_int(o, MR_OPT_MAX_MODEL_BYTES, 0), MR_E_INVAL);
+    assert_int_equal(mr_options_set_int(o, MR_OPT_MAX_MODEL_BYTES, (int64_t)strlen(doc) - 1), MR_OK);
+    assert_int_equal(mr_model_load_file_opt(path, o, &m, &e), MR_E_MODEL);
+    assert_non_null(strstr(e.text, "over the limit"));
+    assert_string_equal(e.source, path);
+    assert_int_equal(mr_options_set_int(o, MR_OPT_MAX_MODEL_BYTES, (int64_t)strlen(doc)), MR_OK);
+    assert_int_equal(mr_model_load_file_opt(path, o, &m, &e), MR_OK);
+    mr_model_free(m);
+    mr_options_free(o);
+    free(doc);
+    unlink(path);
+}
+
 static mr_model *load_fixture(const char *name)
 {
     char path[512];
@@ -1316,6 +1354,7 @@ int main(void)
         cmocka_unit_test(test_corpus_details),
         cmocka_unit_test(test_corpus_invalid),
         cmocka_unit_test(test_load_file_errors),
+        cmocka_unit_test(test_max_model_bytes),
         cmocka_unit_test(test_model_sha256),
         cmocka_unit_test(test_sha256_vectors),
     };

@@ -133,7 +133,8 @@ typedef struct mr_error {
     uint32_t column;        /* 1-based field number in the input record (a batch: its
                                column), 0 if n/a */
     char source[256];       /* file name as given to the library, or "" */
-    char field[128];        /* column / feature name, or "" */
+    char field[128];        /* column / feature name, or ""; like text, shown escaped
+                               (control bytes and invalid UTF-8 as \n, \xNN...) */
     char json_path[256];    /* ModelSpec: e.g. "basis_terms[3].parent1.knot_val" */
     char text[256];         /* what is wrong, with what was found: one line, no period */
 } mr_error;
@@ -144,7 +145,8 @@ typedef struct mr_model mr_model;
 
 /*! mr_model_load_file() : read and fully validate a ModelSpec v1 file.
  * @return MR_OK and *out, or MR_E_IO (cannot read), MR_E_MODEL (invalid:
- * err->json_path and err->text say where and what), MR_E_NOMEM. */
+ * err->json_path and err->text say where and what; also a file over 256 MiB,
+ * see mr_model_load_file_opt), MR_E_NOMEM. */
 MR_API mr_status mr_model_load_file(const char *path, mr_model **out, mr_error *err);
 /*! mr_model_load_buffer() : the same from memory (len bytes, no NUL needed).
  * `source` names the buffer in messages (may be NULL). */
@@ -225,12 +227,18 @@ typedef enum {
                                  are cut every this many input bytes by the workers
                                  themselves; 0 (default) = 1 MiB. MR_OPT_CHUNK_ROWS > 0
                                  makes CSV input cut by rows in the calling thread */
-    MR_OPT_MAX_MEMORY = 21    /* int: bytes; 0 (default) = no cap. Chunks are sized from
+    MR_OPT_MAX_MEMORY = 21,   /* int: bytes; 0 (default) = no cap. Chunks are sized from
                                  the input's row width (CSV: sampled from its first MiB)
                                  so that the pipeline's buffers (mr_run_stats.buffer_bytes)
                                  stay under it; MR_E_INVAL, before any output, when even
                                  16 rows per chunk do not fit. Records much longer than
                                  the sampled ones can exceed it */
+    MR_OPT_NO_CACHE = 22,     /* int: 1 = the OpenCL program-binary cache is neither read
+                                 nor written (default 0: used only in a directory that
+                                 nobody else can write; docs/accelerator.md) */
+    MR_OPT_MAX_MODEL_BYTES = 23 /* int: the largest model file mr_model_load_file_opt reads,
+                                 >= 1 (default 256 MiB, also mr_model_load_file's): a bigger
+                                 one is MR_E_MODEL before it is read whole */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
@@ -243,6 +251,13 @@ MR_API void mr_options_free(mr_options *o);
 MR_API mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t value);
 /*! Set a string option (copied). MR_E_INVAL for an unknown option or bad value. */
 MR_API mr_status mr_options_set_str(mr_options *o, mr_option opt, const char *value);
+
+/*! mr_model_load_file_opt() : mr_model_load_file with options: only
+ * MR_OPT_MAX_MODEL_BYTES is read (opt NULL: the defaults). A regular file
+ * over the limit is refused from its size, before it is read; a pipe when it
+ * passes it. */
+MR_API mr_status mr_model_load_file_opt(const char *path, const mr_options *opt, mr_model **out,
+                                        mr_error *err);
 
 /* ---- in-memory evaluation (stable) ------------------------------------ */
 
@@ -533,10 +548,12 @@ MR_API mr_status mr_input_part_parity(const mr_options *opt, mr_read_at_fn read_
                                       uint64_t size, uint64_t k, uint64_t n, int *parity,
                                       mr_error *err);
 /*! mr_npy_output_header() : the .npy header the library writes before float64
- * output of rows x cols (cols 0: a 1-D array of rows), for callers that put
- * parts of one output together (MPI ranks, merging a job array). Its length
- * does not depend on rows. Returns the length, 0 if cap is too small. */
-MR_API size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols);
+ * output of `rows` rows in `mode`: MR_MODE_PREDICT a 1-D array (cols
+ * ignored), MR_MODE_DESIGN a rows x cols matrix (also for cols 0), for
+ * callers that put parts of one output together (MPI ranks, merging a job
+ * array). Its length does not depend on rows. Returns the length, 0 if cap
+ * is too small. */
+MR_API size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int mode);
 
 #ifdef __cplusplus
 }

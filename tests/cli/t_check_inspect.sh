@@ -167,7 +167,7 @@ ci_inspect_provenance_bad() { # wrong types: still a valid model; predict unchan
     with_provenance m.json "{'provenance': {'exporter': 7, 'source_tool': 'earth\\nx'}}" || return 1
     r mr inspect m.json
     want_rc 0 && want_no_err || return 1
-    grep -qx 'exporter:   not stated' "$W/out" && grep -qx 'source:     earth\\x0ax' "$W/out" &&
+    grep -qx 'exporter:   not stated' "$W/out" && grep -qx 'source:     earth\\nx' "$W/out" &&
         grep -q 'wrong type: ignored' "$W/out" || { echo "unexpected lines: $(peek "$W/out" 600)"; return 1; }
     r mr inspect m.json --json
     want_rc 0 && jcheck "$W/out" "j['provenance']['malformed'] is True" "j['provenance']['source_tool'] == 'earth\nx'" || return 1

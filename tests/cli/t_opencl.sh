@@ -383,3 +383,45 @@ ocl_cache() { # built, then loaded; a corrupt file is rebuilt; no usable directo
         "j['backend']['cache'].startswith('built; not cached')"
 }
 t "opencl/cache" ocl_cache
+
+# A cache another user could write is never read: the payload is native code
+# the driver runs. Each case starts from a valid cached program, so a run that
+# ignored the rule would load it (kernel_cached True).
+ocl_cache_trust() {
+    local c="$W/tc" d f sum
+    XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl "$OCL_IN"
+    want_rc 0 && mv out first.csv || return 1
+    d="$c/mars-replay"
+    f=$(ls "$d"/*.clbin) || return 1
+    sum=$(cksum <"$f")
+    chmod 0777 "$d" # world-writable: refused, with a warning, built from source
+    XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl --report r1.json "$OCL_IN"
+    want_rc 0 && want_same out first.csv &&
+        jcheck r1.json "j['backend']['kernel_cached'] is False" \
+            "j['backend']['cache'] == 'untrusted, not used: $d: writable by group or others'" &&
+        grep -q "^mars-replay: warning: OpenCL program cache untrusted, not used: $d: writable by group or others" err &&
+        [ "$(cksum <"$f")" = "$sum" ] || { echo "world-writable: $(peek err 300)"; return 1; }
+    XDG_CACHE_HOME="$c" r mr predict -q -m "$OCL_M" --device opencl "$OCL_IN" # -q: no warning
+    want_rc 0 && want_no_err || return 1
+    chmod 0700 "$d"
+    mkdir -p sl && ln -s "$d" sl/mars-replay # a symlinked cache directory: not followed
+    XDG_CACHE_HOME="$W/sl" r mr predict -m "$OCL_M" --device opencl --report r2.json "$OCL_IN"
+    want_rc 0 && want_same out first.csv &&
+        jcheck r2.json "j['backend']['kernel_cached'] is False" \
+            "j['backend']['cache'] == 'untrusted, not used: $W/sl/mars-replay: a symbolic link (not followed)'" ||
+        return 1
+    # a FIFO at the cache file's name: no hang, rebuilt and replaced by a file
+    rm "$f" && mkfifo "$f"
+    XDG_CACHE_HOME="$c" r timeout -k 5 60 "$BIN" predict -m "$OCL_M" --device opencl --report r3.json "$OCL_IN"
+    want_rc 0 && want_same out first.csv &&
+        jcheck r3.json "j['backend']['kernel_cached'] is False" "'(replaced: not a regular file)' in j['backend']['cache']" &&
+        [ -f "$f" ] && [ ! -p "$f" ] || return 1
+    # --no-cache: nothing read (a valid file is there) and nothing written
+    XDG_CACHE_HOME="$c" r mr predict -m "$OCL_M" --device opencl --no-cache --report r4.json "$OCL_IN"
+    want_rc 0 && want_same out first.csv && jcheck r4.json "j['backend']['kernel_cached'] is False" \
+        "j['backend']['cache'] == 'disabled'" || return 1
+    mkdir nc
+    XDG_CACHE_HOME="$W/nc" r mr predict -m "$OCL_M" --device opencl --no-cache "$OCL_IN"
+    want_rc 0 && want_same out first.csv && [ ! -e nc/mars-replay ] || { echo "--no-cache wrote: $(ls -R nc)"; return 1; }
+}
+t "opencl/cache-trust" ocl_cache_trust

@@ -7,7 +7,8 @@
  *  - mr_npy_parse_header on every short prefix and around the header end
  *    agrees with the parse of the whole buffer (MR_AGAIN with a `need` that
  *    is right, never a read past the prefix: each prefix is its own heap
- *    block), messages are one line of printable ASCII;
+ *    block), messages are one line of printable ASCII or UTF-8 (no
+ *    control byte: src/escape.h);
  *  - mr_npy_write_header output parses back to its own shape and keeps its
  *    length for any row count;
  *  - mr_run with MR_FMT_NPY input on a model with as many features as the
@@ -28,11 +29,32 @@
 #include "model.h"
 #include "npy.h"
 
-static int printable_line(const char *s)
+/* One line with no control byte: printable ASCII and valid UTF-8 only, no
+ * C1 control (the rule of src/escape.h, checked here independently). */
+static int printable_line(const char *str)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        if (*s < 0x80) {
+            if (*s < 0x20 || *s == 0x7f)
+                return 0;
+            s++;
+            continue;
+        }
+        const int n = *s >= 0xf0 ? 4 : *s >= 0xe0 ? 3 : *s >= 0xc0 ? 2 : 0;
+        if (!n || *s > 0xf4)
             return 0;
+        uint32_t cp = *s & (0x7f >> n);
+        for (int i = 1; i < n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        const uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+            return 0;
+        s += n;
+    }
     return 1;
 }
 
@@ -91,7 +113,7 @@ static void check_header(const uint8_t *data, size_t size, mr_status *full, mr_n
         FUZZ_CHECK(need > size, "MR_AGAIN with need %zu <= %zu", need, size);
     } else {
         FUZZ_CHECK(err.status == MR_E_PARSE && err.text[0], "error without text");
-        FUZZ_CHECK(printable_line(err.text), "message not printable ASCII: %s", err.text);
+        FUZZ_CHECK(printable_line(err.text), "message not one printable line: %s", err.text);
     }
     const size_t lim = size < 16 ? size : 16;
     for (size_t l = 0; l < lim; l++)
