@@ -116,6 +116,41 @@ uint64_t dist_plan_bytes(const dist_plan *p)
     return n;
 }
 
+uint64_t dist_file_offset(const dist_plan *p, uint64_t v)
+{
+    v = v > p->prefix_len ? v - p->prefix_len : 0;
+    for (int i = 0; i < p->nseg; i++) {
+        const uint64_t len = p->seg_to[i] - p->seg_from[i];
+        if (v < len || i + 1 == p->nseg)
+            return p->seg_from[i] + v;
+        v -= len;
+    }
+    return 0;
+}
+
+int dist_plan_resume(dist_plan *p, uint64_t at, uint64_t rows, uint64_t lines)
+{
+    if (p->whole || p->skip || !p->nseg)
+        return -1;
+    const int i = p->nseg - 1; /* the data: CSV's second segment, binary's only one */
+    if (at < p->seg_from[i] || at > p->seg_to[i] || rows < p->row_off || lines < p->line_off)
+        return -1;
+    if (p->fmt != MR_FMT_CSV) {
+        const uint64_t done = (at - p->seg_from[i]) / p->row_bytes;
+        if (!p->row_bytes || (at - p->seg_from[i]) % p->row_bytes || rows != p->row_off + done ||
+            done > p->rows)
+            return -1;
+        p->rows -= done;
+        if (p->fmt == MR_FMT_NPY &&
+            !(p->prefix_len = part_npy_header(p->prefix, sizeof p->prefix, p->rows, p->npy.cols, p->npy.itemsize)))
+            return -1;
+    }
+    p->seg_from[i] = at;
+    p->row_off = rows;
+    p->line_off = lines;
+    return 0;
+}
+
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries)
 {
     memset(in, 0, sizeof *in);

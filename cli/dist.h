@@ -71,6 +71,13 @@ void dist_plan_csv_range(dist_plan *p, uint64_t start, uint64_t end);
 /* Bytes dist_read gives for this part (header and prefix included). */
 uint64_t dist_plan_bytes(const dist_plan *p);
 
+/* The file offset of byte v of what dist_read gives (v past the prefix). */
+uint64_t dist_file_offset(const dist_plan *p, uint64_t v);
+/* --resume: the part now starts at file offset `at` (a record boundary),
+ * after `rows` global data rows and `lines` data lines. 0, or -1 when that
+ * is not a place inside this part (a journal of another plan). */
+int dist_plan_resume(dist_plan *p, uint64_t at, uint64_t rows, uint64_t lines);
+
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries);
 /* mr_read_fn over dist_input (pread; retries transient errors). */
 long dist_read(void *cookie, void *buf, size_t cap);

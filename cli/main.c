@@ -16,6 +16,7 @@
 #include "dist_mpi.h"
 #include "exit_codes.h"
 #include "inspect.h"
+#include "journal.h"
 #include "marsreplay.h"
 #include "probe.h"
 #include "progress.h"
@@ -45,6 +46,9 @@ enum {
     OPT_IO_RETRIES,
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
+    OPT_RESUME, /* --resume (journal.c) */
+    OPT_RESUME_EVERY,
+    OPT_RESUME_SECONDS,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +84,9 @@ static const struct option long_opts[] = {
     { "mpi", no_argument, NULL, OPT_MPI },
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+    { "resume", no_argument, NULL, OPT_RESUME },
+    { "resume-every", required_argument, NULL, OPT_RESUME_EVERY },
+    { "resume-seconds", required_argument, NULL, OPT_RESUME_SECONDS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -141,6 +148,13 @@ static const char usage_text[] =
     "                            to N times with backoff (default: 0)\n"
     "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
     "                            rank) by sizing the chunk rows for this input\n"
+    "      --resume              with -o FILE: journal the progress beside the temporary\n"
+    "                            output; rerun with --resume after a crash or a stop to\n"
+    "                            continue where it stopped (same model, input, options);\n"
+    "                            a signal (SIGTERM) stops it at the next commit with exit\n"
+    "                            128 + the signal, both files kept (docs/distributed.md)\n"
+    "      --resume-every SIZE   --resume: commit every SIZE of output (default: 64M)\n"
+    "      --resume-seconds S    --resume: ... or every S seconds (default: 30)\n"
     "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr)\n"
     "  -q, --quiet               no warnings (unseen-level counts stay in --report)\n"
@@ -151,7 +165,8 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 ok (also when a downstream pipe closes), 1 internal error,\n"
     "2 usage, 3 invalid model, 4 bad input data, 5 I/O error, 6 the requested\n"
-    "device (--device opencl) cannot run, 7 MPI failure.\n"
+    "device (--device opencl) cannot run, 7 MPI failure, 128+N a --resume run\n"
+    "stopped by signal N (143: SIGTERM; rerun with --resume).\n"
     "See man mars-replay (man/mars-replay.1) for details.\n";
 
 typedef struct cli {
@@ -171,6 +186,10 @@ typedef struct cli {
     mr_options *opt;
     cli_dist_opts dist; /* --shard, --mpi, --io-retries, and what they need to know */
     int ranks;          /* MPI world size; 1 without MPI */
+    int resume;         /* --resume, --resume-every, --resume-seconds (journal.h) */
+    uint64_t resume_every;
+    long resume_seconds;
+    journal_opts shape; /* the options that shape the output, for the journal */
 } cli;
 
 /* One line, like every other error: the hint rides on the same line. */
@@ -247,6 +266,31 @@ static int load_model(const char *path, mr_model **m)
     return 0;
 }
 
+/* Options that cannot change the output's bytes (or are checked apart: the
+ * model by its sha256, the output path): a resumed run may differ in them. */
+static int shapes_output(int opt)
+{
+    switch (opt) {
+    case 'm': case 'o': case '@': case 'q': case 'v': case OPT_CHUNK_ROWS: case OPT_CHUNK_BYTES:
+    case OPT_PROGRESS: case OPT_REPORT: case OPT_JSON: case OPT_IO_RETRIES: case OPT_MAX_MEMORY:
+    case OPT_MPI: case OPT_RESUME: case OPT_RESUME_EVERY: case OPT_RESUME_SECONDS:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static void note_option(cli *c, int opt, const char *arg)
+{
+    if (!shapes_output(opt))
+        return;
+    for (const struct option *o = long_opts; o->name; o++)
+        if (o->val == opt) {
+            journal_opts_add(&c->shape, o->name, o->has_arg ? arg : NULL);
+            return;
+        }
+}
+
 static int cmd_inspect(cli *c, int mode)
 {
     (void)mode;
@@ -264,10 +308,22 @@ static int cmd_inspect(cli *c, int mode)
     return rc;
 }
 
+static int make_engine(const mr_model *m, const mr_options *opt, mr_engine **e)
+{
+    mr_error err;
+    const mr_status st = mr_engine_create(m, opt, e, &err);
+    if (st == MR_OK)
+        return 0;
+    cli_print_error(&err, NULL);
+    return cli_exit_code(st);
+}
+
 static int cmd_run(cli *c, int mode)
 {
     if (!c->model)
         return usage_error("%s: no model given (-m MODEL.json)", c->command);
+    if (c->resume && (!c->output || mode == MR_MODE_CHECK))
+        return usage_error("%s", "--resume needs -o FILE (predict or design)");
     mr_options_set_int(c->opt, MR_OPT_MODE, mode);
     const long threads = c->threads_set ? c->threads : default_threads();
     if (threads < 1)
@@ -297,23 +353,48 @@ static int cmd_run(cli *c, int mode)
     mr_error err = { 0 };
     int have_err = 0;
     int rc = load_model(c->model, &m);
-    if (rc == 0) {
-        const mr_status st = mr_engine_create(m, c->opt, &e, &err);
-        if (st != MR_OK) {
-            cli_print_error(&err, NULL);
-            rc = cli_exit_code(st);
-        }
-    }
+    if (rc == 0)
+        rc = make_engine(m, c->opt, &e);
     if (rc == 0 && !c->input && isatty(STDIN_FILENO))
         rc = usage_error("%s", "no input: give a file, or - to read a terminal");
     if (rc == 0)
         rc = cli_input_open(&in, c->input);
     in.retries = c->dist.io_retries;
     dist_input din;
-    if (rc == 0 && c->dist.shard)
+    /* --resume: the whole input is part 0 of 1, which a rerun can start later */
+    const int part = c->dist.shard || c->resume;
+    if (rc == 0 && c->resume && in.size < 0)
+        rc = usage_error("%s", "--resume needs a regular file as input, not a pipe");
+    if (rc == 0 && part && !c->dist.shard)
+        shard.n = 1;
+    if (rc == 0 && part)
         rc = dist_shard_prepare(&shard, &in, m, &c->dist, &din);
     if (rc == 0 && mode != MR_MODE_CHECK)
-        rc = cli_output_open(&out, c->output);
+        rc = (c->resume ? cli_output_open_resumable : cli_output_open)(&out, c->output);
+    journal jr = { 0 };
+    char shape[64];
+    snprintf(shape, sizeof shape, " %s %s part=%llu/%llu", c->command, MR_PROJECT_VERSION,
+             (unsigned long long)shard.k, (unsigned long long)shard.n);
+    char *options = c->resume ? malloc(strlen(shape) + c->shape.len + 1) : NULL;
+    if (options)
+        strcat(strcpy(options, shape), c->shape.s ? c->shape.s : "");
+    const resume_spec rs = {
+        .output = c->output, .options = options, .every_bytes = c->resume_every,
+        .every_seconds = (double)c->resume_seconds, .quiet = c->verbose < 0,
+        .out_fmt = c->dist.out_fmt, .npy_cols = mode == MR_MODE_DESIGN ? mr_model_n_terms(m) : 0,
+    };
+    if (rc == 0 && c->resume && !out.tmp) {
+        cli_output_abort(&out);
+        rc = usage_error("%s", "--resume needs -o FILE naming a regular file, not a FIFO or device");
+    }
+    if (rc == 0 && c->resume)
+        rc = options && !c->shape.failed ? resume_begin(&jr, &out, &in, &shard, m, c->opt, &rs) : MR_EXIT_INTERNAL;
+    if (rc == 0 && jr.start.out_off) { /* resumed without the output header: an engine copies its options */
+        mr_engine_free(e);
+        e = NULL;
+        rc = make_engine(m, c->opt, &e);
+    }
+    int stopped = 0;
     if (rc == 0 && c->binary_out && c->keep) {
         cli_output_abort(&out);
         rc = usage_error("%s", "--keep needs CSV output (-O csv)");
@@ -324,8 +405,8 @@ static int cmd_run(cli *c, int mode)
     }
     if (rc == 0) {
         const mr_io io = {
-            .read = c->dist.shard ? dist_read : cli_read,
-            .read_cookie = c->dist.shard ? (void *)&din : (void *)&in,
+            .read = part ? dist_read : cli_read,
+            .read_cookie = part ? (void *)&din : (void *)&in,
             .source = in.display,
             .write = mode == MR_MODE_CHECK ? NULL : cli_write,
             .pwrite = out.seekable ? cli_pwrite : NULL,
@@ -333,22 +414,26 @@ static int cmd_run(cli *c, int mode)
             .sink = c->output ? c->output : "<stdout>",
             /* a regular file (or a shard's part of one): the workers read
              * their own chunks */
-            .read_at = c->dist.shard ? dist_read_at : in.size >= 0 ? cli_read_at : NULL,
-            .size = c->dist.shard ? dist_plan_bytes(&shard) : in.size >= 0 ? (uint64_t)in.size - in.base : 0,
+            .read_at = part ? dist_read_at : in.size >= 0 ? cli_read_at : NULL,
+            .size = part ? dist_plan_bytes(&shard) : in.size >= 0 ? (uint64_t)in.size - in.base : 0,
             .write_any_order = out.tmp != NULL, /* removed unless the run succeeds */
+            .commit = c->resume ? journal_commit : NULL,
+            .commit_cookie = &jr,
         };
         cli_progress ps;
         char label[64] = "";
         if (c->dist.shard)
             snprintf(label, sizeof label, "shard %llu/%llu: ", (unsigned long long)shard.k,
                      (unsigned long long)shard.n);
-        cli_progress_start(&ps, stderr, c->dist.shard ? dist_plan_bytes(&shard) : in.size > 0 ? (uint64_t)in.size : 0, label);
+        cli_progress_start(&ps, stderr, part ? dist_plan_bytes(&shard) : in.size > 0 ? (uint64_t)in.size : 0, label);
         const mr_status st = mr_run(e, &io, c->progress ? cli_progress_update : NULL, &ps, &stats, &err);
         if (c->progress)
             cli_progress_end(&ps, st == MR_OK, stats.rows_out, stats.bytes_in);
         if (st == MR_E_IO && err.sys_errno == EPIPE && !err.line && !err.row) {
             rc = MR_EXIT_OK; /* the reader went away (| head): not an error */
             cli_output_abort(&out);
+        } else if (c->resume && resume_stopped(&jr, st, &err, &rc)) {
+            stopped = 1; /* the temporary output and its journal stay for a rerun */
         } else if (st != MR_OK) {
             dist_global_error(&err, shard.row_off, shard.line_off);
             cli_print_error(&err, in.display);
@@ -365,10 +450,18 @@ static int cmd_run(cli *c, int mode)
     }
     if (rc == 0) /* a file that grew or changed under the run: its output is not one input's */
         rc = cli_input_unchanged(&in);
+    if (rc == 0 && c->resume)
+        rc = resume_finish(&jr, &out, &rs, shard.row_off - jr.part_rows0 + stats.rows_out);
     if (rc == 0 && mode != MR_MODE_CHECK && out.fd >= 0)
         rc = cli_output_commit(&out);
+    else if (stopped)
+        cli_output_keep(&out);
     else if (out.fd >= 0 || out.tmp)
         cli_output_abort(&out);
+    if (c->resume && !stopped)
+        journal_remove(&jr); /* done, or failed for good: the next run starts afresh */
+    journal_free(&jr);
+    free(options);
     cli_input_close(&in);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (c->report) {
@@ -429,6 +522,8 @@ static int cmd_distributed(cli *c, int mode)
 {
     if (c->ranks <= 1)
         return cmd_run(c, mode);
+    if (c->resume)
+        return usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
     const cli_mpi_job job = {
         .command = c->command, .model = c->model, .output = c->output, .input = c->input,
         .report = c->report, .mode = mode, .progress = c->progress, .verbose = c->verbose,
@@ -475,7 +570,10 @@ int main(int argc, char **argv)
     long v;
     optind = 2;
     opterr = 0; /* getopt's own messages would start with argv[0]: ours say mars-replay */
+    c.resume_every = 64ULL << 20;
+    c.resume_seconds = 30;
     while (rc == 0 && (opt = getopt_long(argc, argv, ":m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
+        note_option(&c, opt, optarg);
         switch (opt) {
         case 'm': c.model = optarg; break;
         case 'o': c.output = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
@@ -592,6 +690,15 @@ int main(int argc, char **argv)
             else
                 mr_options_set_int(c.opt, MR_OPT_MAX_MEMORY, (int64_t)c.dist.max_memory);
             break;
+        case OPT_RESUME: c.resume = 1; break;
+        case OPT_RESUME_EVERY:
+            if (dist_parse_bytes(optarg, &c.resume_every) != 0 || c.resume_every == 0)
+                rc = usage_error("--resume-every: expected a byte count such as 64M or 1G, found '%s'", optarg);
+            break;
+        case OPT_RESUME_SECONDS:
+            if (parse_count(optarg, 1, 86400, &c.resume_seconds) != 0)
+                rc = usage_error("--resume-seconds: expected a whole number from 1 to 86400, found '%s'", optarg);
+            break;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
             break;
@@ -615,6 +722,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = cmd->run(&c, mode);
     rc = cli_mpi_finalize(rc);
+    journal_opts_free(&c.shape);
     mr_options_free(c.opt);
     return rc;
 }

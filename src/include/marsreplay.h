@@ -245,6 +245,8 @@ typedef int (*mr_pwrite_fn)(void *cookie, const void *buf, size_t len, uint64_t 
  * errno set. Called from several worker threads at once (pread is). */
 typedef long (*mr_read_at_fn)(void *cookie, void *buf, size_t cap, uint64_t offset);
 
+struct mr_commit;
+
 typedef struct mr_io {
     mr_read_fn read;
     void *read_cookie;
@@ -264,7 +266,25 @@ typedef struct mr_io {
      * fixed-width output (.npy, f64) of a split binary input is then written
      * by the workers at each chunk's own offset, not in order */
     int write_any_order;
+    /* Optional (appended in 0.1): called by the writing thread after each
+     * chunk's output is written, in input order (also with write_any_order:
+     * every chunk before is then written too), with what is done so far.
+     * Return 0 to go on; anything else stops the run before the next chunk
+     * with MR_E_IO and err->sys_errno = errno as the callback left it (a
+     * failed fdatasync, or ECANCELED for a stop the caller asked for). */
+    int (*commit)(void *cookie, const struct mr_commit *done);
+    void *commit_cookie;
 } mr_io;
+
+/* What mr_io.commit is told: the input up to `in_offset` (counted like
+ * mr_io.size, from where `read` starts) gave exactly the first `out_bytes`
+ * bytes of the output, header included. */
+typedef struct mr_commit {
+    uint64_t in_offset;       /* the next chunk's first record starts here */
+    uint64_t rows;            /* data rows before it */
+    uint64_t lines;           /* CSV: physical lines of data before it (header excluded) */
+    uint64_t out_bytes;       /* output bytes written, all of them in order */
+} mr_commit;
 
 /* Per-feature counters, in model feature order. */
 typedef struct mr_column_stats {
