@@ -28,7 +28,7 @@ cd "$ROOT" || exit 2
 
 . "$HERE/lib.sh"
 
-GROUPS_ALL=(conformance exit determinism stdin output formats csv categorical check_inspect report misc shard)
+GROUPS_ALL=(conformance exit determinism stdin output formats csv categorical check_inspect report misc shard resume)
 if [ $# -gt 0 ]; then
     GROUPS_RUN=("$@")
 else
