@@ -522,8 +522,6 @@ static int cmd_distributed(cli *c, int mode)
 {
     if (c->ranks <= 1)
         return cmd_run(c, mode);
-    if (c->resume)
-        return usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
     const cli_mpi_job job = {
         .command = c->command, .model = c->model, .output = c->output, .input = c->input,
         .report = c->report, .mode = mode, .progress = c->progress, .verbose = c->verbose,
@@ -717,7 +715,10 @@ int main(int argc, char **argv)
     c.ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
     if (rc == 0 && c.dist.mpi && c.dist.shard)
         rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
-    if (rc == 0 && mode >= 0 && (c.dist.mpi || (cli_mpi_launched() && !c.dist.shard)))
+    const int mpi = mode >= 0 && (c.dist.mpi || (cli_mpi_launched() && !c.dist.shard));
+    if (rc == 0 && mpi && c.resume) /* refused before MPI_Init: each rank says it once */
+        rc = usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
+    if (rc == 0 && mpi)
         rc = cli_mpi_init(&argc, &argv, &c.ranks);
     if (rc == 0)
         rc = cmd->run(&c, mode);
