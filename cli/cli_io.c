@@ -165,14 +165,17 @@ static void on_signal(int sig)
 }
 
 /* --resume: a signal asks the run to stop at its next committed chunk (the
- * journal then covers everything written); a second one leaves at once,
- * the journal on disk already matching the data before it. */
+ * journal then covers everything written). A second signal of another kind
+ * (a second Ctrl-C after a SIGTERM, ...) leaves at once, the journal on disk
+ * already matching the data before it; a repeated SIGTERM changes nothing
+ * (Slurm signals the batch shell and its children, and the shell may pass
+ * it on: SIGKILL follows anyway). */
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop(int sig)
 {
-    if (stop_signal)
-        _exit(128 + stop_signal);
+    if (stop_signal && !(sig == SIGTERM && stop_signal == SIGTERM))
+        _exit(MR_EXIT_SIGNAL + stop_signal);
     stop_signal = sig;
 }
 

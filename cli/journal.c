@@ -374,7 +374,7 @@ int resume_stopped(const journal *j, mr_status st, const mr_error *err, int *rc)
         return 0;
     cli_msg("%s: stopped by signal %d after %u commit%s: rerun with --resume to continue", j->output,
             sig, j->commits, j->commits == 1 ? "" : "s");
-    *rc = 128 + sig;
+    *rc = MR_EXIT_SIGNAL + sig;
     return 1;
 }
 
