@@ -273,6 +273,63 @@ int journal_load(journal *j, uint64_t out_size, int quiet, journal_pos *pos)
     return 1;
 }
 
+/* The committer: the newest position handed over, synced and journalled
+ * while the writer goes on (a position is only handed over once every byte
+ * before it was written, so the fdatasync covers it). */
+static void *committer(void *arg)
+{
+    journal *j = arg;
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+        while (!j->pending && !j->quit)
+            pthread_cond_wait(&j->wake, &j->mu);
+        if (!j->pending)
+            break;
+        const journal_pos p = j->next;
+        j->pending = 0;
+        j->busy = 1;
+        pthread_mutex_unlock(&j->mu);
+        const int rc = write_journal(j, &p);
+        const int e = errno;
+        pthread_mutex_lock(&j->mu);
+        j->busy = 0;
+        if (rc != 0 && !j->write_failed)
+            j->write_failed = e ? e : EIO;
+        if (rc == 0)
+            j->commits++;
+        pthread_cond_broadcast(&j->idle);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* Wait until the committer has nothing in hand. */
+static void wait_idle(journal *j)
+{
+    if (!j->thread_started)
+        return;
+    pthread_mutex_lock(&j->mu);
+    while (j->pending || j->busy)
+        pthread_cond_wait(&j->idle, &j->mu);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void stop_committer(journal *j)
+{
+    if (!j->thread_started)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->quit = 1;
+    j->pending = 0; /* what is not journalled yet never will be: the run is over */
+    pthread_cond_signal(&j->wake);
+    pthread_mutex_unlock(&j->mu);
+    pthread_join(j->thread, NULL);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->wake);
+    pthread_cond_destroy(&j->idle);
+    j->thread_started = 0;
+}
+
 int journal_commit(void *cookie, const struct mr_commit *c)
 {
     journal *j = cookie;
@@ -281,20 +338,46 @@ int journal_commit(void *cookie, const struct mr_commit *c)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     const double dt = (double)(now.tv_sec - j->last_t.tv_sec) + (double)(now.tv_nsec - j->last_t.tv_nsec) * 1e-9;
-    if (stop || out - j->last_out >= j->every_bytes || dt >= j->every_seconds) {
-        const journal_pos p = {
-            .in_off = dist_file_offset(j->plan, c->in_offset),
-            .rows = j->plan->row_off + c->rows,
-            .lines = j->plan->line_off + c->lines,
-            .out_off = out,
-        };
-        if (write_journal(j, &p) != 0) {
-            j->write_failed = errno ? errno : EIO;
-            return -1;
+    if (!stop && out - j->last_out < j->every_bytes && dt < j->every_seconds)
+        return 0;
+    const journal_pos p = {
+        .in_off = dist_file_offset(j->plan, c->in_offset),
+        .rows = j->plan->row_off + c->rows,
+        .lines = j->plan->line_off + c->lines,
+        .out_off = out,
+    };
+    j->last_out = out;
+    j->last_t = now;
+    if (!j->thread_started && !stop) {
+        pthread_mutex_init(&j->mu, NULL);
+        pthread_cond_init(&j->wake, NULL);
+        pthread_cond_init(&j->idle, NULL);
+        j->thread_started = pthread_create(&j->thread, NULL, committer, j) == 0;
+        if (!j->thread_started) {
+            pthread_mutex_destroy(&j->mu);
+            pthread_cond_destroy(&j->wake);
+            pthread_cond_destroy(&j->idle);
         }
-        j->last_out = out;
-        j->last_t = now;
-        j->commits++;
+    }
+    int failed;
+    if (stop || !j->thread_started) { /* here and now: the run stops, or no thread */
+        wait_idle(j); /* the committer is idle from here on */
+        if (!j->write_failed && write_journal(j, &p) != 0)
+            j->write_failed = errno ? errno : EIO;
+        else if (!j->write_failed)
+            j->commits++;
+        failed = j->write_failed;
+    } else {
+        pthread_mutex_lock(&j->mu);
+        j->next = p; /* replaces one not taken yet: the newest is enough */
+        j->pending = 1;
+        pthread_cond_signal(&j->wake);
+        failed = j->write_failed;
+        pthread_mutex_unlock(&j->mu);
+    }
+    if (failed) { /* the journal cannot be kept: the run fails (exit 5) */
+        errno = failed;
+        return -1;
     }
     if (stop) {
         errno = ECANCELED;
@@ -305,6 +388,7 @@ int journal_commit(void *cookie, const struct mr_commit *c)
 
 void journal_remove(journal *j)
 {
+    stop_committer(j);
     if (j->path)
         unlink(j->path);
     if (j->path_new)
@@ -313,6 +397,7 @@ void journal_remove(journal *j)
 
 void journal_free(journal *j)
 {
+    stop_committer(j);
     free(j->path);
     free(j->path_new);
     free(j->dir);
@@ -378,10 +463,11 @@ int resume_stopped(const journal *j, mr_status st, const mr_error *err, int *rc)
     return 1;
 }
 
-int resume_finish(const journal *j, const cli_output *out, const resume_spec *rs, uint64_t part_rows)
+int resume_finish(journal *j, const cli_output *out, const resume_spec *rs, uint64_t part_rows, int rc)
 {
-    if (rs->out_fmt != MR_FMT_NPY || !out->pskip)
-        return 0;
+    stop_committer(j); /* before the output is closed: it syncs through its fd */
+    if (rc || rs->out_fmt != MR_FMT_NPY || !out->pskip)
+        return rc;
     unsigned char h[256];
     const size_t n = part_npy_out_header(h, sizeof h, part_rows, rs->npy_cols);
     if (n != out->pskip || pwrite(out->fd, h, n, 0) != (ssize_t)n) {

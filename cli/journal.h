@@ -8,10 +8,13 @@
  * Crash safety: the output's bytes are fdatasync'ed before the journal that
  * covers them is written, and the journal is replaced atomically (a new file,
  * fdatasync, rename, directory fsync) and carries a checksum, so that at any
- * instant the journal on disk describes a prefix of the output on disk. */
+ * instant the journal on disk describes a prefix of the output on disk.
+ * Those syncs run in a thread of their own (the committer), so that the
+ * writer goes on writing while the disk catches up; only a stop waits. */
 #ifndef MR_CLI_JOURNAL_H
 #define MR_CLI_JOURNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -60,8 +63,15 @@ typedef struct journal {
     double every_seconds;     /* ... or this long has passed */
     uint64_t last_out;        /* output offset of the last commit */
     struct timespec last_t;
-    unsigned commits;
+    unsigned commits;         /* journals written */
     int write_failed;         /* errno of a failed journal write, reported by the caller */
+    /* the committer thread: takes the newest position handed to it */
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, idle;
+    int pending, busy, quit;
+    journal_pos next;
 } journal;
 
 /* Set up the journal of the temporary output `tmp` (its fd `out_fd`) for a
@@ -73,10 +83,12 @@ int journal_init(journal *j, const char *tmp, int out_fd, const cli_input *in, c
  * covers; 0 when there is none (silently) or it does not match (one line
  * saying why, unless quiet). */
 int journal_load(journal *j, uint64_t out_size, int quiet, journal_pos *pos);
-/* mr_io.commit: every every_bytes/every_seconds (and always once a stop was
- * asked for, cli_stop_signal), fdatasync the output, then the journal. */
+/* mr_io.commit: every every_bytes/every_seconds hand the position to the
+ * committer (fdatasync the output, then the journal); once a stop was asked
+ * for (cli_stop_signal), wait for it, commit here and stop the run. */
 int journal_commit(void *cookie, const struct mr_commit *c);
-/* Success or a failure that is not a stop: the journal goes. */
+/* Success or a failure that is not a stop: the journal goes (the
+ * committer is stopped first). */
 void journal_remove(journal *j);
 void journal_free(journal *j);
 
@@ -100,8 +112,9 @@ int resume_begin(journal *j, cli_output *out, const cli_input *in, dist_plan *pl
 /* The run stopped for a signal (cli_stop_signal): say so, set *rc to
  * 128 + the signal and return 1; else 0. */
 int resume_stopped(const journal *j, mr_status st, const mr_error *err, int *rc);
-/* Success: a resumed .npy output gets the header of all its `part_rows`
- * rows. 0, or an exit code after printing why. */
-int resume_finish(const journal *j, const cli_output *out, const resume_spec *rs, uint64_t part_rows);
+/* After the run, before the output is closed, whatever `rc`: stop the
+ * committer; on success (rc 0) a resumed .npy output gets the header of all
+ * its `part_rows` rows. Returns rc, or an exit code after printing why. */
+int resume_finish(journal *j, const cli_output *out, const resume_spec *rs, uint64_t part_rows, int rc);
 
 #endif

@@ -450,8 +450,8 @@ static int cmd_run(cli *c, int mode)
     }
     if (rc == 0) /* a file that grew or changed under the run: its output is not one input's */
         rc = cli_input_unchanged(&in);
-    if (rc == 0 && c->resume)
-        rc = resume_finish(&jr, &out, &rs, shard.row_off - jr.part_rows0 + stats.rows_out);
+    if (c->resume)
+        rc = resume_finish(&jr, &out, &rs, shard.row_off - jr.part_rows0 + stats.rows_out, rc);
     if (rc == 0 && mode != MR_MODE_CHECK && out.fd >= 0)
         rc = cli_output_commit(&out);
     else if (stopped)

@@ -24,15 +24,16 @@ RS_MS=$((($(date +%s%N) - rs_t0) / 1000000))
 [ "$RS_MS" -ge 50 ] || RS_MS=50
 
 # kill_at MS SIG ARGS...: start a --resume run, send SIG after MS ms (or, with
-# MS "journal", once a journal is written); its status in $RC
+# MS "temp", once its temporary output exists: its signal handlers are then
+# in place, and a SIGTERM stops it at its first chunk); its status in $RC
 kill_at() {
     local ms=$1 sig=$2 pid i
     shift 2
     "$BIN" "$@" --resume >/dev/null 2>"$W/killed.err" </dev/null &
     pid=$!
-    if [ "$ms" = journal ]; then
+    if [ "$ms" = temp ]; then
         for ((i = 0; i < 2000; i++)); do
-            compgen -G '.*.resume.journal' >/dev/null && break
+            compgen -G '.*.resume' >/dev/null && break
             sleep 0.005
         done
     else
@@ -103,13 +104,13 @@ resume_sigterm() { # MS FORMAT REF INPUT ARGS...
     want_absent ".out.$fmt.resume" || return 1
     want_absent ".out.$fmt.resume.journal"
 }
-t "resume/sigterm-csv" resume_sigterm journal csv "$SHARED/resume_ref.csv" "$RS_BIG"
-t "resume/sigterm-csv-to-npy" resume_sigterm journal npy "$SHARED/resume_ref.npy" "$RS_BIG" -@ 2
-t "resume/sigterm-npy-to-f64" resume_sigterm journal f64 "$SHARED/resume_ref_npyin.f64" "$RS_NPY" -@ 1
+t "resume/sigterm-csv" resume_sigterm temp csv "$SHARED/resume_ref.csv" "$RS_BIG"
+t "resume/sigterm-csv-to-npy" resume_sigterm temp npy "$SHARED/resume_ref.npy" "$RS_BIG" -@ 2
+t "resume/sigterm-npy-to-f64" resume_sigterm temp f64 "$SHARED/resume_ref_npyin.f64" "$RS_NPY" -@ 1
 
 # a shard of a job array: its own journal, its own part
 resume_shard() {
-    kill_at journal TERM predict -m "$RS_MODEL" -o part1.csv --shard 1/3 --resume-every 256K "$RS_BIG"
+    kill_at temp TERM predict -m "$RS_MODEL" -o part1.csv --shard 1/3 --resume-every 256K "$RS_BIG"
     [ "$RC" = 143 ] || { echo "stopped shard: status $RC: $(peek "$W/killed.err")"; return 1; }
     r "$BIN" predict -m "$RS_MODEL" -o part1.csv --shard 1/3 --resume "$RS_BIG"
     want_rc 0 || return 1
@@ -118,10 +119,11 @@ resume_shard() {
 }
 t "resume/shard" resume_shard
 
-# quoted multi-line records, --keep, design: the line numbers go on too
+# quoted multi-line records, --keep, design: stopped after its first chunk of
+# 700 records, cut by rows (stream mode), resumed by byte chunks
 resume_cat_design() {
-    kill_at journal KILL design -m "$RS_CAT_MODEL" -o out.csv --keep id --resume-every 64K -q "$RS_CAT"
-    [ "$RC" = 137 ] || { echo "killed run: status $RC"; return 1; }
+    kill_at temp TERM design -m "$RS_CAT_MODEL" -o out.csv --keep id --chunk-rows 700 -q "$RS_CAT"
+    [ "$RC" = 143 ] || { echo "stopped run: status $RC"; return 1; }
     r "$BIN" design -m "$RS_CAT_MODEL" -o out.csv --keep id -q --resume "$RS_CAT"
     want_rc 0 || return 1
     want_same out.csv "$SHARED/resume_ref_cat.csv"
@@ -133,7 +135,7 @@ resume_refused() { # WHAT WHY_REGEX
     local what=$1 why=$2 model="$RS_MODEL" input=in.csv
     local -a extra=()
     cp -p "$RS_BIG" in.csv
-    kill_at journal TERM predict -m "$model" -o out.csv --resume-every 512K "$input"
+    kill_at temp TERM predict -m "$model" -o out.csv --resume-every 512K "$input"
     [ "$RC" = 143 ] || { echo "stopped run: status $RC: $(peek "$W/killed.err")"; return 1; }
     local ref="$SHARED/resume_ref.csv"
     case $what in
@@ -163,7 +165,7 @@ t "resume/refused-options" resume_refused options 'the options .* differ'
 
 # options that do not shape the output may change: threads, chunk sizes
 resume_other_threads() {
-    kill_at journal TERM predict -m "$RS_MODEL" -o out.csv -@ 1 --resume-every 512K "$RS_BIG"
+    kill_at temp TERM predict -m "$RS_MODEL" -o out.csv -@ 1 --resume-every 512K "$RS_BIG"
     [ "$RC" = 143 ] || { echo "stopped run: status $RC"; return 1; }
     r "$BIN" predict -m "$RS_MODEL" -o out.csv -@ 3 --chunk-bytes 70000 --resume "$RS_BIG"
     want_rc 0 || return 1
@@ -174,7 +176,7 @@ t "resume/other-threads" resume_other_threads
 
 # a journal that is damaged: refused, started over
 resume_damaged() {
-    kill_at journal TERM predict -m "$RS_MODEL" -o out.csv --resume-every 512K "$RS_BIG"
+    kill_at temp TERM predict -m "$RS_MODEL" -o out.csv --resume-every 512K "$RS_BIG"
     [ "$RC" = 143 ] || { echo "stopped run: status $RC"; return 1; }
     sed -i 's/^at \([0-9]*\)/at 1\1/' .out.csv.resume.journal
     r "$BIN" predict -m "$RS_MODEL" -o out.csv --resume "$RS_BIG"
