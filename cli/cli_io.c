@@ -189,6 +189,12 @@ int cli_stop_signal(void)
 static const int terminating[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
                                    SIGXCPU, SIGVTALRM, SIGPROF, SIGPOLL };
 
+void cli_stop_on_signals(void)
+{
+    for (size_t i = 0; i < sizeof terminating / sizeof *terminating; i++)
+        signal(terminating[i], on_stop);
+}
+
 /* A name that denotes an already open file, not a place: write through it. */
 static int names_open_file(const char *path)
 {
@@ -319,8 +325,7 @@ static int output_open(cli_output *out, const char *path, int resumable)
         }
         out->resumable = 1;
         out->seekable = 1;
-        for (size_t i = 0; i < sizeof terminating / sizeof *terminating; i++)
-            signal(terminating[i], on_stop);
+        cli_stop_on_signals();
         return 0;
     }
     out->fd = mkostemp(out->tmp, O_CLOEXEC);

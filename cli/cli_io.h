@@ -51,6 +51,10 @@ int cli_output_open(cli_output *out, const char *path);
  * truncation, locked); any terminating signal then asks the run to stop at
  * its next committed chunk (cli_stop_signal) instead of removing it. */
 int cli_output_open_resumable(cli_output *out, const char *path);
+/* From now on, a terminating signal asks the run to stop at its next
+ * committed chunk (cli_output_open_resumable does it too): a --resume run
+ * calls it first, so that a signal during the planning is not fatal. */
+void cli_stop_on_signals(void);
 /* The signal that asked a resumable run to stop, or 0. */
 int cli_stop_signal(void);
 /* A stopped resumable run: close, keep the temporary file. */

@@ -324,6 +324,8 @@ static int cmd_run(cli *c, int mode)
         return usage_error("%s: no model given (-m MODEL.json)", c->command);
     if (c->resume && (!c->output || mode == MR_MODE_CHECK))
         return usage_error("%s", "--resume needs -o FILE (predict or design)");
+    if (c->resume)
+        cli_stop_on_signals();
     mr_options_set_int(c->opt, MR_OPT_MODE, mode);
     const long threads = c->threads_set ? c->threads : default_threads();
     if (threads < 1)

@@ -105,11 +105,11 @@ slurm_requeue_script() { # packaging/slurm/replay-requeue.sbatch: SIGTERM, reque
     command -v cc >/dev/null || { echo "no C compiler (cc) for the stall shim"; return 1; }
     cc -shared -fPIC -O2 -o stall.so "$ROOT/tests/cluster/stall_read.c" -ldl || return 1
     mkdir stall
-    # the shim holds the 4th read of the input (PMIX_RANK names the marker;
-    # --shard ignores it) until stall/go exists: SIGTERM then comes mid-run
+    # the shim holds the 4th read of the input until stall/go exists:
+    # SIGTERM then comes mid-run
     local id i
     id=$(sbatch --parsable --array=0 --cpus-per-task=2 --output="$PWD/log.txt" \
-        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts",RESUME_EVERY=1K,LD_PRELOAD="$PWD/stall.so",MR_TEST_STALL_PATH=num.csv,MR_TEST_STALL_DIR="$PWD/stall",MR_TEST_STALL_AT=4,PMIX_RANK=0 \
+        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts",RESUME_EVERY=1K,LD_PRELOAD="$PWD/stall.so",MR_TEST_STALL_PATH=num.csv,MR_TEST_STALL_DIR="$PWD/stall",MR_TEST_STALL_AT=4 \
         "$ROOT/packaging/slurm/replay-requeue.sbatch") || { echo "sbatch failed"; return 1; }
     for ((i = 0; i < 600; i++)); do [ -e stall/at.0 ] && break; sleep 0.1; done
     [ -e stall/at.0 ] || { echo "the task never read its input: $(peek log.txt 300)"; scancel "$id"; return 1; }
