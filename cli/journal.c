@@ -69,6 +69,19 @@ void journal_opts_add(journal_opts *o, const char *name, const char *value)
     }
 }
 
+char *resume_options(const char *command, uint64_t k, uint64_t n, const journal_opts *o)
+{
+    char head[160];
+    snprintf(head, sizeof head, " %s %s part=%" PRIu64 "/%" PRIu64, command, MR_PROJECT_VERSION, k, n);
+    char *s = o->failed ? NULL : malloc(strlen(head) + o->len + 1);
+    if (!s) {
+        cli_msg("out of memory");
+        return NULL;
+    }
+    strcat(strcpy(s, head), o->s ? o->s : "");
+    return s;
+}
+
 void journal_opts_free(journal_opts *o)
 {
     free(o->s);

@@ -32,6 +32,9 @@ typedef struct journal_opts {
 /* Append "--NAME=VALUE" (VALUE percent-escaped; NULL: no value). */
 void journal_opts_add(journal_opts *o, const char *name, const char *value);
 void journal_opts_free(journal_opts *o);
+/* The journal's options line: " COMMAND VERSION part=K/N" and the options
+ * (malloc'ed), or NULL after printing "out of memory". */
+char *resume_options(const char *command, uint64_t k, uint64_t n, const journal_opts *o);
 
 /* How far a run got: everything before input byte `in_off` of the file is
  * in the first `out_off` bytes of the output. */

@@ -373,13 +373,16 @@ static int cmd_run(cli *c, int mode)
         rc = dist_shard_prepare(&shard, &in, m, &c->dist, &din);
     if (rc == 0 && mode != MR_MODE_CHECK)
         rc = (c->resume ? cli_output_open_resumable : cli_output_open)(&out, c->output);
+    if (rc == 0 && c->binary_out && c->keep) {
+        cli_output_abort(&out);
+        rc = usage_error("%s", "--keep needs CSV output (-O csv)");
+    }
+    if (rc == 0 && c->binary_out && out.is_tty) {
+        cli_output_abort(&out);
+        rc = usage_error("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
+    }
     journal jr = { 0 };
-    char shape[64];
-    snprintf(shape, sizeof shape, " %s %s part=%llu/%llu", c->command, MR_PROJECT_VERSION,
-             (unsigned long long)shard.k, (unsigned long long)shard.n);
-    char *options = c->resume ? malloc(strlen(shape) + c->shape.len + 1) : NULL;
-    if (options)
-        strcat(strcpy(options, shape), c->shape.s ? c->shape.s : "");
+    char *options = c->resume ? resume_options(c->command, shard.k, shard.n, &c->shape) : NULL;
     const resume_spec rs = {
         .output = c->output, .options = options, .every_bytes = c->resume_every,
         .every_seconds = (double)c->resume_seconds, .quiet = c->verbose < 0,
@@ -390,21 +393,13 @@ static int cmd_run(cli *c, int mode)
         rc = usage_error("%s", "--resume needs -o FILE naming a regular file, not a FIFO or device");
     }
     if (rc == 0 && c->resume)
-        rc = options && !c->shape.failed ? resume_begin(&jr, &out, &in, &shard, m, c->opt, &rs) : MR_EXIT_INTERNAL;
+        rc = options ? resume_begin(&jr, &out, &in, &shard, m, c->opt, &rs) : MR_EXIT_INTERNAL;
     if (rc == 0 && jr.start.out_off) { /* resumed without the output header: an engine copies its options */
         mr_engine_free(e);
         e = NULL;
         rc = make_engine(m, c->opt, &e);
     }
     int stopped = 0;
-    if (rc == 0 && c->binary_out && c->keep) {
-        cli_output_abort(&out);
-        rc = usage_error("%s", "--keep needs CSV output (-O csv)");
-    }
-    if (rc == 0 && c->binary_out && out.is_tty) {
-        cli_output_abort(&out);
-        rc = usage_error("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
-    }
     if (rc == 0) {
         const mr_io io = {
             .read = part ? dist_read : cli_read,
