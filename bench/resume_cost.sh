@@ -13,6 +13,7 @@
 # --resume-every 1M (many commits: the cost per commit shows). Wall times
 # are medians of --runs (default 9). The output goes to the directory of
 # the cached data (a real file system, not tmpfs, unless that is one).
+# RESUME_BENCH_THREADS="2" measures only those thread counts.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --rows) rows=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "resume_cost.sh: unknown option $1" >&2; exit 2 ;;
     *) build=$1; shift ;;
     esac
@@ -57,7 +58,7 @@ lines=()
 lines+=("mars-replay $("$bin" --version | head -1 | cut -d' ' -f2), commit $(git -C "$root" rev-parse --short HEAD), $rows rows CSV→CSV, median of $runs interleaved runs, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)")
 lines+=("output on: $(df -T "$work" | awk 'NR == 2 { print $2 }') ($(stat -c %s "$work/want.csv") bytes)")
 lines+=("" "| threads | plain s | --resume s | cost | --resume-every 1M s | cost | commits (default, 1M) |" "|---|---|---|---|---|---|---|")
-for t in 1 "$(nproc)"; do
+for t in ${RESUME_BENCH_THREADS:-1 $(nproc)}; do
     rm -f "$work"/t.*
     for ((i = 0; i < runs; i++)); do
         one "$work/t.plain" "$bin" predict -m "$model" -@ "$t" -o "$work/a.csv" "$csv"
