@@ -666,9 +666,11 @@ int main(int argc, char **argv)
         case 'v': c.verbose++; break;
         case 'h':
             fputs(usage_text, stdout);
+            journal_opts_free(&c.shape);
             mr_options_free(c.opt);
             return cli_stdout_done();
         case OPT_VERSION:
+            journal_opts_free(&c.shape);
             mr_options_free(c.opt);
             return print_version();
         case OPT_SHARD: c.dist.shard = optarg; break;
