@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,10 +193,36 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* --resume: a signal asks the run to stop at its next committed chunk (the
+ * journal then covers everything written). A second signal of another kind
+ * (a second Ctrl-C after a SIGTERM, ...) leaves at once, the journal on disk
+ * already matching the data before it; a repeated SIGTERM changes nothing
+ * (Slurm signals the batch shell and its children, and the shell may pass
+ * it on: SIGKILL follows anyway). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    if (stop_signal && !(sig == SIGTERM && stop_signal == SIGTERM))
+        _exit(MR_EXIT_SIGNAL + stop_signal);
+    stop_signal = sig;
+}
+
+int cli_stop_signal(void)
+{
+    return stop_signal;
+}
+
 /* Every signal whose default action ends the process and that can be
  * caught (SIGXCPU: Slurm's CPU limit; SIGXFSZ is ignored in main). */
 static const int terminating[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
                                    SIGXCPU, SIGVTALRM, SIGPROF, SIGPOLL };
+
+void cli_stop_on_signals(void)
+{
+    for (size_t i = 0; i < sizeof terminating / sizeof *terminating; i++)
+        signal(terminating[i], on_stop);
+}
 
 /* A name that denotes an already open file, not a place: write through it. */
 static int names_open_file(const char *path)
@@ -207,7 +234,38 @@ static int names_open_file(const char *path)
     return strncmp(path, "/dev/fd/", 8) == 0 || strncmp(path, "/proc/", 6) == 0;
 }
 
+static int output_open(cli_output *out, const char *path, int resumable);
+
 int cli_output_open(cli_output *out, const char *path)
+{
+    return output_open(out, path, 0);
+}
+
+int cli_output_open_resumable(cli_output *out, const char *path)
+{
+    return output_open(out, path, 1);
+}
+
+/* The temporary output of a resumable run has a name a rerun can find; it
+ * is locked, so that two runs never write it at once. */
+static int open_resumable(cli_output *out, const char *path)
+{
+    out->fd = open(out->tmp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (out->fd < 0) {
+        cli_msg("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        return MR_EXIT_IO;
+    }
+    if (flock(out->fd, LOCK_EX | LOCK_NB) != 0) {
+        cli_msg("%s: %s", out->tmp, errno == EWOULDBLOCK ? "another run is writing this output (its temporary file is locked)"
+                                                           : strerror(errno));
+        close(out->fd);
+        out->fd = -1;
+        return MR_EXIT_IO;
+    }
+    return 0;
+}
+
+static int output_open(cli_output *out, const char *path, int resumable)
 {
     memset(out, 0, sizeof *out);
     if (!path || strcmp(path, "-") == 0) {
@@ -235,7 +293,7 @@ int cli_output_open(cli_output *out, const char *path)
      * appending or seekable stdout behaves exactly like -o - */
     if (strcmp(path, "/dev/stdout") == 0 || strcmp(path, "/dev/fd/1") == 0 ||
         strcmp(path, "/proc/self/fd/1") == 0)
-        return cli_output_open(out, NULL);
+        return output_open(out, NULL, 0);
     /* /dev/stderr, /proc/self/fd/N and the like are links to an open file:
      * write through them, never rename over them. Anything else is decided
      * by what it is: a regular file (or none yet) gets a temporary file and
@@ -279,13 +337,25 @@ int cli_output_open(cli_output *out, const char *path)
     const size_t n = strlen(dir) + strlen(b) + 32;
     out->tmp = malloc(n);
     if (out->tmp)
-        snprintf(out->tmp, n, "%s/.%s.tmp.XXXXXX", dir, b);
+        snprintf(out->tmp, n, resumable ? "%s/.%s.resume" : "%s/.%s.tmp.XXXXXX", dir, b);
     free(dup);
     free(base);
     out->target = resolved; /* rename onto the link's target (NULL: onto path) */
     if (!out->tmp) {
         cli_msg("out of memory");
         return MR_EXIT_INTERNAL;
+    }
+    if (resumable) {
+        const int rc = open_resumable(out, path);
+        if (rc) {
+            free(out->tmp);
+            out->tmp = NULL;
+            return rc;
+        }
+        out->resumable = 1;
+        out->seekable = 1;
+        cli_stop_on_signals();
+        return 0;
     }
     out->fd = mkostemp(out->tmp, O_CLOEXEC);
     if (out->fd < 0) {
@@ -334,6 +404,17 @@ int cli_output_commit(cli_output *out)
     return rc;
 }
 
+void cli_output_keep(cli_output *out)
+{
+    if (out->fd > STDERR_FILENO)
+        close(out->fd);
+    out->fd = -1;
+    free(out->tmp);
+    out->tmp = NULL;
+    free(out->target);
+    out->target = NULL;
+}
+
 void cli_output_abort(cli_output *out)
 {
     if (out->fd > STDERR_FILENO)
@@ -351,8 +432,14 @@ void cli_output_abort(cli_output *out)
 
 int cli_write(void *cookie, const void *buf, size_t len)
 {
-    const cli_output *out = cookie;
+    cli_output *out = cookie;
     const char *p = buf;
+    if (out->skip) { /* a resumed .npy output's header: the file has its own */
+        const size_t n = out->skip < len ? (size_t)out->skip : len;
+        out->skip -= n;
+        p += n;
+        len -= n;
+    }
     while (len) {
         const ssize_t n = write(out->fd, p, len);
         if (n < 0) {
@@ -370,6 +457,13 @@ int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset)
 {
     const cli_output *out = cookie;
     const char *p = buf;
+    if (offset < out->pskip) { /* the part of a resumed .npy header: not ours to write */
+        const uint64_t n = out->pskip - offset < len ? out->pskip - offset : len;
+        p += n;
+        len -= (size_t)n;
+        offset += n;
+    }
+    offset -= out->pskip;
     while (len) {
         const ssize_t n = pwrite(out->fd, p, len, (off_t)(out->base + offset));
         if (n < 0) {
@@ -379,7 +473,6 @@ int cli_pwrite(void *cookie, const void *buf, size_t len, uint64_t offset)
         }
         p += n;
         len -= (size_t)n;
-        offset += (uint64_t)n;
         offset += (uint64_t)n;
     }
     return 0;

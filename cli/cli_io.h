@@ -27,6 +27,10 @@ typedef struct cli_output {
     char *target;           /* resolved target when path is a symlink, or NULL */
     int seekable;           /* pwrite allowed */
     int is_tty;
+    int resumable;          /* --resume: tmp has a fixed name and survives a stop */
+    uint64_t skip;          /* library output bytes still to drop (cli_write) */
+    uint64_t pskip;         /* library output offsets below this are dropped, the rest
+                               moved down by it (cli_pwrite): a resumed .npy header */
 } cli_output;
 
 /* Open an input; on failure print the error and return an exit code, else 0. */
@@ -43,6 +47,18 @@ long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);
  * file beside it, renamed by cli_output_commit; anything else (FIFO, device,
  * /dev/stdout) is written directly. Returns 0 or an exit code (printed). */
 int cli_output_open(cli_output *out, const char *path);
+/* --resume: the temporary file is .NAME.resume beside NAME (opened without
+ * truncation, locked); any terminating signal then asks the run to stop at
+ * its next committed chunk (cli_stop_signal) instead of removing it. */
+int cli_output_open_resumable(cli_output *out, const char *path);
+/* From now on, a terminating signal asks the run to stop at its next
+ * committed chunk (cli_output_open_resumable does it too): a --resume run
+ * calls it first, so that a signal during the planning is not fatal. */
+void cli_stop_on_signals(void);
+/* The signal that asked a resumable run to stop, or 0. */
+int cli_stop_signal(void);
+/* A stopped resumable run: close, keep the temporary file. */
+void cli_output_keep(cli_output *out);
 /* Success: fsync-free close and rename. Returns 0 or an exit code (printed). */
 int cli_output_commit(cli_output *out);
 /* Failure: remove the temp file; nothing that looks like a result is left. */

@@ -11,6 +11,8 @@
 #include "exit_codes.h"
 #include "index.h"
 
+static void segments(dist_plan *p);
+
 long dist_file_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 {
     return (long)part_pread(*(const int *)cookie, buf, cap, offset);
@@ -27,10 +29,21 @@ int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, c
     if (st != MR_OK)
         return cli_exit_code(st);
     memset(p, 0, sizeof *p);
+    p->part = part;
     p->fmt = part.format;
     p->k = k;
     p->n = n;
     p->size = size;
+    segments(p);
+    return 0;
+}
+
+/* The segments dist_read shows, from the library's part. */
+static void segments(dist_plan *p)
+{
+    const mr_part part = p->part;
+    const uint64_t size = p->size;
+    p->nseg = 0;
     p->whole = part.whole;
     p->skip = part.empty;
     p->row_off = part.rows_before;
@@ -50,7 +63,6 @@ int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, c
         p->seg_from[0] = part.start;
         p->seg_to[0] = part.end;
     }
-    return 0;
 }
 
 uint64_t dist_plan_bytes(const dist_plan *p)
@@ -61,6 +73,27 @@ uint64_t dist_plan_bytes(const dist_plan *p)
     for (int i = 0; i < p->nseg; i++)
         n += p->seg_to[i] - p->seg_from[i];
     return n;
+}
+
+uint64_t dist_file_offset(const dist_plan *p, uint64_t v)
+{
+    v = v > p->prefix_len ? v - p->prefix_len : 0;
+    for (int i = 0; i < p->nseg; i++) {
+        const uint64_t len = p->seg_to[i] - p->seg_from[i];
+        if (v < len || i + 1 == p->nseg)
+            return p->seg_from[i] + v;
+        v -= len;
+    }
+    return 0;
+}
+
+int dist_plan_resume(dist_plan *p, uint64_t at, uint64_t rows, uint64_t lines)
+{
+    mr_error err;
+    if (p->skip || mr_input_part_advance(&p->part, at, rows, lines, &err) != MR_OK)
+        return -1;
+    segments(p);
+    return 0;
 }
 
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries)

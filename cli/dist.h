@@ -30,6 +30,7 @@ typedef struct cli_dist_opts {
  * up to two byte ranges of the file (CSV: the header record, then the part's
  * records; binary: the part's rows). */
 typedef struct dist_plan {
+    mr_part part;             /* the library's cut (mr_input_part), kept for a resume */
     int fmt;                  /* MR_FMT_CSV, MR_FMT_NPY or MR_FMT_F64 */
     int whole;                /* .npy that cannot be cut (bad header or size): part 0
                                  reads the whole file so the library reports it */
@@ -65,6 +66,13 @@ int dist_plan_part(dist_plan *p, int fd, uint64_t size, const mr_options *opt, c
                    mr_error *err);
 /* Bytes dist_read gives for this part (header and prefix included). */
 uint64_t dist_plan_bytes(const dist_plan *p);
+
+/* The file offset of byte v of what dist_read gives (v past the prefix). */
+uint64_t dist_file_offset(const dist_plan *p, uint64_t v);
+/* --resume: the part now starts at file offset `at` (a record boundary),
+ * after `rows` global data rows and `lines` data lines. 0, or -1 when that
+ * is not a place inside this part (a journal of another plan). */
+int dist_plan_resume(dist_plan *p, uint64_t at, uint64_t rows, uint64_t lines);
 
 void dist_input_init(dist_input *in, int fd, const dist_plan *p, int retries);
 /* mr_read_fn over dist_input (pread; retries transient errors). */

@@ -30,6 +30,9 @@ static int usage(const char *fmt, const char *arg)
 
 /* ---- one process ------------------------------------------------------------ */
 
+static int create_engine(cli_run *r);
+static int resume_open(cli_run *r);
+
 static int local_agree(cli_run *r, int rc, int *who)
 {
     if (who)
@@ -40,15 +43,22 @@ static int local_agree(cli_run *r, int rc, int *who)
 static int local_plan(cli_run *r, int rc)
 {
     const cli_job *j = r->job;
-    if (rc || !j->dist.shard)
+    if (rc || (!j->dist.shard && !j->resume))
         return rc;
-    rc = dist_shard_spec(j->dist.shard, &r->plan.k, &r->plan.n);
-    if (rc)
-        return rc;
-    snprintf(r->part_name, sizeof r->part_name, "%llu/%llu", (unsigned long long)r->plan.k,
-             (unsigned long long)r->plan.n);
-    if (r->plan.k > 0)
-        mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
+    /* --resume: the whole input is part 0 of 1, which a rerun can start later */
+    if (j->resume && r->in.size < 0)
+        return usage("%s", "--resume needs a regular file as input, not a pipe");
+    r->plan.k = 0;
+    r->plan.n = 1;
+    if (j->dist.shard) {
+        rc = dist_shard_spec(j->dist.shard, &r->plan.k, &r->plan.n);
+        if (rc)
+            return rc;
+        snprintf(r->part_name, sizeof r->part_name, "%llu/%llu", (unsigned long long)r->plan.k,
+                 (unsigned long long)r->plan.n);
+        if (r->plan.k > 0)
+            mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
+    }
     r->partitioned = 1;
     return dist_shard_prepare(&r->plan, &r->in, r->m, j->opt, &j->dist, &r->din);
 }
@@ -58,7 +68,7 @@ static int local_output_open(cli_run *r, int rc)
     const cli_job *j = r->job;
     if (rc || j->mode == MR_MODE_CHECK)
         return rc;
-    rc = cli_output_open(&r->out, j->output);
+    rc = (j->resume ? cli_output_open_resumable : cli_output_open)(&r->out, j->output);
     if (rc == 0 && j->binary_out && r->out.is_tty)
         rc = usage("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
     if (rc)
@@ -68,7 +78,7 @@ static int local_output_open(cli_run *r, int rc)
     r->io.write_cookie = &r->out;
     r->io.sink = j->output ? j->output : "<stdout>";
     r->io.write_any_order = r->out.tmp != NULL; /* removed unless the run succeeds */
-    return 0;
+    return j->resume ? resume_open(r) : 0;
 }
 
 static void local_combine(cli_run *r)
@@ -82,10 +92,17 @@ static void local_combine(cli_run *r)
 
 static int local_output_finish(cli_run *r, int rc)
 {
+    const cli_job *j = r->job;
+    if (j->resume && !r->stopped && r->resume_opts) /* a resumed .npy gets the header of all its rows */
+        rc = resume_finish(&r->jr, &r->out, &r->rs, r->plan.row_off - r->jr.part_rows0 + r->stats.rows_out, rc);
     if (rc == 0 && !r->pipe_closed && r->out.fd >= 0)
-        return cli_output_commit(&r->out);
-    if (r->out.fd >= 0 || r->out.tmp)
+        rc = cli_output_commit(&r->out);
+    else if (r->stopped)
+        cli_output_keep(&r->out); /* the temporary output and its journal stay for a rerun */
+    else if (r->out.fd >= 0 || r->out.tmp)
         cli_output_abort(&r->out);
+    if (j->resume && !r->stopped)
+        journal_remove(&r->jr); /* done, or failed for good: the next run starts afresh */
     return rc;
 }
 
@@ -97,7 +114,8 @@ static int local_final(cli_run *r, int rc)
 
 static void local_release(cli_run *r)
 {
-    (void)r;
+    journal_free(&r->jr);
+    free(r->resume_opts);
 }
 
 static const cli_spread one_process = {
@@ -117,6 +135,10 @@ static int load(cli_run *r)
     const cli_job *j = r->job;
     if (!j->model)
         return usage("%s: no model given (-m MODEL.json)", j->command);
+    if (j->resume && (!j->output || j->mode == MR_MODE_CHECK))
+        return usage("%s", "--resume needs -o FILE (predict or design)");
+    if (j->resume) /* from the start: a stop may come while a shard still scans its input */
+        cli_stop_on_signals();
     if (j->threads < 1)
         return usage("MARS_REPLAY_THREADS: expected a whole number from 0 to 4096, found '%s'",
                      getenv("MARS_REPLAY_THREADS"));
@@ -153,6 +175,36 @@ static int create_engine(cli_run *r)
     return 0;
 }
 
+/* --resume: continue from a journal that matches this run (truncate the
+ * temporary output, advance the plan past what it covers, no output header),
+ * or start over saying why; then journal every committed chunk. */
+static int resume_open(cli_run *r)
+{
+    const cli_job *j = r->job;
+    if (!r->out.tmp) {
+        cli_output_abort(&r->out);
+        return usage("%s", "--resume needs -o FILE naming a regular file, not a FIFO or device");
+    }
+    r->resume_opts = resume_options(j->command, r->plan.k, r->plan.n, &j->shape);
+    if (!r->resume_opts)
+        return MR_EXIT_INTERNAL;
+    r->rs = (resume_spec){
+        .output = j->output, .options = r->resume_opts, .every_bytes = j->resume_every,
+        .every_seconds = (double)j->resume_seconds, .quiet = j->verbose < 0,
+        .out_fmt = j->dist.out_fmt, .npy_cols = j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 0,
+        .mode = j->mode,
+    };
+    int rc = resume_begin(&r->jr, &r->out, &r->in, &r->plan, r->m, j->opt, &r->rs);
+    if (rc == 0 && r->jr.start.out_off) { /* resumed without the output header: an engine copies its options */
+        mr_engine_free(r->e);
+        r->e = NULL;
+        rc = create_engine(r);
+    }
+    r->io.commit = journal_commit;
+    r->io.commit_cookie = &r->jr;
+    return rc;
+}
+
 /* The read side of the part: the whole input, or the part's bytes shown as
  * one input; a regular file (or a part of one) is read by the workers. */
 static void read_side(cli_run *r)
@@ -160,6 +212,7 @@ static void read_side(cli_run *r)
     mr_io *io = &r->io;
     io->source = r->in.display;
     if (r->partitioned) {
+        dist_input_init(&r->din, r->in.fd, &r->plan, r->job->dist.io_retries); /* a resume moved the plan */
         io->read = dist_read;
         io->read_cookie = &r->din;
         io->read_at = dist_read_at;
@@ -197,6 +250,11 @@ static int run_part(cli_run *r)
     if (st == MR_E_IO && r->err.sys_errno == EPIPE && !r->err.line && !r->err.row && r->io.write == cli_write) {
         r->pipe_closed = 1; /* the reader went away (| head): not an error */
         return 0;
+    }
+    int rc = 0;
+    if (j->resume && resume_stopped(&r->jr, st, &r->err, &rc)) {
+        r->stopped = 1;
+        return rc;
     }
     if (st != MR_OK) {
         r->have_err = 1;

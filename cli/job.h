@@ -17,6 +17,7 @@
 
 #include "cli_io.h"
 #include "dist.h"
+#include "journal.h"
 #include "marsreplay.h"
 #include "report.h"
 
@@ -30,6 +31,10 @@ typedef struct cli_job {
     const char *keep;
     mr_options *opt;
     cli_dist_opts dist;       /* --shard, --mpi, --io-retries and what a partition needs */
+    int resume;               /* --resume, --resume-every, --resume-seconds (journal.h) */
+    uint64_t resume_every;
+    long resume_seconds;
+    journal_opts shape;       /* the options that shape the output, for the journal */
 } cli_job;
 
 /* One run's state, shared by the orchestrator and its spread. */
@@ -61,6 +66,11 @@ typedef struct cli_run {
     time_t started;           /* wall clock, for --report */
     double t0, plan_s, run_s, write_s;
     cli_rank_stat *ranks;     /* rank 0 of an MPI job: one per rank, in rank order */
+    /* --resume (one process): the journal beside the temporary output */
+    journal jr;
+    resume_spec rs;
+    char *resume_opts;        /* the journal's options line */
+    int stopped;              /* stopped by a signal: output and journal kept for a rerun */
 } cli_run;
 
 /* How the parts of a job agree, and how the output is put together. */

@@ -19,6 +19,7 @@
 #include "inspect.h"
 #include "job.h"
 #include "merge.h"
+#include "journal.h"
 #include "marsreplay.h"
 #include "probe.h"
 #include "progress.h"
@@ -53,6 +54,9 @@ enum {
     OPT_CHUNK_BYTES,
     OPT_NO_CACHE,
     OPT_MAX_MODEL,
+    OPT_RESUME, /* --resume (journal.c) */
+    OPT_RESUME_EVERY,
+    OPT_RESUME_SECONDS,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +97,9 @@ static const struct option long_opts[] = {
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
     { "max-model-bytes", required_argument, NULL, OPT_MAX_MODEL },
+    { "resume", no_argument, NULL, OPT_RESUME },
+    { "resume-every", required_argument, NULL, OPT_RESUME_EVERY },
+    { "resume-seconds", required_argument, NULL, OPT_RESUME_SECONDS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -167,6 +174,13 @@ static const char usage_text[] =
     "                            to N times with backoff (default: 0)\n"
     "      --max-memory BYTES    cap the pipeline's buffers (e.g. 64M, 2G; per process or\n"
     "                            rank) by sizing the chunk rows for this input\n"
+    "      --resume              with -o FILE: journal the progress beside the temporary\n"
+    "                            output; rerun with --resume after a crash or a stop to\n"
+    "                            continue where it stopped (same model, input, options);\n"
+    "                            a signal (SIGTERM) stops it at the next commit with exit\n"
+    "                            128 + the signal, both files kept (docs/distributed.md)\n"
+    "      --resume-every SIZE   --resume: commit every SIZE of output (default: 64M)\n"
+    "      --resume-seconds S    --resume: ... or every S seconds (default: 30)\n"
     "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr); FILE may not be\n"
     "                            the model, the input or the output (exit 2)\n"
@@ -178,7 +192,8 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 ok (also when a downstream pipe closes), 1 internal error,\n"
     "2 usage, 3 invalid model, 4 bad input data, 5 I/O error, 6 the requested\n"
-    "device (--device opencl) cannot run, 7 MPI failure.\n"
+    "device (--device opencl) cannot run, 7 MPI failure, 128+N a --resume run\n"
+    "stopped by signal N (143: SIGTERM; rerun with --resume).\n"
     "See man mars-replay (man/mars-replay.1) for details.\n";
 
 typedef struct cli {
@@ -257,6 +272,32 @@ static int load_model(const mr_options *opt, const char *path, mr_model **m)
         return cli_exit_code(st);
     }
     return 0;
+}
+
+/* Options that cannot change the output's bytes (or are checked apart: the
+ * model by its sha256, the output path): a resumed run may differ in them. */
+static int shapes_output(int opt)
+{
+    switch (opt) {
+    case 'm': case 'o': case '@': case 'q': case 'v': case OPT_CHUNK_ROWS: case OPT_CHUNK_BYTES:
+    case OPT_PROGRESS: case OPT_REPORT: case OPT_JSON: case OPT_IO_RETRIES: case OPT_MAX_MEMORY:
+    case OPT_MPI: case OPT_RESUME: case OPT_RESUME_EVERY: case OPT_RESUME_SECONDS:
+    case OPT_NO_MPI: case OPT_INDEX: case OPT_EVERY: case OPT_NO_CACHE: case OPT_MAX_MODEL:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static void note_option(cli *c, int opt, const char *arg)
+{
+    if (!shapes_output(opt))
+        return;
+    for (const struct option *o = long_opts; o->name; o++)
+        if (o->val == opt) {
+            journal_opts_add(&c->job.shape, o->name, o->has_arg ? arg : NULL);
+            return;
+        }
 }
 
 static int cmd_inspect(cli *c, int mode)
@@ -365,7 +406,11 @@ int main(int argc, char **argv)
     long v;
     optind = 1;
     opterr = 0; /* getopt's own messages would start with argv[0]: ours say mars-replay */
+    c.job.resume_every = 64ULL << 20;
+    c.job.resume_seconds = 30;
     while (rc == 0 && (opt = getopt_long(argc, argv, "-:m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
+        if (opt != 1)
+            note_option(&c, opt, optarg);
         switch (opt) {
         case 1: pos[npos++] = optarg; break;
         case 'm': c.job.model = optarg; break;
@@ -479,10 +524,12 @@ int main(int argc, char **argv)
         case 'v': c.job.verbose++; break;
         case 'h':
             fputs(usage_text, stdout);
+            journal_opts_free(&c.job.shape);
             mr_options_free(c.job.opt);
             free(pos);
             return cli_stdout_done();
         case OPT_VERSION:
+            journal_opts_free(&c.job.shape);
             mr_options_free(c.job.opt);
             free(pos);
             return print_version();
@@ -505,6 +552,15 @@ int main(int argc, char **argv)
                 rc = usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_MAX_MEMORY, (int64_t)c.job.dist.max_memory);
+            break;
+        case OPT_RESUME: c.job.resume = 1; break;
+        case OPT_RESUME_EVERY:
+            if (dist_parse_bytes(optarg, &c.job.resume_every) != 0 || c.job.resume_every == 0)
+                rc = usage_error("--resume-every: expected a byte count such as 64M or 1G, found '%s'", optarg);
+            break;
+        case OPT_RESUME_SECONDS:
+            if (parse_count(optarg, 1, 86400, &c.job.resume_seconds) != 0)
+                rc = usage_error("--resume-seconds: expected a whole number from 1 to 86400, found '%s'", optarg);
             break;
         case ':':
             rc = usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -552,12 +608,15 @@ int main(int argc, char **argv)
         rc = usage_error("%s", "--index is for --shard runs (an MPI job finds its parities itself)");
     if (rc == 0 && c.job.dist.mpi && c.job.dist.no_mpi)
         rc = usage_error("%s", "--mpi and --no-mpi contradict each other");
-    if (rc == 0 && mode >= 0 && !c.job.dist.no_mpi &&
-        (c.job.dist.mpi || (cli_mpi_launched() && !c.job.dist.shard)))
+    const int mpi = mode >= 0 && !c.job.dist.no_mpi && (c.job.dist.mpi || (cli_mpi_launched() && !c.job.dist.shard));
+    if (rc == 0 && mpi && c.job.resume) /* refused before MPI_Init: each rank says it once */
+        rc = usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
+    if (rc == 0 && mpi)
         rc = cli_mpi_init(&argc, &argv, &c.ranks);
     if (rc == 0)
         rc = cmd->run(&c, mode);
     rc = cli_mpi_finalize(rc);
+    journal_opts_free(&c.job.shape);
     mr_options_free(c.job.opt);
     free(pos);
     return rc;

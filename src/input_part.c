@@ -208,6 +208,8 @@ static mr_status part_binary(const src *s, const mr_options *opt, const mr_model
         cols = h.cols;
         p->head_end = h.header_bytes;
     }
+    p->cols = cols;
+    p->itemsize = itemsize;
     const uint64_t row_bytes = cols * itemsize;
     p->total_rows = row_bytes ? (s->size - p->head_end) / row_bytes : 0;
     const uint64_t lo = (uint64_t)((unsigned __int128)p->total_rows * k / n);
@@ -378,6 +380,31 @@ mr_status mr_input_part_parity(const mr_options *opt, mr_read_at_fn read_at, voi
         *parity = c.in_quotes;
     free(buf);
     return st;
+}
+
+mr_status mr_input_part_advance(mr_part *p, uint64_t at, uint64_t rows, uint64_t lines, mr_error *err)
+{
+    mr_err_clear(err);
+    RETURN_IF(!p || p->whole || p->empty || at < p->start || at > p->end || rows < p->rows_before ||
+                  lines < p->lines_before,
+              MR_E_INVAL, err, "mr_input_part_advance: offset %llu is not inside the part",
+              (unsigned long long)at);
+    if (p->format != MR_FMT_CSV) {
+        const uint64_t row_bytes = p->cols * p->itemsize, done = row_bytes ? (at - p->start) / row_bytes : 0;
+        RETURN_IF(!row_bytes || (at - p->start) % row_bytes || rows != p->rows_before + done || done > p->rows,
+                  MR_E_INVAL, err, "mr_input_part_advance: offset %llu is not a row boundary of the part",
+                  (unsigned long long)at);
+        p->rows -= done;
+        if (p->format == MR_FMT_NPY) {
+            p->prefix_len = mr_npy_write_header_dtype(p->prefix, sizeof p->prefix, p->rows, p->cols,
+                                                      p->itemsize == 4 ? MR_NPY_F32 : MR_NPY_F64);
+            RETURN_IF(!p->prefix_len, MR_E_INTERNAL, err, "a part's .npy header does not fit");
+        }
+    }
+    p->start = at;
+    p->rows_before = rows;
+    p->lines_before = lines;
+    return MR_OK;
 }
 
 size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int mode)

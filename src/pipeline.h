@@ -53,6 +53,7 @@ typedef struct mr_slot {
                                  any, the job counts them); after the job: rows decoded */
     uint64_t n_lines;         /* physical lines its records span (CSV) */
     uint64_t in_bytes;        /* input bytes it accounts for (progress, stats) */
+    uint64_t in_end;          /* stream mode: input offset right after its records */
     int parity;               /* split CSV: quote parity assumed at the chunk's anchor */
     int range_parity;         /* split CSV: '"' bytes of its counted range, mod 2 */
     /* the job's result */

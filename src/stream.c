@@ -308,6 +308,7 @@ static void free_run(mr_stream *r)
 /* The writer's side of the run. */
 typedef struct writer {
     uint64_t rows, lines;     /* before the next chunk: its positions' offsets */
+    uint64_t header_lines;    /* physical lines of the input's header */
     int parity;               /* split CSV: quote parity at the next chunk's anchor */
     uint32_t redone;
     double cpu_write, cpu_jobs_inline, cpu_workers;
@@ -399,14 +400,37 @@ static void submit(mr_stream *r, writer *wr, mr_ordered *q, uint64_t t)
     wr->cpu_jobs_inline += r->slots[t & (r->nslots - 1)].cpu;
 }
 
+/* The caller's commit callback said stop: its errno names why. */
+static mr_status commit_stopped(const mr_stream *r, mr_error *err)
+{
+    const int e = errno;
+    mr_err_clear(err);
+    mr_err_set(err, MR_E_IO, "commit failed: %s", strerror(e));
+    if (err) {
+        err->sys_errno = e;
+        mr_err_field(err->source, sizeof err->source, r->io->sink ? r->io->sink : "<output>");
+    }
+    return MR_E_IO;
+}
+
 /* Wait for ticket t (a worker's), write it, report progress. */
 static mr_status write_ticket(mr_stream *r, writer *wr, mr_ordered *q, uint64_t t, mr_error *err)
 {
     if (q)
         mr_ordered_wait(q, t);
-    const mr_status st = drain(r, wr, t & (r->nslots - 1), err);
+    const size_t si = t & (r->nslots - 1);
+    const mr_status st = drain(r, wr, si, err);
     if (st == MR_OK && wr->progress)
         wr->progress(wr->pcookie, r->rows_out, r->bytes_in);
+    if (st == MR_OK && r->io->commit) {
+        /* split mode's chunks follow each other from data_start: bytes_in
+         * ends at this one; a cut chunk knows where it ended */
+        const mr_commit c = { .in_offset = r->split ? r->bytes_in : r->slots[si].in_end,
+                              .rows = wr->rows, .lines = wr->lines - wr->header_lines,
+                              .out_bytes = r->out_bytes };
+        if (r->io->commit(r->io->commit_cookie, &c) != 0)
+            return commit_stopped(r, err);
+    }
     return st;
 }
 
@@ -423,6 +447,7 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_error *
             mr_slot *s = &r->slots[si];
             mr_err_clear(&rerr);
             read_st = r->in->cut(r, s, &rerr);
+            s->in_end = r->bytes_in - (uint64_t)(r->rend - r->rpos);
             s->ticket = next_read;
             s->cut_st = MR_OK;
             if (read_st != MR_OK && s->n_rows > 0) {
@@ -656,7 +681,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
             mr_err_set(err, st, "cannot start worker threads");
     }
     const uint64_t header_lines = r.lines;
-    writer wr = { .lines = header_lines, .progress = progress, .pcookie = progress_cookie, .stats = stats };
+    writer wr = { .lines = header_lines, .header_lines = header_lines, .progress = progress, .pcookie = progress_cookie, .stats = stats };
     if (st == MR_OK)
         st = (r.split ? pump_split : pump_stream)(&r, &wr, q, err);
     mr_ordered_destroy(q);

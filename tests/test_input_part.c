@@ -275,6 +275,36 @@ static void test_binary_rows_and_npy_prefix(void **state)
     assert_non_null(memmem(h, l1, "(5, 0)", 6));
 }
 
+/* a resumed part: advanced to a row or record boundary inside it, refused elsewhere */
+static void test_advance(void **state)
+{
+    (void)state;
+    mr_error err;
+    unsigned char h[256];
+    const size_t hl = mr_npy_write_header_dtype(h, sizeof h, 10, 3, MR_NPY_F32);
+    const size_t len = hl + 10 * 3 * 4;
+    char *b = calloc(1, len);
+    memcpy(b, h, hl);
+    mem m = { b, len, 0 };
+    mr_options *o;
+    assert_int_equal(mr_options_create(&o), MR_OK);
+    mr_part p;
+    assert_int_equal(mr_input_part(o, NULL, mem_read_at, &m, len, 1, 2, NULL, &p, &err), MR_OK);
+    assert_int_equal(p.rows_before, 5);
+    assert_int_equal(mr_input_part_advance(&p, p.start + 12 * 2, 7, 0, &err), MR_OK);
+    assert_int_equal(p.rows, 3);
+    mr_npy_header ph;
+    size_t need;
+    assert_int_equal(mr_npy_parse_header(p.prefix, p.prefix_len, &ph, &need, &err), MR_OK);
+    assert_int_equal(ph.rows, 3);
+    assert_int_equal(ph.dtype, MR_NPY_F32);
+    assert_int_equal(mr_input_part_advance(&p, p.start + 5, 7, 0, &err), MR_E_INVAL);  /* not a row */
+    assert_int_equal(mr_input_part_advance(&p, p.start + 12, 9, 0, &err), MR_E_INVAL); /* wrong count */
+    assert_int_equal(mr_input_part_advance(&p, p.end + 12, 10, 0, &err), MR_E_INVAL);  /* outside */
+    mr_options_free(o);
+    free(b);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -303,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_csv_from_checkpoints),
         cmocka_unit_test(test_csv_edge_cases),
         cmocka_unit_test(test_binary_rows_and_npy_prefix),
+        cmocka_unit_test(test_advance),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -553,6 +553,112 @@ static void chained_writes_identical(void **state)
     free(csv);
 }
 
+/* mr_io.commit: called in ticket order after each chunk with a record
+ * boundary of the input, the rows and data lines before it and the output
+ * bytes that are then all written (workers writing their own chunks
+ * included); a non-zero return stops the run with MR_E_IO and its errno. */
+typedef struct commit_log {
+    const char *csv;
+    size_t len, header_end;
+    const mem_out *ref;
+    any_out *out;
+    unsigned calls, stop_at;
+    mr_commit last;
+} commit_log;
+
+static int on_commit(void *cookie, const mr_commit *c)
+{
+    commit_log *l = cookie;
+    l->calls++;
+    assert_true(c->in_offset > l->last.in_offset && c->in_offset <= l->len);
+    assert_true(c->rows > l->last.rows && c->out_bytes > l->last.out_bytes);
+    /* a record boundary: the rows and physical lines before it, counted here */
+    uint64_t rows = 0, lines = 0;
+    int q = 0;
+    for (size_t i = l->header_end; i < c->in_offset; i++) {
+        if (l->csv[i] == '"')
+            q ^= 1;
+        else if (l->csv[i] == '\n') {
+            lines++;
+            rows += !q;
+        }
+    }
+    assert_int_equal(q, 0);
+    assert_int_equal(l->csv[c->in_offset - 1], '\n');
+    assert_int_equal(c->rows, rows);
+    assert_int_equal(c->lines, lines);
+    /* the output before it: the header and exactly those rows, all written */
+    uint64_t out_rows = 0;
+    for (size_t i = 0; i < c->out_bytes; i++)
+        out_rows += l->ref->data[i] == '\n';
+    assert_int_equal(out_rows, rows + 1);
+    pthread_mutex_lock(&l->out->mu);
+    assert_true(l->out->len >= c->out_bytes);
+    assert_memory_equal(l->out->data, l->ref->data, c->out_bytes);
+    pthread_mutex_unlock(&l->out->mu);
+    l->last = *c;
+    if (l->calls == l->stop_at) {
+        errno = ECANCELED;
+        return -1;
+    }
+    return 0;
+}
+
+static void commit_points_are_ordered_prefixes(void **state)
+{
+    (void)state;
+    size_t len;
+    char *csv = make_csv(600, 21, &len);
+    mr_options *o;
+    mr_options_create(&o);
+    mem_out ref = { 0 };
+    assert_int_equal(run(csv, len, o, &ref, NULL, NULL, 0), MR_OK);
+    assert_true(ref.len < sizeof ((any_out *)0)->data);
+    static const int threads[] = { 1, 3 };
+    static const int chunks[] = { 97, 1000 };
+    for (int mode = 0; mode < 3; mode++) /* split by bytes, stream by bytes, stream by rows */
+        for (size_t t = 0; t < 2; t++)
+            for (size_t c = 0; c < 2; c++)
+                for (unsigned stop_at = 0; stop_at < 4; stop_at += 3) {
+                    mr_options_set_int(o, MR_OPT_THREADS, threads[t]);
+                    mr_options_set_int(o, MR_OPT_CHUNK_BYTES, chunks[c]);
+                    mr_options_set_int(o, MR_OPT_CHUNK_ROWS, mode == 2 ? chunks[c] / 10 : 0);
+                    mr_model *m = load_json(model_json);
+                    mr_engine *e = NULL;
+                    assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
+                    mem_in in = { .data = csv, .len = len, .max_read = 333 };
+                    static any_out any;
+                    memset(any.data, 'X', sizeof any.data);
+                    any.len = 0;
+                    pthread_mutex_init(&any.mu, NULL);
+                    commit_log log = { .csv = csv, .len = len, .header_end = (size_t)(strchr(csv, '\n') + 1 - csv),
+                                       .ref = &ref, .out = &any, .stop_at = stop_at };
+                    const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.csv",
+                                       .write = any_write, .pwrite = any_pwrite, .write_cookie = &any,
+                                       .read_at = mode == 0 ? mem_read_at : NULL, .size = len,
+                                       .write_any_order = 1, .commit = on_commit, .commit_cookie = &log };
+                    mr_error err;
+                    const mr_status st = mr_run(e, &io, NULL, NULL, NULL, &err);
+                    pthread_mutex_destroy(&any.mu);
+                    mr_engine_free(e);
+                    mr_model_free(m);
+                    if (stop_at) { /* stopped: no chunk after the refused commit */
+                        assert_int_equal(st, MR_E_IO);
+                        assert_int_equal(err.sys_errno, ECANCELED);
+                        assert_int_equal(log.calls, stop_at);
+                    } else { /* the last commit is the end of the input and output */
+                        assert_int_equal(st, MR_OK);
+                        assert_true(log.calls > 3);
+                        assert_int_equal(log.last.in_offset, len);
+                        assert_int_equal(log.last.rows, 600);
+                        assert_int_equal(log.last.out_bytes, ref.len);
+                    }
+                }
+    free(ref.data);
+    mr_options_free(o);
+    free(csv);
+}
+
 static void io_errors(void **state)
 {
     (void)state;
@@ -626,6 +732,7 @@ int main(void)
         cmocka_unit_test(nothing_written_when_first_chunk_fails),
         cmocka_unit_test(header_problems),
         cmocka_unit_test(npy_round_trip),
+        cmocka_unit_test(commit_points_are_ordered_prefixes),
         cmocka_unit_test(io_errors),
         cmocka_unit_test(headerless_and_options),
     };

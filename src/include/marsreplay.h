@@ -380,6 +380,8 @@ typedef int (*mr_pwrite_fn)(void *cookie, const void *buf, size_t len, uint64_t 
  * errno set. Called from several worker threads at once (pread is). */
 typedef long (*mr_read_at_fn)(void *cookie, void *buf, size_t cap, uint64_t offset);
 
+struct mr_commit;
+
 typedef struct mr_io {
     mr_read_fn read;
     void *read_cookie;
@@ -399,11 +401,30 @@ typedef struct mr_io {
      * fixed-width output (.npy, f64) of a split binary input is then written
      * by the workers at each chunk's own offset, not in order */
     int write_any_order;
+    /* Optional: called by the writing thread after each chunk's output is
+     * written, in input order (also with write_any_order: every chunk before
+     * is then written too), with what is done so far. Return 0 to go on;
+     * anything else stops the run before the next chunk with MR_E_IO and
+     * err->sys_errno = errno as the callback left it (a failed fdatasync, or
+     * ECANCELED for a stop the caller asked for). */
+    int (*commit)(void *cookie, const struct mr_commit *done);
+    void *commit_cookie;
     /* Room for fields of later 1.x minors, which will treat 0/NULL as "not
      * given": zero-initialise the whole struct (= {0}, designated
      * initialisers or memset). */
-    void *reserved[8];
+    void *reserved[6];
 } mr_io;
+
+/* What mr_io.commit is told: the input up to `in_offset` (counted like
+ * mr_io.size, from where `read` starts) gave exactly the first `out_bytes`
+ * bytes of the output, header included. */
+typedef struct mr_commit {
+    uint64_t in_offset;       /* the next chunk's first record starts here */
+    uint64_t rows;            /* data rows before it */
+    uint64_t lines;           /* CSV: physical lines of data before it (header excluded) */
+    uint64_t out_bytes;       /* output bytes written, all of them in order */
+    uint64_t reserved[4];     /* 0; room for later 1.x minors */
+} mr_commit;
 
 typedef struct mr_run_stats {
     uint64_t rows_in;
@@ -501,6 +522,9 @@ typedef struct mr_part {
     uint64_t total_rows;      /* binary: rows of the input */
     unsigned char prefix[256];/* .npy: the header to read instead of [0, head_end) */
     size_t prefix_len;
+    uint64_t cols;            /* binary: values per row */
+    uint32_t itemsize;        /* binary: bytes per value (8, or 4 for float32 .npy) */
+    uint32_t pad_;
     uint64_t reserved[4];     /* zero; room for 1.x additions */
 } mr_part;
 
@@ -547,6 +571,14 @@ MR_API mr_status mr_input_part_from(const mr_options *opt, const mr_model *m, mr
 MR_API mr_status mr_input_part_parity(const mr_options *opt, mr_read_at_fn read_at, void *cookie,
                                       uint64_t size, uint64_t k, uint64_t n, int *parity,
                                       mr_error *err);
+/*! mr_input_part_advance() : the part now starts at input offset `at`, a
+ * record boundary (CSV) or row boundary (binary) inside it, after `rows`
+ * data rows and `lines` CSV lines of the input (what mr_io.commit reported,
+ * made global): a stopped run resumed there. A .npy part gets the header
+ * of its remaining rows. MR_E_INVAL when `at` is not such a place in this
+ * part (a journal of another plan). */
+MR_API mr_status mr_input_part_advance(mr_part *p, uint64_t at, uint64_t rows, uint64_t lines,
+                                       mr_error *err);
 /*! mr_npy_output_header() : the .npy header the library writes before float64
  * output of `rows` rows in `mode`: MR_MODE_PREDICT a 1-D array (cols
  * ignored), MR_MODE_DESIGN a rows x cols matrix (also for cols 0), for

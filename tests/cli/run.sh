@@ -28,7 +28,7 @@ cd "$ROOT" || exit 2
 
 . "$HERE/lib.sh"
 
-GROUPS_ALL=(conformance exit determinism stdin output formats csv categorical check_inspect report misc shard merge harden)
+GROUPS_ALL=(conformance exit determinism stdin output formats csv categorical check_inspect report misc shard merge harden resume)
 if [ $# -gt 0 ]; then
     GROUPS_RUN=("$@")
 else

@@ -230,6 +230,35 @@ slurm_tmp_full() { # n3's /tmp (TMPDIR) full: the job fails with status 5, namin
         { echo "stderr: $(peek "$W/err" 400)"; return 1; }
 }
 
+# packaging/slurm/replay-requeue.sbatch over the 3 nodes: every task is held in the middle of
+# its part (stall_read.c), gets SIGTERM, stops resumably (143) and requeues itself; each task's
+# next run, on whichever node Slurm picks, resumes from the journal in the shared directory
+slurm_requeue_resume() {
+    mkdir st
+    local id i k
+    id=$(on sbatch --parsable --array=0-2 --cpus-per-task=1 --output="$PWD/log-%a.txt" \
+        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts",RESUME_EVERY=1K,LD_PRELOAD="$STALL",MR_TEST_STALL_PATH=num.csv,MR_TEST_STALL_DIR="$PWD/st",MR_TEST_STALL_AT=4 \
+        "$ROOT/packaging/slurm/replay-requeue.sbatch") || { echo "sbatch failed"; return 1; }
+    id=${id%%;*}
+    for ((i = 0; i < 600; i++)); do [ "$(ls st | wc -l)" -ge 3 ] && break; sleep 0.1; done
+    [ "$(ls st | wc -l)" -ge 3 ] || { on scancel "$id"; touch st/go; echo "the tasks did not all reach their part: $(ls st)"; return 1; }
+    on scancel --batch --signal=TERM "$id" || { on scancel "$id"; touch st/go; echo "scancel failed"; return 1; }
+    sleep 1
+    touch st/go
+    for ((i = 0; i < 2400; i++)); do
+        [ "$(grep -l 'mars-replay-requeue: done' log-*.txt 2>/dev/null | wc -l)" = 3 ] && break
+        sleep 0.1
+    done
+    for k in 0 1 2; do
+        grep -q 'stopped by signal 15 after' "log-$k.txt" && grep -q "requeueing task $k" "log-$k.txt" &&
+            grep -q 'resuming at row [1-9]' "log-$k.txt" && grep -q 'mars-replay-requeue: done' "log-$k.txt" ||
+            { on scancel "$id"; echo "task $k: $(peek "log-$k.txt" 600)"; return 1; }
+    done
+    echo "    | first runs on: $(cat st/at.* | tr '\n' ' '); runs: $(grep -ho 'run [0-9], on n[0-9]' log-*.txt | tr '\n' ' ')"
+    cat parts/part-000000.csv parts/part-000001.csv parts/part-000002.csv >all.csv
+    want_same all.csv "$SHARED/num.want"
+}
+
 if [ "$HAVE_SLURM" = 1 ]; then
     tc "cluster/slurm/srun-N3-n6-two-tasks-per-node" slurm_srun_hosts
     tc "cluster/slurm/array-0-5-over-3-nodes-cat" slurm_array
@@ -250,6 +279,7 @@ if [ "$HAVE_SLURM" = 1 ]; then
                 '^srun: error: n3: tasks 4-5: Killed$'
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
             tc "cluster/slurm/n3-lost-mid-job-then-rerun" slurm_node_lost "" '^srun: error: Node failure on n3$'
+            tc "cluster/slurm/requeue-script-resume-3-nodes" slurm_requeue_resume
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
         else
             echo "SKIP cluster/slurm/node-lost-mid-job: $NO_CC"

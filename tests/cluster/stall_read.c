@@ -3,7 +3,8 @@
  *
  * The $MR_TEST_STALL_AT-th read()/pread()/pread64() (default 3) of a file whose /proc/self/fd
  * link contains $MR_TEST_STALL_PATH creates $MR_TEST_STALL_DIR/at.<rank> (rank: $PMIX_RANK, or
- * $OMPI_COMM_WORLD_RANK; its content: the host name) and waits until $MR_TEST_STALL_DIR/go
+ * $OMPI_COMM_WORLD_RANK, or a job array's $SLURM_ARRAY_TASK_ID; its content: the host name)
+ * and waits until $MR_TEST_STALL_DIR/go
  * exists, at most 60 s; then the read goes on as usual.
  * The environment is read once, at load time, before any thread runs: the MPI runtime's
  * threads change the environment while they start, and a getenv() racing with them can crash. */
@@ -35,6 +36,8 @@ __attribute__((constructor)) static void stall_init(void)
     const char *at = getenv("MR_TEST_STALL_AT"), *r = getenv("PMIX_RANK");
     if (!r)
         r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r)
+        r = getenv("SLURM_ARRAY_TASK_ID");
     if (!w || !d || !r)
         return;
     snprintf(want, sizeof want, "%s", w);

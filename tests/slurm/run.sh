@@ -103,10 +103,34 @@ slurm_mpi_script() { # packaging/slurm/replay-mpi.sbatch with 2 tasks
     want_same o.npy "$SHARED/num.want.npy" && jcheck o.npy.report.json "len(j['ranks']) == 2" "j['rows_out'] == 100000"
 }
 
+slurm_requeue_script() { # packaging/slurm/replay-requeue.sbatch: SIGTERM, requeue, resume
+    command -v cc >/dev/null || { echo "no C compiler (cc) for the stall shim"; return 1; }
+    cc -shared -fPIC -O2 -o stall.so "$ROOT/tests/cluster/stall_read.c" -ldl || return 1
+    mkdir stall
+    # the shim holds the 4th read of the input until stall/go exists:
+    # SIGTERM then comes mid-run
+    local id i
+    id=$(sbatch --parsable --array=0 --cpus-per-task=2 --output="$PWD/log.txt" \
+        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTDIR="$PWD/parts",RESUME_EVERY=1K,LD_PRELOAD="$PWD/stall.so",MR_TEST_STALL_PATH=num.csv,MR_TEST_STALL_DIR="$PWD/stall",MR_TEST_STALL_AT=4 \
+        "$ROOT/packaging/slurm/replay-requeue.sbatch") || { echo "sbatch failed"; return 1; }
+    for ((i = 0; i < 600; i++)); do [ -e stall/at.0 ] && break; sleep 0.1; done
+    [ -e stall/at.0 ] || { echo "the task never read its input: $(peek log.txt 300)"; scancel "$id"; return 1; }
+    scancel --batch --signal=TERM "${id%%;*}_0" || { echo "scancel failed"; scancel "$id"; return 1; }
+    sleep 1
+    touch stall/go
+    for ((i = 0; i < 1800; i++)); do [ -e parts/part-000000.csv ] && break; sleep 0.1; done
+    for ((i = 0; i < 100; i++)); do grep -q 'mars-replay-requeue: done' log.txt && break; sleep 0.1; done
+    [ -e parts/part-000000.csv ] || { echo "no output after the requeue: $(peek log.txt 600)"; scancel "$id"; return 1; }
+    grep -q 'stopped by signal 15 after' log.txt && grep -q 'requeueing task 0' log.txt &&
+        grep -q 'resuming at row [1-9]' log.txt || { echo "log: $(peek log.txt 800)"; return 1; }
+    want_same parts/part-000000.csv "$SHARED/num.want"
+}
+
 t "slurm/array-0-3-shard-auto" slurm_array
 t "slurm/array-list-refused" slurm_array_list
 t "slurm/packaging-array-script-stepped" slurm_array_script
 t "slurm/srun-tasks-without-pmi-shard" slurm_srun_no_pmi
+t "slurm/packaging-requeue-script" slurm_requeue_script
 if [ "$HAVE_MPI" = 1 ]; then
     t "slurm/srun-mpi-pmix" slurm_srun_pmix
     t "slurm/packaging-mpi-script" slurm_mpi_script
