@@ -78,6 +78,29 @@ void mr_decoder_free(mr_decoder *d)
     memset(d, 0, sizeof *d);
 }
 
+mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
+                              size_t *feat_col, size_t *a, size_t *b)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[i], names[j]) == 0) {
+                *a = j;
+                *b = i;
+                return MR_MAP_DUPLICATE;
+            }
+    for (size_t f = 0; f < m->n_features; f++) {
+        size_t c = 0;
+        while (c < n && strcmp(names[c], m->feature_names[f]) != 0)
+            c++;
+        if (c == n) {
+            *a = f;
+            return MR_MAP_MISSING;
+        }
+        feat_col[f] = c;
+    }
+    return MR_MAP_OK;
+}
+
 static int is_na(const mr_na_set *set, const char *s, size_t len)
 {
     for (size_t i = 0; i < set->n; i++)

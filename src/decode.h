@@ -45,6 +45,15 @@ mr_status mr_decoder_init(mr_decoder *d, const mr_model *m, int unknown_mode,
 mr_status mr_decoder_set_na(mr_decoder *d, size_t feature, const char *list);
 void mr_decoder_free(mr_decoder *d);
 
+/* Map each model feature to the column named as it is (names[0..n)), the
+ * rule for CSV headers and Arrow fields: feat_col[f] = that column. Returns
+ * MR_MAP_OK; MR_MAP_DUPLICATE when two columns share a name (selection by
+ * name would be ambiguous: *a < *b are the two columns), checked first;
+ * MR_MAP_MISSING when feature *a has no column. */
+typedef enum { MR_MAP_OK = 0, MR_MAP_DUPLICATE, MR_MAP_MISSING } mr_map_result;
+mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
+                              size_t *feat_col, size_t *a, size_t *b);
+
 /* Decode text cell s[0..len) of feature f. */
 mr_cell mr_decode_text(const mr_decoder *d, size_t f, const char *s, size_t len, double *out);
 /* Decode a binary value (npy / raw f64): NaN is missing. */

@@ -94,34 +94,28 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
         goto out;
     }
     r->ncols = nnames;
-    /* duplicate names make selection by name ambiguous */
-    for (size_t i = 0; i < nnames; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0) {
-                char q[96];
-                mr_err_quote(q, sizeof q, names[i], strlen(names[i]));
-                mr_err_set(err, MR_E_SHAPE, "duplicate column name \"%s\" (columns %zu and %zu)", q, j + 1, i + 1);
-                mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, (uint32_t)(i + 1), names[i]);
-                st = MR_E_SHAPE;
-                goto out;
-            }
     r->feat_col = calloc(m->n_features ? m->n_features : 1, sizeof *r->feat_col);
     if (!r->feat_col)
         goto nomem;
-    for (size_t f = 0; f < m->n_features; f++) {
-        size_t c = 0;
-        while (c < nnames && strcmp(names[c], m->feature_names[f]) != 0)
-            c++;
-        if (c == nnames) {
-            char q[96];
-            mr_err_quote(q, sizeof q, m->feature_names[f], strlen(m->feature_names[f]));
-            mr_err_set(err, MR_E_SHAPE, "model feature column \"%s\" is missing from the %s", q,
-                       r->o->header ? "header" : "column names");
-            mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, 0, m->feature_names[f]);
-            st = MR_E_SHAPE;
-            goto out;
-        }
-        r->feat_col[f] = c;
+    size_t a = 0, b = 0;
+    const mr_map_result mapped = mr_map_features(m, (const char *const *)names, nnames,
+                                                 r->feat_col, &a, &b);
+    if (mapped == MR_MAP_DUPLICATE) {
+        char q[96];
+        mr_err_quote(q, sizeof q, names[b], strlen(names[b]));
+        mr_err_set(err, MR_E_SHAPE, "duplicate column name \"%s\" (columns %zu and %zu)", q, a + 1, b + 1);
+        mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, (uint32_t)(b + 1), names[b]);
+        st = MR_E_SHAPE;
+        goto out;
+    }
+    if (mapped == MR_MAP_MISSING) {
+        char q[96];
+        mr_err_quote(q, sizeof q, m->feature_names[a], strlen(m->feature_names[a]));
+        mr_err_set(err, MR_E_SHAPE, "model feature column \"%s\" is missing from the %s", q,
+                   r->o->header ? "header" : "column names");
+        mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, 0, m->feature_names[a]);
+        st = MR_E_SHAPE;
+        goto out;
     }
     if (r->o->keep) {
         if (!(r->keep_names = mr_split_list(r->o->keep, &r->nkeep)))
