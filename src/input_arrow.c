@@ -93,6 +93,8 @@ static void map_free(amap *p)
     memset(p, 0, sizeof *p);
 }
 
+#define NOCOL ((size_t)-1) /* an error of no one field */
+
 static mr_status fail_col(mr_error *err, mr_status st, uint64_t row, size_t field,
                           const char *name, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -105,7 +107,7 @@ static mr_status fail_col(mr_error *err, mr_status st, uint64_t row, size_t fiel
     mr_err_clear(err);
     err->status = st;
     err->row = row;
-    err->column = (uint32_t)(field + 1);
+    err->column = field == NOCOL ? 0 : (uint32_t)(field + 1);
     mr_err_field(err->source, sizeof err->source, "<arrow>");
     mr_err_field(err->field, sizeof err->field, name ? name : "");
     va_list ap;
@@ -115,7 +117,7 @@ static mr_status fail_col(mr_error *err, mr_status st, uint64_t row, size_t fiel
     return st;
 }
 
-#define FAIL(st, ...) fail_col(err, (st), 0, 0, NULL, __VA_ARGS__)
+#define FAIL(st, ...) fail_col(err, (st), 0, NOCOL, NULL, __VA_ARGS__)
 
 /* The schema: a struct whose fields are matched to features by name. */
 static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchema *s,
@@ -160,11 +162,8 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
     }
     if (r == MR_MAP_MISSING) {
         mr_err_quote(q, sizeof q, m->feature_names[a], strlen(m->feature_names[a]));
-        mr_status st = fail_col(err, MR_E_SHAPE, 0, 0, m->feature_names[a],
-                                "model feature \"%s\" is not a field of the Arrow schema", q);
-        if (err)
-            err->column = 0;
-        return st;
+        return fail_col(err, MR_E_SHAPE, 0, NOCOL, m->feature_names[a],
+                        "model feature \"%s\" is not a field of the Arrow schema", q);
     }
     for (size_t f = 0; f < m->n_features; f++) {
         acol *c = &p->col[f];
@@ -233,12 +232,12 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
     if (b->n_children != (int64_t)p->n_fields || (b->n_children && !b->children) ||
         b->length < 0 || b->offset < 0 || b->n_buffers != 1 || !b->buffers ||
         b->length > INT64_MAX - b->offset)
-        return fail_col(err, MR_E_SHAPE, p->rows_done + 1, 0, NULL,
+        return fail_col(err, MR_E_SHAPE, p->rows_done + 1, NOCOL, NULL,
                         "Arrow batch does not match its schema (%" PRId64 " fields, %zu in "
                         "the schema; length %" PRId64 ", offset %" PRId64 ")",
                         b->n_children, p->n_fields, b->length, b->offset);
     if (b->buffers[0] && b->null_count != 0)
-        return fail_col(err, MR_E_SHAPE, p->rows_done + 1, 0, NULL,
+        return fail_col(err, MR_E_SHAPE, p->rows_done + 1, NOCOL, NULL,
                         "Arrow batch has null rows (a struct validity bitmap): not supported");
     const int64_t need = b->offset + b->length;
     for (size_t f = 0; f < p->m->n_features; f++) {
@@ -534,12 +533,10 @@ static mr_status producer_error(struct ArrowArrayStream *in, const char *what, i
     const char *why = in->get_last_error ? in->get_last_error(in) : NULL;
     char q[200];
     mr_err_quote(q, sizeof q, why ? why : "no message", why ? strlen(why) : 10);
-    mr_status st = fail_col(err, MR_E_IO, rows + 1, 0, NULL, "Arrow stream %s failed (%d, %s): %s",
+    mr_status st = fail_col(err, MR_E_IO, rows + 1, NOCOL, NULL, "Arrow stream %s failed (%d, %s): %s",
                             what, rc, strerror(rc > 0 ? rc : EIO), q);
-    if (err) {
-        err->column = 0;
+    if (err)
         err->sys_errno = rc > 0 ? rc : EIO;
-    }
     return st;
 }
 
