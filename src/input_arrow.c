@@ -600,26 +600,23 @@ mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *in, int
         }
         if (!b.release)
             break; /* the end */
-        if (b.length > 0) {
-            if ((uint64_t)b.length > (SIZE_MAX / sizeof *buf) / width - n) {
-                st = FAIL(MR_E_SHAPE, "Arrow batch of %" PRId64 " rows", b.length);
-            } else if (n + (size_t)b.length > cap) {
-                size_t nc = cap ? cap : 4096;
-                while (nc < n + (size_t)b.length)
-                    nc = nc > (SIZE_MAX / sizeof *buf) / width / 2 ? n + (size_t)b.length : nc * 2;
-                double *g = realloc(buf, nc * width * sizeof *buf);
-                if (!g)
-                    st = FAIL(MR_E_NOMEM, "out of memory");
-                else
-                    buf = g, cap = nc;
-            }
-            if (st == MR_OK)
-                st = eval_batch(&p, e, &b, mode, buf + n * width, width, err);
-            if (st == MR_OK)
-                n += (size_t)b.length;
-        } else if (b.length < 0) {
+        if (b.length < 0 || (uint64_t)b.length > (SIZE_MAX / sizeof *buf) / width - n) {
             st = FAIL(MR_E_SHAPE, "Arrow batch of %" PRId64 " rows", b.length);
+        } else if (n + (size_t)b.length > cap) {
+            size_t nc = cap ? cap : 4096;
+            while (nc < n + (size_t)b.length)
+                nc = nc > (SIZE_MAX / sizeof *buf) / width / 2 ? n + (size_t)b.length : nc * 2;
+            double *g = realloc(buf, nc * width * sizeof *buf);
+            if (!g)
+                st = FAIL(MR_E_NOMEM, "out of memory");
+            else
+                buf = g, cap = nc;
         }
+        /* an empty batch too: its structure is checked all the same */
+        if (st == MR_OK)
+            st = eval_batch(&p, e, &b, mode, buf ? buf + n * width : NULL, width, err);
+        if (st == MR_OK)
+            n += (size_t)b.length;
         b.release(&b);
         if (st != MR_OK)
             break;

@@ -24,7 +24,7 @@ typedef struct ab_priv {
     struct ArrowArray *dict;
 } ab_priv;
 
-static void *ab_xmalloc(size_t n)
+static inline void *ab_xmalloc(size_t n)
 {
     void *p = calloc(1, n ? n : 1);
     if (!p)
@@ -32,7 +32,7 @@ static void *ab_xmalloc(size_t n)
     return p;
 }
 
-static void ab_array_release(struct ArrowArray *a)
+static inline void ab_array_release(struct ArrowArray *a)
 {
     if (!a->release) {
         ab_double_release++;
@@ -63,7 +63,7 @@ typedef struct ab_spriv {
     struct ArrowSchema *dict;
 } ab_spriv;
 
-static void ab_schema_release(struct ArrowSchema *s)
+static inline void ab_schema_release(struct ArrowSchema *s)
 {
     if (!s->release) {
         ab_double_release++;
@@ -88,14 +88,14 @@ static void ab_schema_release(struct ArrowSchema *s)
     ab_released++;
 }
 
-static char *ab_strdup(const char *s)
+static inline char *ab_strdup(const char *s)
 {
     char *d = ab_xmalloc(strlen(s) + 1);
     memcpy(d, s, strlen(s) + 1);
     return d;
 }
 
-static void ab_schema(struct ArrowSchema *s, const char *format, const char *name)
+static inline void ab_schema(struct ArrowSchema *s, const char *format, const char *name)
 {
     ab_spriv *p = ab_xmalloc(sizeof *p);
     p->format = ab_strdup(format);
@@ -110,7 +110,7 @@ static void ab_schema(struct ArrowSchema *s, const char *format, const char *nam
 }
 
 /* validity from valid[0..n) (NULL: no bitmap); null_count counted */
-static uint8_t *ab_bitmap(const int *valid, int64_t n, int64_t *nulls)
+static inline uint8_t *ab_bitmap(const int *valid, int64_t n, int64_t *nulls)
 {
     *nulls = 0;
     if (!valid)
@@ -125,7 +125,7 @@ static uint8_t *ab_bitmap(const int *valid, int64_t n, int64_t *nulls)
     return b;
 }
 
-static void ab_array(struct ArrowArray *a, int64_t n_buffers)
+static inline void ab_array(struct ArrowArray *a, int64_t n_buffers)
 {
     ab_priv *p = ab_xmalloc(sizeof *p);
     memset(a, 0, sizeof *a);
@@ -138,7 +138,7 @@ static void ab_array(struct ArrowArray *a, int64_t n_buffers)
 
 /* A primitive column of n physical values of `size` bytes, viewed from
  * `offset` for `length` values (length < 0: to the end). */
-static void ab_prim(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
+static inline void ab_prim(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
                     const char *fmt, const void *vals, size_t size, int64_t n, const int *valid,
                     int64_t offset, int64_t length)
 {
@@ -156,14 +156,14 @@ static void ab_prim(struct ArrowSchema *s, struct ArrowArray *a, const char *nam
     a->null_count = nulls ? -1 : 0; /* "unknown": the consumer must look at the bitmap */
 }
 
-static void ab_f64(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
+static inline void ab_f64(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
                    const double *v, int64_t n, const int *valid)
 {
     ab_prim(s, a, name, "g", v, sizeof *v, n, valid, 0, -1);
 }
 
 /* A string column ("u" or "U"); strs[i] NULL is a null. */
-static void ab_str(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
+static inline void ab_str(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
                    const char *fmt, const char *const *strs, int64_t n, int64_t offset,
                    int64_t length)
 {
@@ -207,7 +207,7 @@ static void ab_str(struct ArrowSchema *s, struct ArrowArray *a, const char *name
 
 /* Dictionary-encode: indices (int32 "i") into the given dictionary column,
  * which the column takes. idx[i] < 0 is a null. */
-static void ab_dict(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
+static inline void ab_dict(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
                     const int32_t *idx, int64_t n, struct ArrowSchema *ds, struct ArrowArray *da)
 {
     int *valid = ab_xmalloc((size_t)n * sizeof *valid);
@@ -231,7 +231,7 @@ static void ab_dict(struct ArrowSchema *s, struct ArrowArray *a, const char *nam
 /* A record batch from n columns (each moved in), its struct viewed from
  * `offset` for `length` rows (length < 0: the shortest column's length minus
  * offset). */
-static void ab_batch(struct ArrowSchema *s, struct ArrowArray *a, int n,
+static inline void ab_batch(struct ArrowSchema *s, struct ArrowArray *a, int n,
                      struct ArrowSchema *cs, struct ArrowArray *ca, int64_t offset, int64_t length)
 {
     ab_schema(s, "+s", "");
@@ -271,7 +271,7 @@ typedef struct ab_stream {
     char msg[64];
 } ab_stream;
 
-static int ab_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
+static inline int ab_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
 {
     ab_stream *p = st->private_data;
     if (p->fail_schema) {
@@ -285,7 +285,7 @@ static int ab_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
     return 0;
 }
 
-static int ab_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
+static inline int ab_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
 {
     ab_stream *p = st->private_data;
     if (p->next == p->fail_at) {
@@ -302,13 +302,13 @@ static int ab_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
     return 0;
 }
 
-static const char *ab_last_error(struct ArrowArrayStream *st)
+static inline const char *ab_last_error(struct ArrowArrayStream *st)
 {
     ab_stream *p = st->private_data;
     return p->msg[0] ? p->msg : NULL;
 }
 
-static void ab_stream_release(struct ArrowArrayStream *st)
+static inline void ab_stream_release(struct ArrowArrayStream *st)
 {
     ab_stream *p = st->private_data;
     if (!st->release) {
@@ -319,7 +319,7 @@ static void ab_stream_release(struct ArrowArrayStream *st)
     st->release = NULL;
 }
 
-static void ab_stream_init(struct ArrowArrayStream *st, ab_stream *p, ab_make_fn make, void *ctx)
+static inline void ab_stream_init(struct ArrowArrayStream *st, ab_stream *p, ab_make_fn make, void *ctx)
 {
     memset(p, 0, sizeof *p);
     p->make = make;
