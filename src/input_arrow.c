@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "error.h"
 #include "model.h"
+#include "cpu_clones.h"
 #include "plan.h"
 
 typedef enum {
@@ -313,12 +314,31 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
     return MR_OK;
 }
 
+/* Copy n float64 values; nonzero if one is NaN or infinite (v - v is NaN
+ * then, 0 otherwise; four sums, so that the loop is vectorised without
+ * reassociating anything). */
+static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size_t n)
+{
+    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++) {
+            x[i + k] = v[i + k];
+            z[k] = z[k] + (v[i + k] - v[i + k]);
+        }
+    for (; i < n; i++) {
+        x[i] = v[i];
+        z[0] = z[0] + (v[i] - v[i]);
+    }
+    return z[0] + z[1] + z[2] + z[3] != 0.0;
+}
+
 /* Numeric values of rows [r0, r0+n) of a primitive column as doubles. */
 static void load_numbers(akind k, const void *buf, int64_t j0, size_t n, double *x)
 {
 #define LOAD(T) do { const T *v = (const T *)buf + j0; for (size_t i = 0; i < n; i++) x[i] = (double)v[i]; } while (0)
     switch (k) {
-    case AK_F64: memcpy(x, (const double *)buf + j0, n * sizeof *x); break;
+    case AK_F64: LOAD(double); break;
     case AK_F32: LOAD(float); break;
     case AK_I8: LOAD(int8_t); break;
     case AK_U8: LOAD(uint8_t); break;
@@ -373,7 +393,7 @@ static size_t cell_text(const acol *c, int64_t j, char *buf, size_t cap, const c
         *s = (const char *)a->buffers[2] + o0;
         return (size_t)(o1 - o0);
     }
-    double x;
+    double x = NAN;
     load_numbers(k, a->buffers[1], j, 1, &x);
     *s = buf;
     return (size_t)snprintf(buf, cap, "%.17g", x);
@@ -458,12 +478,17 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
         }
         return MR_OK;
     }
-    load_numbers(c->kind, a->buffers[1], j0, n, x);
+    const int cat = p->m->encoders && p->m->encoders[f];
+    if (c->kind == AK_F64 && !c->valid && !cat) {
+        if (!copy_f64((const double *)a->buffers[1] + j0, x, n) || p->m->allow_missing)
+            return MR_OK; /* all finite, or NaN is missing and inf a value */
+    } else {
+        load_numbers(c->kind, a->buffers[1], j0, n, x);
+    }
     if (c->valid)
         for (size_t i = 0; i < n; i++)
             if (!bit(c->valid, j0 + (int64_t)i))
                 x[i] = NAN;
-    const int cat = p->m->encoders && p->m->encoders[f];
     if (!cat && p->m->allow_missing)
         return MR_OK; /* NaN is missing, inf a value: as mr_decode_binary decides */
     for (size_t i = 0; i < n; i++) {
@@ -472,6 +497,27 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
             return cell_error(p, f, cl, row1 + i, j0 + (int64_t)i, err);
     }
     return MR_OK;
+}
+
+/* Ask for the next block's primitive values while this one is evaluated:
+ * the columns are separate streams, which the hardware prefetchers pick up
+ * late (measured: bench/arrow_bench.c, docs/arrow.md). */
+static void prefetch_next(const amap *p, int64_t r0, int64_t len)
+{
+    if (r0 >= len)
+        return;
+    for (size_t f = 0; f < p->m->n_features; f++) {
+        const acol *c = &p->col[f];
+        if (c->dkind != AK_NONE || is_str(c->kind))
+            continue;
+        const size_t size = c->kind == AK_F64 || c->kind == AK_I64 || c->kind == AK_U64 ? 8
+                          : c->kind == AK_F32 || c->kind == AK_I32 || c->kind == AK_U32 ? 4
+                          : c->kind == AK_I16 || c->kind == AK_U16 ? 2 : 1;
+        const int64_t n = len - r0 < MR_BLOCK ? len - r0 : MR_BLOCK;
+        const char *v = (const char *)c->a->buffers[1] + (size_t)(c->base + r0) * size;
+        for (size_t o = 0; o < (size_t)n * size; o += 64)
+            __builtin_prefetch(v + o);
+    }
 }
 
 /* One bound batch through the engine: predictions or design rows. */
@@ -484,6 +530,7 @@ static mr_status eval_batch(amap *p, mr_engine *e, const struct ArrowArray *b, i
         const size_t n = b->length - r0 < MR_BLOCK ? (size_t)(b->length - r0) : MR_BLOCK;
         for (size_t f = 0; f < nf; f++)
             FORWARD_IF(decode_col(p, f, r0, n, e->xblock + f * MR_STRIDE, err));
+        prefetch_next(p, r0 + MR_BLOCK, b->length);
         if (mode == MR_MODE_DESIGN)
             mr_eval_design(e->plan, e->xblock, MR_STRIDE, n, e->scratch,
                            out + (size_t)r0 * ld_out, ld_out);
