@@ -30,13 +30,13 @@
 
 typedef enum {
     AK_F64, AK_F32, AK_I8, AK_U8, AK_I16, AK_U16, AK_I32, AK_U32, AK_I64, AK_U64,
-    AK_UTF8, AK_LUTF8, AK_NONE
+    AK_UTF8, AK_LUTF8, AK_VIEW, AK_NONE
 } akind;
 
 static const struct { const char *fmt; akind k; } kinds[] = {
     { "g", AK_F64 }, { "f", AK_F32 }, { "c", AK_I8 }, { "C", AK_U8 }, { "s", AK_I16 },
     { "S", AK_U16 }, { "i", AK_I32 }, { "I", AK_U32 }, { "l", AK_I64 }, { "L", AK_U64 },
-    { "u", AK_UTF8 }, { "U", AK_LUTF8 },
+    { "u", AK_UTF8 }, { "U", AK_LUTF8 }, { "vu", AK_VIEW },
 };
 
 static akind kind_of(const char *fmt)
@@ -50,7 +50,7 @@ static akind kind_of(const char *fmt)
 }
 
 static int is_int(akind k) { return k >= AK_I8 && k <= AK_U64; }
-static int is_str(akind k) { return k == AK_UTF8 || k == AK_LUTF8; }
+static int is_str(akind k) { return k == AK_UTF8 || k == AK_LUTF8 || k == AK_VIEW; }
 
 /* One model feature's field: its type from the schema, its buffers per batch. */
 typedef struct acol {
@@ -181,8 +181,8 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
             mr_err_quote(q, sizeof q, cs->format, strlen(cs->format));
             return fail_col(err, MR_E_SHAPE, 0, c->field, m->feature_names[f],
                             "Arrow type \"%s%s%s\" is not supported for a feature (float64, "
-                            "float32, int8..64, uint8..64, utf8, large_utf8, or these "
-                            "dictionary-encoded)", q, cs->dictionary ? " dictionary of " : "",
+                            "float32, int8..64, uint8..64, utf8, large_utf8, utf8_view, or "
+                            "these dictionary-encoded)", q, cs->dictionary ? " dictionary of " : "",
                             cs->dictionary && cs->dictionary->format ? cs->dictionary->format : "");
         }
     }
@@ -215,14 +215,65 @@ static int bit(const uint8_t *v, int64_t i) { return (v[i >> 3] >> (i & 7)) & 1;
 /* A primitive or string array's structure, as far as it can be checked. */
 static int array_ok(const struct ArrowArray *a, akind k, int64_t need)
 {
-    if (!a || !a->release || a->length < 0 || a->offset < 0 || a->n_children < 0 ||
-        a->n_buffers != (is_str(k) ? 3 : 2) || !a->buffers)
+    if (!a || !a->release || a->length < 0 || a->offset < 0 || a->n_children < 0 || !a->buffers)
         return 0;
+    if (k == AK_VIEW) { /* validity, views, data buffers..., their sizes */
+        if (a->n_buffers < 3 || a->n_buffers > (1 << 20))
+            return 0;
+        for (int64_t i = 2; i < a->n_buffers; i++)
+            if (!a->buffers[i] && (i < a->n_buffers - 1 || a->n_buffers > 3))
+                return 0;
+    } else if (a->n_buffers != (is_str(k) ? 3 : 2)) {
+        return 0;
+    }
     if (a->length > INT64_MAX - a->offset || a->length < need)
         return 0;
-    if (a->length > 0 && (!a->buffers[1] || (is_str(k) && !a->buffers[2])))
+    if (a->length > 0 && (!a->buffers[1] || (is_str(k) && k != AK_VIEW && !a->buffers[2])))
         return 0;
     return 1;
+}
+
+/* String j (physical index) of a utf8, large_utf8 or utf8_view array; -1 if
+ * its offsets go back or its view points outside its data buffer (a view
+ * array carries its buffers' sizes, so that is checked in full). */
+static int str_at(const struct ArrowArray *a, akind k, int64_t j, const char **s, size_t *len)
+{
+    int64_t o0, o1;
+    if (k == AK_UTF8) {
+        o0 = ((const int32_t *)a->buffers[1])[j];
+        o1 = ((const int32_t *)a->buffers[1])[j + 1];
+    } else if (k == AK_LUTF8) {
+        o0 = ((const int64_t *)a->buffers[1])[j];
+        o1 = ((const int64_t *)a->buffers[1])[j + 1];
+    } else {
+        /* 16 bytes: the length, then 12 bytes inline, or a prefix, buffer and offset */
+        const uint8_t *v = (const uint8_t *)a->buffers[1] + (size_t)j * 16;
+        int32_t n, buf, off;
+        memcpy(&n, v, 4);
+        if (n < 0)
+            return -1;
+        if (n <= 12) {
+            *s = (const char *)v + 4;
+            *len = (size_t)n;
+            return 0;
+        }
+        memcpy(&buf, v + 8, 4);
+        memcpy(&off, v + 12, 4);
+        int64_t size = 0;
+        if (buf < 0 || buf >= a->n_buffers - 3 || off < 0)
+            return -1;
+        memcpy(&size, (const int64_t *)a->buffers[a->n_buffers - 1] + buf, 8);
+        if ((int64_t)off + n > size)
+            return -1;
+        *s = (const char *)a->buffers[2 + buf] + off;
+        *len = (size_t)n;
+        return 0;
+    }
+    if (o0 < 0 || o1 < o0)
+        return -1;
+    *s = (const char *)a->buffers[2] + o0;
+    *len = (size_t)(o1 - o0);
+    return 0;
 }
 
 /* A batch's column f: check it and point at it; decode its dictionary. */
@@ -279,20 +330,14 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
                 continue;
             }
             if (is_str(c->dkind)) {
-                int64_t o0, o1;
-                if (c->dkind == AK_UTF8) {
-                    o0 = ((const int32_t *)d->buffers[1])[j];
-                    o1 = ((const int32_t *)d->buffers[1])[j + 1];
-                } else {
-                    o0 = ((const int64_t *)d->buffers[1])[j];
-                    o1 = ((const int64_t *)d->buffers[1])[j + 1];
-                }
-                if (o0 < 0 || o1 < o0)
+                const char *t;
+                size_t tl;
+                if (str_at(d, c->dkind, j, &t, &tl) != 0)
                     return fail_col(err, MR_E_SHAPE, p->rows_done + 1, c->field,
                                     p->m->feature_names[f],
-                                    "malformed Arrow dictionary: string offsets decrease");
-                c->dcell[k] = mr_decode_text(&p->dec, f, (const char *)d->buffers[2] + o0,
-                                             (size_t)(o1 - o0), &c->dval[k]);
+                                    "malformed Arrow dictionary: string offsets go back or a "
+                                    "view points outside its buffer");
+                c->dcell[k] = mr_decode_text(&p->dec, f, t, tl, &c->dval[k]);
                 continue;
             }
             switch (c->dkind) {
@@ -388,10 +433,12 @@ static size_t cell_text(const acol *c, int64_t j, char *buf, size_t cap, const c
         }
     }
     if (is_str(k)) {
-        const int64_t o0 = k == AK_UTF8 ? ((const int32_t *)a->buffers[1])[j] : ((const int64_t *)a->buffers[1])[j];
-        const int64_t o1 = k == AK_UTF8 ? ((const int32_t *)a->buffers[1])[j + 1] : ((const int64_t *)a->buffers[1])[j + 1];
-        *s = (const char *)a->buffers[2] + o0;
-        return (size_t)(o1 - o0);
+        size_t len = 0;
+        if (str_at(a, k, j, s, &len) != 0) {
+            *s = "";
+            return 0;
+        }
+        return len;
     }
     double x = NAN;
     load_numbers(k, a->buffers[1], j, 1, &x);
@@ -459,19 +506,13 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
             if (c->valid && !bit(c->valid, j)) {
                 cl = mr_decode_binary(&p->dec, f, NAN, &x[i]);
             } else {
-                int64_t o0, o1;
-                if (c->kind == AK_UTF8) {
-                    o0 = ((const int32_t *)a->buffers[1])[j];
-                    o1 = ((const int32_t *)a->buffers[1])[j + 1];
-                } else {
-                    o0 = ((const int64_t *)a->buffers[1])[j];
-                    o1 = ((const int64_t *)a->buffers[1])[j + 1];
-                }
-                if (o0 < 0 || o1 < o0)
+                const char *t;
+                size_t tl;
+                if (str_at(a, c->kind, j, &t, &tl) != 0)
                     return fail_col(err, MR_E_SHAPE, row1 + i, c->field, p->m->feature_names[f],
-                                    "malformed Arrow array: string offsets decrease");
-                cl = mr_decode_text(&p->dec, f, (const char *)a->buffers[2] + o0,
-                                    (size_t)(o1 - o0), &x[i]);
+                                    "malformed Arrow array: string offsets go back or a view "
+                                    "points outside its buffer");
+                cl = mr_decode_text(&p->dec, f, t, tl, &x[i]);
             }
             if (!cell_ok(cl))
                 return cell_error(p, f, cl, row1 + i, j, err);

@@ -19,7 +19,7 @@ static long ab_made, ab_released, ab_double_release;
 /* What an array owns: up to 3 buffers, its children and dictionary. */
 typedef struct ab_priv {
     void *buf[3];
-    const void *bufp[3];
+    const void *bufp[4];
     struct ArrowArray **kids;
     struct ArrowArray *dict;
 } ab_priv;
@@ -203,6 +203,56 @@ static inline void ab_str(struct ArrowSchema *s, struct ArrowArray *a, const cha
         p->bufp[i] = p->buf[i];
     a->offset = offset;
     a->length = length < 0 ? n - offset : length;
+}
+
+/* A utf8_view column ("vu"): strings of up to 12 bytes inline, longer ones
+ * in one data buffer; strs[i] NULL is a null. */
+static inline void ab_view(struct ArrowSchema *s, struct ArrowArray *a, const char *name,
+                           const char *const *strs, int64_t n)
+{
+    ab_schema(s, "vu", name);
+    ab_array(a, 4); /* validity, views, one data buffer, its size */
+    ab_priv *p = a->private_data;
+    size_t total = 0;
+    for (int64_t i = 0; i < n; i++)
+        total += strs[i] && strlen(strs[i]) > 12 ? strlen(strs[i]) : 0;
+    uint8_t *views = ab_xmalloc((size_t)n * 16);
+    const size_t at = (total + 7) & ~(size_t)7;
+    char *data = ab_xmalloc(at + 8); /* the data, then its size as int64, aligned */
+    int64_t size = (int64_t)total;
+    size_t o = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t len = strs[i] ? (int32_t)strlen(strs[i]) : 0;
+        uint8_t *v = views + i * 16;
+        memcpy(v, &len, 4);
+        if (len <= 12) {
+            if (len)
+                memcpy(v + 4, strs[i], (size_t)len);
+        } else {
+            const int32_t buf = 0, off = (int32_t)o;
+            memcpy(v + 4, strs[i], 4);
+            memcpy(v + 8, &buf, 4);
+            memcpy(v + 12, &off, 4);
+            memcpy(data + o, strs[i], (size_t)len);
+            o += (size_t)len;
+        }
+    }
+    memcpy(data + at, &size, 8);
+    int *valid = ab_xmalloc((size_t)n * sizeof *valid + 1);
+    int any = 0;
+    for (int64_t i = 0; i < n; i++)
+        any |= !(valid[i] = strs[i] != NULL);
+    int64_t nulls = 0;
+    p->buf[0] = any ? ab_bitmap(valid, n, &nulls) : NULL;
+    free(valid);
+    p->buf[1] = views;
+    p->buf[2] = data;
+    p->bufp[0] = p->buf[0];
+    p->bufp[1] = views;
+    p->bufp[2] = data;
+    p->bufp[3] = data + at;
+    a->null_count = nulls;
+    a->length = n;
 }
 
 /* Dictionary-encode: indices (int32 "i") into the given dictionary column,

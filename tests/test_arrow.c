@@ -104,7 +104,8 @@ static void assert_bits(const double *a, const double *b, size_t n)
 /* How a batch is built. */
 typedef struct shape {
     const char *bfmt;     /* b's type: "g", "f", "c".."L" */
-    int colour;           /* 0 utf8, 1 large_utf8, 2 dictionary of utf8, 3 dictionary of large */
+    int colour;           /* 0 utf8, 1 large_utf8, 2 dictionary of utf8, 3 dictionary of large,
+                             4 utf8_view */
     int64_t struct_off;   /* the struct's offset */
     int64_t child_off;    /* extra leading values in every child (its own offset) */
     int extra;            /* an unused field of an unsupported type in front */
@@ -178,7 +179,11 @@ static void build(const data *d, int64_t r0, int64_t n, const shape *sh,
     }
     ab_prim(&cs[k], &ca[k], "b", sh->bfmt, bv, fmt_size(sh->bfmt), tot, bval, sh->child_off, -1);
     k++;
-    if (sh->colour < 2) {
+    if (sh->colour == 4) {
+        ab_view(&cs[k], &ca[k], "colour", col, tot);
+        ca[k].offset = sh->child_off;
+        ca[k].length = tot - sh->child_off;
+    } else if (sh->colour < 2) {
         ab_str(&cs[k], &ca[k], "colour", sh->colour ? "U" : "u", col, tot, sh->child_off, -1);
     } else {
         static const char *dict[] = { "red", NULL, "junk", "purple", "NA", "green", "blue" };
@@ -261,7 +266,7 @@ static void test_types_nulls_slices(void **state)
     mr_model *m = model(1);
     data d;
     for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++)
-        for (int colour = 0; colour < 4; colour++)
+        for (int colour = 0; colour < 5; colour++)
             for (int off = 0; off < 3; off++) {
                 make_data(&d, 300 + off, 7 + f * 13 + (uint64_t)colour, 1, fmts[f][0] != 'g' && fmts[f][0] != 'f');
                 const shape sh = { fmts[f], colour, off == 1 ? 3 : off == 2 ? 130 : 0,
@@ -542,7 +547,7 @@ static void test_schema_errors(void **state)
     batch_of(dup, "g", 4, &s, &a);
     expect_error(e, &s, &a, MR_E_SHAPE, 0, 4, "b", "duplicate field name \"b\" (fields 1 and 4)");
     static const char *ok[] = { "c", "colour", "b" };
-    static const char *bad[] = { "b", "e", "tsu:", "z", "vu", "+l", "" };
+    static const char *bad[] = { "b", "e", "tsu:", "z", "vz", "+l", "" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         batch_of(ok, bad[i], 3, &s, &a);
         expect_error(e, &s, &a, MR_E_SHAPE, 0, 3, "b", "is not supported for a feature");
@@ -598,11 +603,29 @@ static void test_cell_errors(void **state)
     mr_options_set_int(o, MR_OPT_UNKNOWN_LEVEL, MR_UNKNOWN_ERROR);
     mr_engine *eu;
     assert_int_equal(mr_engine_create(m, o, &eu, NULL), MR_OK);
-    for (int colour = 0; colour < 4; colour++) {
+    for (int colour = 0; colour < 5; colour++) {
         const shape sc = { "g", colour, 0, 0, 0 };
         build(&d, 0, 200, &sc, &s, &a);
         expect_error(eu, &s, &a, MR_E_DATA, 21, 2, "colour", "unknown categorical level (\"purple\")");
     }
+    /* a utf8_view label longer than 12 bytes lives in a data buffer */
+    d.colour[20] = "a purple of more than twelve bytes";
+    d.colour[10] = "green";
+    {
+        const shape sc = { "g", 4, 0, 0, 0 };
+        build(&d, 0, 200, &sc, &s, &a);
+        expect_error(eu, &s, &a, MR_E_DATA, 21, 2, "colour",
+                     "unknown categorical level (\"a purple of more than twelve bytes\")");
+        build(&d, 0, 200, &sc, &s, &a);
+        uint8_t *views = ((ab_priv *)a.children[1]->private_data)->buf[1];
+        views[20 * 16 + 8] = 1; /* buffer 1 of 1 */
+        expect_error(eu, &s, &a, MR_E_SHAPE, 21, 2, "colour", "a view points outside its buffer");
+        build(&d, 0, 200, &sc, &s, &a);
+        views = ((ab_priv *)a.children[1]->private_data)->buf[1];
+        views[20 * 16 + 12] = 9; /* offset 9: its end past the buffer's size */
+        expect_error(eu, &s, &a, MR_E_SHAPE, 21, 2, "colour", "a view points outside its buffer");
+    }
+    d.colour[20] = "purple";
     /* the struct's rows are counted across the stream */
     static const int64_t lens[] = { 10, 15, 175 };
     chunks c;
@@ -648,7 +671,7 @@ static void test_malformed(void **state)
     build(&d, 0, 50, &su, &s, &a);
     int32_t *offs = ((ab_priv *)a.children[1]->private_data)->buf[1];
     offs[5] = offs[6] + 1;
-    expect_error(e, &s, &a, MR_E_SHAPE, 6, 2, "colour", "string offsets decrease");
+    expect_error(e, &s, &a, MR_E_SHAPE, 6, 2, "colour", "string offsets go back");
     /* a child shorter than the struct says */
     build(&d, 0, 50, &su, &s, &a);
     a.children[2]->length = 49;

@@ -60,10 +60,10 @@ static void bytes(cur *c, void *dst, size_t n)
 }
 
 static const char *formats[] = {
-    "g", "f", "c", "C", "s", "S", "i", "I", "l", "L", "u", "U",    /* accepted */
-    "b", "e", "z", "Z", "n", "tdD", "tsu:", "+l", "+s", "vu", "d:10,2", "w:4", "",
+    "g", "f", "c", "C", "s", "S", "i", "I", "l", "L", "u", "U", "vu", /* accepted */
+    "b", "e", "z", "Z", "n", "tdD", "tsu:", "+l", "+s", "vz", "d:10,2", "w:4", "",
 };
-#define N_ACCEPTED 12
+#define N_ACCEPTED 13
 
 static size_t elem_size(const char *f)
 {
@@ -77,14 +77,16 @@ static size_t elem_size(const char *f)
     }
 }
 
-static const char *labels[] = { "blue", "green", "3.5", "red", "NA", "", "3.50", "nan", "1e999" };
+static const char *labels[] = { "blue", "green", "3.5", "red", "NA", "", "3.50", "nan", "1e999",
+                                 "a label longer than twelve bytes" };
 
 /* One column of len values from its own offset `off`; fmt chosen above. */
 static void column(cur *c, const char *name, const char *fmt, int64_t len, int64_t off,
                    struct ArrowSchema *s, struct ArrowArray *a)
 {
     const int64_t n = len + off;
-    const int str = strcmp(fmt, "u") == 0 || strcmp(fmt, "U") == 0;
+    const int view = strcmp(fmt, "vu") == 0;
+    const int str = view || strcmp(fmt, "u") == 0 || strcmp(fmt, "U") == 0;
     const uint8_t vmode = byte(c);
     int *valid = NULL;
     if (vmode & 1) {
@@ -100,14 +102,28 @@ static void column(cur *c, const char *name, const char *fmt, int64_t len, int64
             if (valid && !valid[i])
                 strs[i] = NULL;
             else if (k < 200)
-                strs[i] = labels[k % 9];
+                strs[i] = labels[k % 10];
             else {
                 bytes(c, own[i], k & 7);
                 strs[i] = own[i];
             }
         }
-        ab_str(s, a, name, fmt, strs, n, off, len);
-        if ((vmode & 6) == 6 && n > 1) { /* offsets that go back */
+        if (view) {
+            ab_view(s, a, name, strs, n);
+            a->offset = off;
+            a->length = len;
+            if ((vmode & 6) == 6 && n > 0) { /* a view past its buffer */
+                uint8_t *v = ((ab_priv *)a->private_data)->buf[1];
+                const int64_t at = byte(c) % n;
+                int32_t l;
+                memcpy(&l, v + at * 16, 4);
+                if (l > 12)
+                    v[at * 16 + 8 + (byte(c) & 4)] = byte(c) | 1;
+            }
+        } else {
+            ab_str(s, a, name, fmt, strs, n, off, len);
+        }
+        if (!view && (vmode & 6) == 6 && n > 1) { /* offsets that go back */
             ab_priv *p = a->private_data;
             const int64_t at = 1 + byte(c) % (n - 1);
             if (fmt[0] == 'u') {
