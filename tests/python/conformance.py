@@ -85,7 +85,9 @@ def arrow_table(head, cols, dictionary=False):
     for name in head:
         c = cols[name]
         if c[0] == "num":
-            arrays.append(pa.array(c[1], mask=c[2], type=pa.float64()))
+            # a number behind each null: a consumer that ignored the validity
+            # bitmap would read it
+            arrays.append(pa.array(np.where(c[2], 12345.0, c[1]), mask=c[2], type=pa.float64()))
         else:
             a = pa.array(c[1], type=pa.string())
             arrays.append(a.dictionary_encode() if dictionary else a)
