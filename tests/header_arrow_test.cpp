@@ -2,12 +2,17 @@
  * interface structs (tests/arrow_c_abi.h, the specification's block), in
  * both orders (MR_ARROW_FIRST picks), from C and from C++ (this twin of header_arrow_test.c):
  * the guards leave one definition, and it is the one the library uses. */
+#ifdef MR_ARROW_REAL /* Arrow's own header (tests/python/run.sh: pyarrow's copy) */
+#define MR_ARROW_HEADER <arrow/c/abi.h>
+#else
+#define MR_ARROW_HEADER "arrow_c_abi.h"
+#endif
 #ifdef MR_ARROW_FIRST
-#include "arrow_c_abi.h"
+#include MR_ARROW_HEADER
 #include "marsreplay.h"
 #else
 #include "marsreplay.h"
-#include "arrow_c_abi.h"
+#include MR_ARROW_HEADER
 #endif
 
 #include <stddef.h>

@@ -45,6 +45,19 @@ for leg in current pyarrow14; do
   fi
   rm -rf "$root"/python/.mesonpy-*
   ran=$((ran + 1))
+  # marsreplay.h next to Arrow's own arrow/c/abi.h (pyarrow ships it), both orders, C and C++
+  inc=$("$venv/bin/python" -c 'import pyarrow; print(pyarrow.get_include())')
+  if [ -f "$inc/arrow/c/abi.h" ]; then
+    for first in -DMR_ARROW_FIRST -UMR_ARROW_FIRST; do
+      cc -std=c99 -pedantic -Wall -Werror -fsyntax-only -DMR_ARROW_REAL $first -I"$root/src/include" \
+         -I"$inc" "$root/tests/header_arrow_test.c" || failed+=("$leg: header with arrow/c/abi.h (C $first)")
+      c++ -Wall -Werror -fsyntax-only -DMR_ARROW_REAL $first -I"$root/src/include" -I"$inc" \
+         "$root/tests/header_arrow_test.cpp" || failed+=("$leg: header with arrow/c/abi.h (C++ $first)")
+    done
+    echo "marsreplay.h and $inc/arrow/c/abi.h: compiled together"
+  else
+    echo "SKIP: no arrow/c/abi.h under $inc"
+  fi
   # from outside the checkout, so that the installed package is the one imported
   (cd "$work" && "$venv/bin/python" "$root/tests/python/test_api.py") || failed+=("$leg: test_api")
   rc=0
