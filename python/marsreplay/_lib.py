@@ -7,11 +7,14 @@ testing a build tree); its major version is checked on load.
 import ctypes
 import os
 
-# The ABI this package was written against: MR_VERSION_MAJOR / MINOR of the
-# header. While the major is 0, every minor may break the ABI (the soname
-# carries it), so both must match; from 1.0 on, only the major.
-ABI_MAJOR = 0
-ABI_MINOR = 1
+# The ABI this package was built against: MR_VERSION_MAJOR / MINOR of the
+# header, written into _abi.py by the build. While the major is 0, every minor
+# may break the ABI (the soname carries it), so both must match; from 1.0 on,
+# only the major.
+try:
+    from ._abi import ABI_MAJOR, ABI_MINOR
+except ImportError:
+    raise ImportError("marsreplay: the package is not built (pip install ./python)") from None
 
 MR_OK = 0
 STATUS_NAMES = {

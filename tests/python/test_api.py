@@ -326,6 +326,17 @@ class NumpyInput(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("marsreplay: cannot load the library /nonexistent/libmarsreplay.so",
                       p.stderr)
+        # a library of another ABI major: refused at import, with both versions named
+        d = tempfile.mkdtemp()
+        with open(f"{d}/other.c", "w") as f:
+            f.write("unsigned mr_version(void) { return 0x00090000u; }\n")
+        if subprocess.run(["cc", "-shared", "-fPIC", "-o", f"{d}/other.so", f"{d}/other.c"]).returncode:
+            self.skipTest("no C compiler for the other-ABI library")
+        p = subprocess.run([sys.executable, "-c", "import marsreplay"], capture_output=True, text=True,
+                           env=dict(os.environ, MARSREPLAY_LIBRARY=f"{d}/other.so"))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(f"has ABI 9.0, this package needs {marsreplay._lib.ABI_MAJOR}.", p.stderr)
+        self.assertIn("ImportError", p.stderr)
 
 
 class Parquet(unittest.TestCase):
