@@ -27,6 +27,7 @@
 #include "model.h"
 #include "cpu_clones.h"
 #include "plan.h"
+#include "transpose.h"
 
 typedef enum {
     AK_F64, AK_F32, AK_I8, AK_U8, AK_I16, AK_U16, AK_I32, AK_U32, AK_I64, AK_U64,
@@ -74,7 +75,11 @@ typedef struct amap {
     size_t n_fields;
     char **names;           /* n_fields (for messages) */
     uint64_t rows_done;     /* rows of earlier batches (stream) */
-    double tmp[MR_BLOCK];
+    /* row-major input: one fixed_size_list<float64>[n_features] field */
+    int rowmajor;
+    const double *rv;       /* per batch: the list's values */
+    int64_t rbase;          /* index in rv of row 0's first value */
+    const uint8_t *rvalid;  /* the values' validity; NULL: no nulls */
 } amap;
 
 static void map_free(amap *p)
@@ -147,6 +152,23 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
         if (!(p->names[i] = strdup(c->name ? c->name : "")))
             goto nomem;
     }
+    const mr_options *o = &e->opt;
+    if (n == 1 && strncmp(s->children[0]->format, "+w:", 3) == 0) {
+        /* rows, as a NumPy array's: values j of a row are feature j */
+        const struct ArrowSchema *c = s->children[0];
+        char *end;
+        const unsigned long w = strtoul(c->format + 3, &end, 10);
+        if (*end || w != m->n_features || c->n_children != 1 || !c->children ||
+            !c->children[0] || !c->children[0]->format || strcmp(c->children[0]->format, "g") != 0)
+            return fail_col(err, MR_E_SHAPE, 0, 0, p->names[0],
+                            "a fixed-size list field is read as rows of the model's %zu "
+                            "features: it must be fixed_size_list<float64>[%zu] (found \"%.32s\")",
+                            m->n_features, m->n_features, c->format);
+        p->rowmajor = 1;
+        if (mr_decoder_init(&p->dec, m, o->unknown, o->na ? o->na : MR_DEFAULT_NA) != MR_OK)
+            goto nomem;
+        return MR_OK;
+    }
     size_t *fc = malloc((m->n_features ? m->n_features : 1) * sizeof *fc);
     if (!fc)
         goto nomem;
@@ -187,7 +209,6 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
         }
     }
     /* string cells: the engine's missing tokens, as CSV cells */
-    const mr_options *o = &e->opt;
     if (mr_decoder_init(&p->dec, m, o->unknown, o->na ? o->na : MR_DEFAULT_NA) != MR_OK)
         goto nomem;
     for (size_t i = 0; i < o->n_na_cols; i++) {
@@ -292,6 +313,27 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
         return fail_col(err, MR_E_SHAPE, p->rows_done + 1, NOCOL, NULL,
                         "Arrow batch has null rows (a struct validity bitmap): not supported");
     const int64_t need = b->offset + b->length;
+    if (p->rowmajor) {
+        const struct ArrowArray *l = b->children[0];
+        const struct ArrowArray *v = l && l->n_children == 1 && l->children ? l->children[0] : NULL;
+        const int64_t nf = (int64_t)p->m->n_features;
+        int ok = l && l->release && l->n_buffers == 1 && l->buffers && l->offset >= 0 &&
+                 l->length >= need && l->offset <= INT64_MAX - need &&
+                 (!l->buffers[0] || l->null_count == 0) && array_ok(v, AK_F64, 0);
+        if (ok && nf > 0) {
+            const int64_t rows = l->offset + need; /* the values the list's rows reach */
+            ok = rows <= (INT64_MAX - v->offset) / nf && v->length >= rows * nf &&
+                 (rows == 0 || v->buffers[1]);
+        }
+        if (!ok)
+            return fail_col(err, MR_E_SHAPE, p->rows_done + 1, 0, p->names[0],
+                            "malformed fixed_size_list<float64>[%zu] array (lengths, offsets, "
+                            "buffers, or null rows)", p->m->n_features);
+        p->rv = v->buffers[1];
+        p->rbase = v->offset + (l->offset + b->offset) * nf;
+        p->rvalid = v->null_count != 0 ? v->buffers[0] : NULL;
+        return MR_OK;
+    }
     for (size_t f = 0; f < p->m->n_features; f++) {
         acol *c = &p->col[f];
         const struct ArrowArray *a = b->children[c->field];
@@ -375,6 +417,19 @@ static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size
         x[i] = v[i];
         z[0] = z[0] + (v[i] - v[i]);
     }
+    return z[0] + z[1] + z[2] + z[3] != 0.0;
+}
+
+/* copy_f64's check alone: nonzero if one of v[0..n) is NaN or infinite. */
+static MR_CLONES int any_nonfinite(const double *v, size_t n)
+{
+    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++)
+            z[k] = z[k] + (v[i + k] - v[i + k]);
+    for (; i < n; i++)
+        z[0] = z[0] + (v[i] - v[i]);
     return z[0] + z[1] + z[2] + z[3] != 0.0;
 }
 
@@ -561,6 +616,44 @@ static void prefetch_next(const amap *p, int64_t r0, int64_t len)
     }
 }
 
+/* Rows [r0, r0+n) of a row-major batch into x (x[f*MR_STRIDE + i]): the
+ * transpose mr_predict uses, then each column checked as a float64 field is. */
+static mr_status decode_rows(amap *p, int64_t r0, size_t n, double *x, mr_error *err)
+{
+    const size_t nf = p->m->n_features;
+    const int64_t j0 = p->rbase + r0 * (int64_t)nf;
+    if (nf)
+        mr_transpose_rows(p->rv + j0, nf, nf, n, x, MR_STRIDE);
+    if (p->rvalid)
+        for (size_t i = 0; i < n; i++)
+            for (size_t f = 0; f < nf; f++)
+                if (!bit(p->rvalid, j0 + (int64_t)(i * nf + f)))
+                    x[f * MR_STRIDE + i] = NAN;
+    for (size_t f = 0; f < nf; f++) {
+        double *c = x + f * MR_STRIDE;
+        const int cat = p->m->encoders && p->m->encoders[f];
+        if (!cat && (p->m->allow_missing || !any_nonfinite(c, n)))
+            continue; /* as a float64 field: all finite, or NaN is missing and inf a value */
+        for (size_t i = 0; i < n; i++) {
+            const mr_cell cl = mr_decode_binary(&p->dec, f, c[i], &c[i]);
+            if (cell_ok(cl))
+                continue;
+            const int64_t j = j0 + (int64_t)(i * nf + f);
+            const int null = p->rvalid && !bit(p->rvalid, j);
+            char num[40];
+            snprintf(num, sizeof num, "%.17g", p->rv[j]);
+            const char *what = cl == MR_CELL_UNKNOWN_ERROR ? "unknown categorical level"
+                             : cl == MR_CELL_INF_NOT_ALLOWED ? "infinite value" : "missing value";
+            return fail_col(err, MR_E_DATA, p->rows_done + (uint64_t)(r0 + (int64_t)i) + 1, f,
+                            p->m->feature_names[f], "%s (\"%s\")%s", what, null ? "null" : num,
+                            cl == MR_CELL_UNKNOWN_ERROR ? " with MR_UNKNOWN_ERROR"
+                            : " but the model does not allow missing values "
+                              "(params.allow_missing is false)");
+        }
+    }
+    return MR_OK;
+}
+
 /* One bound batch through the engine: predictions or design rows. */
 static mr_status eval_batch(amap *p, mr_engine *e, const struct ArrowArray *b, int mode,
                             double *out, size_t ld_out, mr_error *err)
@@ -569,12 +662,21 @@ static mr_status eval_batch(amap *p, mr_engine *e, const struct ArrowArray *b, i
     const size_t nf = p->m->n_features;
     for (int64_t r0 = 0; r0 < b->length; r0 += MR_BLOCK) {
         const size_t n = b->length - r0 < MR_BLOCK ? (size_t)(b->length - r0) : MR_BLOCK;
-        for (size_t f = 0; f < nf; f++)
-            FORWARD_IF(decode_col(p, f, r0, n, e->xblock + f * MR_STRIDE, err));
-        prefetch_next(p, r0 + MR_BLOCK, b->length);
+        if (p->rowmajor) {
+            FORWARD_IF(decode_rows(p, r0, n, e->xblock, err));
+        } else {
+            for (size_t f = 0; f < nf; f++)
+                FORWARD_IF(decode_col(p, f, r0, n, e->xblock + f * MR_STRIDE, err));
+            prefetch_next(p, r0 + MR_BLOCK, b->length);
+        }
         if (mode == MR_MODE_DESIGN)
             mr_eval_design(e->plan, e->xblock, MR_STRIDE, n, e->scratch,
                            out + (size_t)r0 * ld_out, ld_out);
+        else if (p->rowmajor) /* the next block's rows fetched while this one computes */
+            mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0,
+                            p->rv + p->rbase + (r0 + (int64_t)n) * (int64_t)nf,
+                            (size_t)(b->length - r0 - (int64_t)n < MR_BLOCK
+                                         ? b->length - r0 - (int64_t)n : MR_BLOCK) * nf * sizeof(double));
         else
             mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0, NULL, 0);
     }

@@ -702,6 +702,112 @@ static void test_malformed(void **state)
     assert_int_equal(ab_made, ab_released);
 }
 
+/* A row-major batch: one fixed_size_list<float64>[3] field over rows of
+ * (colour, b, c), with `pad` junk rows in front split between the values'
+ * own offset (in values), the list's offset and the struct's. */
+static void build_rows(const data *d, int64_t n, const char *fmt, const char *vfmt,
+                       struct ArrowSchema *s, struct ArrowArray *a)
+{
+    const int64_t voff = 3, loff = 2, soff = 1, tot = voff + 3 * (loff + soff + n);
+    double *v = calloc((size_t)tot, sizeof *v);
+    int *valid = calloc((size_t)tot, sizeof *valid);
+    for (int64_t i = 0; i < tot; i++) {
+        v[i] = 1e300; /* junk, and a number behind every null */
+        valid[i] = 1;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        double *row = v + voff + 3 * (loff + soff + r);
+        int *ok = valid + voff + 3 * (loff + soff + r);
+        row[0] = d->colour[r] ? strtod(d->colour[r], NULL) : 0;
+        ok[0] = d->colour[r] != NULL;
+        row[1] = d->b[r];
+        ok[1] = d->bvalid[r];
+        row[2] = d->c[r];
+        ok[2] = d->cvalid[r];
+    }
+    struct ArrowSchema vs, ls[1];
+    struct ArrowArray va, la[1];
+    ab_prim(&vs, &va, "item", vfmt, v, 8, tot, valid, voff, -1);
+    ab_schema(&ls[0], fmt, "rows");
+    ab_array(&la[0], 1);
+    ab_spriv *sp = ls[0].private_data;
+    ab_priv *ap = la[0].private_data;
+    sp->kids = ab_xmalloc(sizeof *sp->kids);
+    ap->kids = ab_xmalloc(sizeof *ap->kids);
+    sp->kids[0] = ab_xmalloc(sizeof **sp->kids);
+    ap->kids[0] = ab_xmalloc(sizeof **ap->kids);
+    *sp->kids[0] = vs;
+    *ap->kids[0] = va;
+    ls[0].n_children = la[0].n_children = 1;
+    ls[0].children = sp->kids;
+    la[0].children = ap->kids;
+    la[0].offset = loff;
+    la[0].length = soff + n;
+    ab_batch(s, a, 1, ls, la, soff, n);
+    free(v);
+    free(valid);
+}
+
+static void test_rowmajor(void **state)
+{
+    (void)state;
+    static const char *codes[] = { "0", "1", "2", "1.5", NULL };
+    mr_model *m = model(1);
+    mr_engine *e;
+    assert_int_equal(mr_engine_create(m, NULL, &e, NULL), MR_OK);
+    data d;
+    make_data(&d, 300, 21, 1, 0);
+    uint64_t seed = 5;
+    for (int64_t r = 0; r < d.n; r++)
+        d.colour[r] = codes[rnd_next(&seed) % 5];
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    build_rows(&d, d.n, "+w:3", "g", &s, &a);
+    double *want = oracle(m, &d, 0, d.n, MR_MODE_PREDICT, MR_UNKNOWN_MODE);
+    double got[300];
+    mr_error err;
+    if (mr_arrow_predict(e, &s, &a, got, &err) != MR_OK)
+        fail_msg("%s", err.text);
+    assert_bits(got, want, 300);
+    free(want);
+    s.release(&s);
+    a.release(&a);
+    /* the wrong width or value type, or values too short: refused */
+    build_rows(&d, d.n, "+w:2", "g", &s, &a);
+    expect_error(e, &s, &a, MR_E_SHAPE, 0, 1, "rows", "fixed_size_list<float64>[3]");
+    build_rows(&d, d.n, "+w:3", "f", &s, &a);
+    expect_error(e, &s, &a, MR_E_SHAPE, 0, 1, "rows", "fixed_size_list<float64>[3]");
+    build_rows(&d, d.n, "+w:3", "g", &s, &a);
+    a.children[0]->children[0]->length -= 1;
+    expect_error(e, &s, &a, MR_E_SHAPE, 1, 1, "rows", "malformed fixed_size_list");
+    mr_engine_free(e);
+    /* allow_missing false: a null, a NaN or an infinity is an error, with its row and feature */
+    mr_model *strict = model(0);
+    assert_int_equal(mr_engine_create(strict, NULL, &e, NULL), MR_OK);
+    make_data(&d, 300, 22, 0, 0);
+    for (int64_t r = 0; r < d.n; r++)
+        d.colour[r] = codes[r % 3];
+    d.cvalid[200] = 0;
+    build_rows(&d, d.n, "+w:3", "g", &s, &a);
+    expect_error(e, &s, &a, MR_E_DATA, 201, 3, "c", "missing value (\"null\")");
+    d.cvalid[200] = 1;
+    d.b[77] = -INFINITY;
+    build_rows(&d, d.n, "+w:3", "g", &s, &a);
+    expect_error(e, &s, &a, MR_E_DATA, 78, 2, "b", "infinite value (\"-inf\")");
+    d.b[77] = 0;
+    build_rows(&d, d.n, "+w:3", "g", &s, &a);
+    want = oracle(strict, &d, 0, d.n, MR_MODE_PREDICT, MR_UNKNOWN_MODE);
+    assert_int_equal(mr_arrow_predict(e, &s, &a, got, &err), MR_OK);
+    assert_bits(got, want, 300);
+    free(want);
+    s.release(&s);
+    a.release(&a);
+    mr_engine_free(e);
+    mr_model_free(strict);
+    mr_model_free(m);
+    assert_int_equal(ab_made, ab_released);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_schema_errors),
         cmocka_unit_test(test_cell_errors),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_rowmajor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,66 +212,52 @@ class Model:
             raise TypeError(f"X must hold numbers, not {X.dtype}: use a DataFrame or an Arrow "
                             "table for text columns")
         X = X.astype(np.float64, copy=False)
-        if X.flags.c_contiguous and not any(self.categorical):
-            return self._rows(X, mode, max(threads, 1))
-        # columns (a Fortran-ordered array's are views), as an Arrow batch: the
-        # categorical cells are labels, matched as .npy cells are
+        if X.flags.c_contiguous and self.allow_missing and not any(self.categorical):
+            return self._rows(X, mode, max(threads, 1))  # nothing to check: mr_predict itself
+        if X.flags.c_contiguous:
+            # rows as one fixed_size_list field: the library checks the cells
+            # (allow_missing, categorical labels as in a .npy file) in its pass
+            return self._row_batch(X, mode, max(threads, 1))
+        # columns (a Fortran-ordered array's are views), as an Arrow batch
         cols = [np.ascontiguousarray(X[:, j]) for j in range(nf)]
         batch = _arrow.ColumnBatch(self.feature_names, cols, X.shape[0])
         return self._batch(ctypes.addressof(batch.schema), ctypes.addressof(batch.array),
                            X.shape[0], mode)
 
-    def _check_cells(self, X, r0):
-        """allow_missing false: the first NaN or infinity is an error, as in
-        the CLI (mr_predict itself does not check). A finite sum means every
-        cell is finite (a NaN or an infinity would make it NaN or infinite);
-        only when it is not (or finite values overflowed it) are cells looked at."""
-        if np.isfinite(X.sum()):
-            return
-        bad = ~np.isfinite(X)
-        if bad.any():
-            r, j = np.argwhere(bad)[0]
-            v = X[r, j]
-            what = "missing" if np.isnan(v) else "infinite"
-            raise MarsReplayError(
-                "MR_E_DATA", f'{what} value ("{v!r}") but the model does not allow missing '
-                "values (params.allow_missing is false)", int(r0 + r + 1), int(j + 1),
-                self.feature_names[j])
-
-    # rows per mr_predict call when cells are checked first: the check reads
-    # them from memory, the call then finds them in cache (one pass, not two)
-    CHECK_ROWS = 8192
-
-    def _rows(self, X, mode, threads):
-        """Numeric features, rows contiguous: mr_predict / mr_design on X itself."""
-        n, nf = X.shape
+    def _row_batch(self, X, mode, threads):
+        n = X.shape[0]
         w = self._width(mode)
         out = np.empty((n, w) if mode == MODE_DESIGN else (n,))
-        step = max(n, 1) if self.allow_missing else self.CHECK_ROWS
+        rb = _arrow.RowBatch(X)
 
         def part(engine, r0, r1):
             err = MrError()
-            for a in range(r0, r1, step):
-                b = min(a + step, r1)
-                if not self.allow_missing:
-                    self._check_cells(X[a:b], a)
-                xp = X.ctypes.data + a * nf * 8
-                if mode == MODE_DESIGN:
-                    st = lib.mr_design(engine, xp, b - a, nf, out.ctypes.data + a * w * 8, w,
-                                       ctypes.byref(err))
-                else:
-                    st = lib.mr_predict(engine, xp, b - a, nf, out.ctypes.data + a * 8,
-                                        ctypes.byref(err))
-                if st:
-                    _raise(st, err)
+            a = ctypes.addressof(rb.view(r0, r1))
+            s = ctypes.addressof(rb.schema)
+            if mode == MODE_DESIGN:
+                st = lib.mr_arrow_design(engine, s, a, out.ctypes.data + r0 * w * 8, w,
+                                         ctypes.byref(err))
+            else:
+                st = lib.mr_arrow_predict(engine, s, a, out.ctypes.data + r0 * 8, ctypes.byref(err))
+            if st:
+                if err.row:  # rows are counted from the slice's start
+                    err.row += r0
+                _raise(st, err)
 
+        self._parts(part, n, threads)
+        return out
+
+    def _parts(self, part, n, threads):
+        """part(engine, r0, r1) over [0, n): on this thread, or split over
+        `threads` engines (ctypes releases the GIL during each call); the
+        first failing part in row order raises."""
         if threads <= 1 or n < 2 * threads:
             with self._lock:
                 part(self._engine, 0, n)
-            return out
+            return
         bounds = [n * k // threads for k in range(threads + 1)]
         engines = [self._new_engine(1) for _ in range(threads)]
-        try:  # ctypes releases the GIL during each call
+        try:
             with ThreadPoolExecutor(threads) as ex:
                 for f in [ex.submit(part, engines[k], bounds[k], bounds[k + 1])
                           for k in range(threads)]:
@@ -279,4 +265,25 @@ class Model:
         finally:
             for e in engines:
                 lib.mr_engine_free(e)
+
+    def _rows(self, X, mode, threads):
+        """Numeric features, missing values allowed, rows contiguous:
+        mr_predict / mr_design on X itself."""
+        n, nf = X.shape
+        w = self._width(mode)
+        out = np.empty((n, w) if mode == MODE_DESIGN else (n,))
+
+        def part(engine, r0, r1):
+            err = MrError()
+            xp = X.ctypes.data + r0 * nf * 8
+            if mode == MODE_DESIGN:
+                st = lib.mr_design(engine, xp, r1 - r0, nf, out.ctypes.data + r0 * w * 8, w,
+                                   ctypes.byref(err))
+            else:
+                st = lib.mr_predict(engine, xp, r1 - r0, nf, out.ctypes.data + r0 * 8,
+                                    ctypes.byref(err))
+            if st:
+                _raise(st, err)
+
+        self._parts(part, n, threads)
         return out

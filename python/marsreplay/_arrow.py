@@ -75,3 +75,43 @@ class ColumnBatch:
         self.array = ArrowArray(length=rows, null_count=0, offset=0, n_buffers=1, n_children=n,
                                 buffers=ctypes.addressof(self.sbufs),
                                 children=ctypes.addressof(self.array_ptrs), release=release_a)
+
+
+class RowBatch:
+    """A row-major float64 array (C order) as a record batch of one
+    fixed_size_list<float64>[n_features] field: the library reads row r's
+    values j as feature j (as in a .npy file) and checks each cell as the CLI
+    does, in the same pass. No copy. `view(r0, r1)` is rows [r0, r1) (the
+    struct's offset), for one engine per thread."""
+
+    def __init__(self, X):
+        n, nf = X.shape
+        self._keep = X
+        release_s = ctypes.cast(_NOOP_SCHEMA, ctypes.c_void_p).value
+        release_a = ctypes.cast(_NOOP_ARRAY, ctypes.c_void_p).value
+        self._fmt = f"+w:{nf}".encode()
+        self.value_schema = ArrowSchema(format=b"g", name=b"item", flags=2, release=release_s)
+        self.value_ptrs = (ctypes.c_void_p * 1)(ctypes.addressof(self.value_schema))
+        self.list_schema = ArrowSchema(format=self._fmt, name=b"rows", flags=0, n_children=1,
+                                       children=ctypes.addressof(self.value_ptrs), release=release_s)
+        self.list_ptrs = (ctypes.c_void_p * 1)(ctypes.addressof(self.list_schema))
+        self.schema = ArrowSchema(format=b"+s", name=b"", flags=0, n_children=1,
+                                  children=ctypes.addressof(self.list_ptrs), release=release_s)
+        self.vbufs = (ctypes.c_void_p * 2)(None, X.ctypes.data if X.size else None)
+        self.values = ArrowArray(length=n * nf, n_buffers=2, buffers=ctypes.addressof(self.vbufs),
+                                 release=release_a)
+        self.vptrs = (ctypes.c_void_p * 1)(ctypes.addressof(self.values))
+        self.lbufs = (ctypes.c_void_p * 1)()
+        self.list = ArrowArray(length=n, n_buffers=1, n_children=1, buffers=ctypes.addressof(self.lbufs),
+                               children=ctypes.addressof(self.vptrs), release=release_a)
+        self.lptrs = (ctypes.c_void_p * 1)(ctypes.addressof(self.list))
+        self.sbufs = (ctypes.c_void_p * 1)()
+        self._views = []
+        self.array = self.view(0, n)
+
+    def view(self, r0, r1):
+        a = ArrowArray(length=r1 - r0, offset=r0, n_buffers=1, n_children=1,
+                       buffers=ctypes.addressof(self.sbufs), children=ctypes.addressof(self.lptrs),
+                       release=self.list.release)
+        self._views.append(a)
+        return a
