@@ -419,11 +419,14 @@ struct ArrowArrayStream {
  * to the model's features by name, as CSV header names are (a field name
  * given twice is refused, a feature without a field is MR_E_SHAPE, other
  * fields are ignored). A feature's field may be float64, float32, int8..64,
- * uint8..64, utf8 or large_utf8, or dictionary-encoded with any of these as
- * values and integer indices. Numbers are decoded as .npy cells are and
+ * uint8..64, utf8, large_utf8 or utf8_view, or dictionary-encoded with any
+ * of these as values and integer indices. Numbers are decoded as .npy cells are and
  * strings as CSV cells are (the engine's MR_OPT_NA_TOKENS / NA_COLUMN, class
  * labels, MR_OPT_UNKNOWN_LEVEL); a null (validity bitmap) is a missing value.
- * Offsets on the struct and on the fields are honoured.
+ * Offsets on the struct and on the fields are honoured. A batch whose only
+ * field is a fixed_size_list<float64>[n_features] ("+w:N") is read as rows
+ * instead (a NumPy array's layout): value j of a row is feature j, decoded
+ * as a .npy cell.
  *
  * Errors: mr_error.row is the 1-based row (counted across the whole stream
  * for stream calls), .column the 1-based field of the struct, .field the

@@ -297,12 +297,18 @@ class NumpyInput(unittest.TestCase):
         m = marsreplay.Model(write(NUMERIC))
         X = np.zeros((100, 2))
         X[42, 1] = np.inf
-        for A in (X, np.asfortranarray(X)):
+        for A, th in ((X, 1), (X, 3), (np.asfortranarray(X), 1)):  # rows (the middle part), columns
             with self.assertRaises(marsreplay.MarsReplayError) as cm:
-                m.predict(A)
+                m.predict(A, threads=th)
             e = cm.exception
             self.assertEqual((e.status, e.row, e.column, e.field), ("MR_E_DATA", 43, 2, "x1"))
             self.assertIn("infinite value", e.message)
+        Y = np.random.default_rng(11).uniform(-1, 1, (1000, 2))
+        y = m.predict(pa.table({"x0": Y[:, 0], "x1": Y[:, 1]}))
+        for th in (1, 2, 3):
+            self.assertTrue(np.array_equal(bits(m.predict(Y, threads=th)), bits(y)))
+            self.assertTrue(np.array_equal(bits(m.design(Y, threads=th)),
+                                           bits(m.design(pa.table({"x0": Y[:, 0], "x1": Y[:, 1]})))))
 
     def test_unknown_level_error(self):
         m = marsreplay.Model(write(MODEL), unknown_level="error")
