@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build and run the whole test suite: the README's test command and CI's.
 #   scripts/test.sh            everything (release, ABI gate, ASan+UBSan, TSan, fuzzing, callgrind gate,
-#                              a build without OpenCL and MPI, local Slurm, big stream)
+#                              a build without OpenCL and MPI, local Slurm, big stream,
+#                              the Python package's two legs)
 #   QUICK=1 scripts/test.sh    the release build's suites and the ABI gate only
 # Build trees go to build-ci/<variant>; each variant is configured afresh when missing.
 set -euo pipefail
@@ -113,6 +114,13 @@ if [ "${QUICK:-0}" != 1 ]; then
   exporters_rc=0
   timeout -k 10 900 bash tests/exporters/run.sh build-ci/release/cli/mars-replay || exporters_rc=$?
   if [ "$exporters_rc" != 0 ] && [ "$exporters_rc" != 77 ]; then failed+=("exporters"); fi
+fi
+
+if [ "${QUICK:-0}" != 1 ]; then
+  say "python: the marsreplay package, pyarrow current and 14.0.2 legs (tests/python/run.sh)"
+  python_rc=0
+  timeout -k 10 1200 bash tests/python/run.sh build-ci/release/cli/mars-replay || python_rc=$?
+  if [ "$python_rc" != 0 ] && [ "$python_rc" != 77 ]; then failed+=("python"); fi
 fi
 
 say "summary"

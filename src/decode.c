@@ -78,6 +78,92 @@ void mr_decoder_free(mr_decoder *d)
     memset(d, 0, sizeof *d);
 }
 
+/* The column names sorted by (name, column), so that the duplicate check and
+ * each name-to-column lookup cost O(log n): a hostile header may have a
+ * million columns (bench/hostile.py). */
+
+static int ref_cmp(const void *x, const void *y)
+{
+    const mr_name_ref *a = x, *b = y;
+    const int r = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+    if (r)
+        return r;
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    return a->col < b->col ? -1 : a->col > b->col;
+}
+
+mr_name_ref *mr_name_index(char *const *names, size_t n)
+{
+    mr_name_ref *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = (mr_name_ref){ names[i], strlen(names[i]), i };
+    qsort(idx, n, sizeof *idx, ref_cmp);
+    return idx;
+}
+
+/* The first column named s[0..len), or n. */
+size_t mr_name_find(const mr_name_ref *idx, size_t n, const char *s, size_t len)
+{
+    const mr_name_ref key = { s, len, 0 };
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first entry not below (s, column 0) */
+        const size_t mid = lo + (hi - lo) / 2;
+        if (ref_cmp(&idx[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && idx[lo].len == len && memcmp(idx[lo].name, s, len) == 0 ? idx[lo].col : n;
+}
+
+static int same_name(const mr_name_ref *a, const mr_name_ref *b)
+{
+    return a->len == b->len && memcmp(a->name, b->name, a->len) == 0;
+}
+
+/* A duplicate name: the earliest column i that repeats an earlier name, and
+ * that name's first column *j; 0 if none (i is 1-based). */
+size_t mr_name_first_duplicate(const mr_name_ref *idx, size_t n, size_t *j)
+{
+    size_t best = 0;
+    for (size_t k = 1; k < n; k++) /* the second of each run of equal names */
+        if (same_name(&idx[k], &idx[k - 1]) && (k == 1 || !same_name(&idx[k - 1], &idx[k - 2])) &&
+            (!best || idx[k].col + 1 < best)) {
+            best = idx[k].col + 1;
+            *j = idx[k - 1].col;
+        }
+    return best;
+}
+
+mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
+                              size_t *feat_col, size_t *a, size_t *b)
+{
+    mr_name_ref *idx = mr_name_index((char *const *)names, n);
+    if (!idx)
+        return MR_MAP_NOMEM;
+    mr_map_result res = MR_MAP_OK;
+    size_t j = 0;
+    const size_t dup = mr_name_first_duplicate(idx, n, &j);
+    if (dup) {
+        *a = j;
+        *b = dup - 1;
+        res = MR_MAP_DUPLICATE;
+    }
+    for (size_t f = 0; res == MR_MAP_OK && f < m->n_features; f++) {
+        const size_t c = mr_name_find(idx, n, m->feature_names[f], strlen(m->feature_names[f]));
+        if (c == n) {
+            *a = f;
+            res = MR_MAP_MISSING;
+        }
+        feat_col[f] = c;
+    }
+    free(idx);
+    return res;
+}
+
 static int is_na(const mr_na_set *set, const char *s, size_t len)
 {
     for (size_t i = 0; i < set->n; i++)

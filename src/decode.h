@@ -45,6 +45,30 @@ mr_status mr_decoder_init(mr_decoder *d, const mr_model *m, int unknown_mode,
 mr_status mr_decoder_set_na(mr_decoder *d, size_t feature, const char *list);
 void mr_decoder_free(mr_decoder *d);
 
+/* Map each model feature to the column named as it is (names[0..n)), the
+ * rule for CSV headers and Arrow fields: feat_col[f] = that column. Returns
+ * MR_MAP_OK; MR_MAP_DUPLICATE when two columns share a name (selection by
+ * name would be ambiguous: *a < *b are the two columns), checked first;
+ * MR_MAP_MISSING when feature *a has no column. */
+/* Column names sorted by (name, column), so that the duplicate check and each
+ * name-to-column lookup cost O(log n): a hostile header may have a million
+ * columns (bench/hostile.py). */
+typedef struct mr_name_ref {
+    const char *name;
+    size_t len, col;
+} mr_name_ref;
+/* The index of names[0..n) (malloc'ed: free it), or NULL. */
+mr_name_ref *mr_name_index(char *const *names, size_t n);
+/* The first column named s[0..len), or n. */
+size_t mr_name_find(const mr_name_ref *idx, size_t n, const char *s, size_t len);
+/* A duplicate name: the earliest column i that repeats an earlier name, and
+ * that name's first column *j; 0 if none (i is 1-based). */
+size_t mr_name_first_duplicate(const mr_name_ref *idx, size_t n, size_t *j);
+
+typedef enum { MR_MAP_OK = 0, MR_MAP_DUPLICATE, MR_MAP_MISSING, MR_MAP_NOMEM } mr_map_result;
+mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
+                              size_t *feat_col, size_t *a, size_t *b);
+
 /* Decode text cell s[0..len) of feature f. */
 mr_cell mr_decode_text(const mr_decoder *d, size_t f, const char *s, size_t len, double *out);
 /* Decode a binary value (npy / raw f64): NaN is missing. */

@@ -7,70 +7,6 @@
 #include "error.h"
 #include "input.h"
 
-/* The column names sorted by (name, column), so that the duplicate check and
- * each name-to-column lookup cost O(log n): a hostile header may have a
- * million columns (bench/hostile.py). */
-typedef struct {
-    const char *name;
-    size_t len, col;
-} name_ref;
-
-static int ref_cmp(const void *x, const void *y)
-{
-    const name_ref *a = x, *b = y;
-    const int r = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
-    if (r)
-        return r;
-    if (a->len != b->len)
-        return a->len < b->len ? -1 : 1;
-    return a->col < b->col ? -1 : a->col > b->col;
-}
-
-static name_ref *name_index(char *const *names, size_t n)
-{
-    name_ref *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        idx[i] = (name_ref){ names[i], strlen(names[i]), i };
-    qsort(idx, n, sizeof *idx, ref_cmp);
-    return idx;
-}
-
-/* The first column named s[0..len), or n. */
-static size_t find_col(const name_ref *idx, size_t n, const char *s, size_t len)
-{
-    const name_ref key = { s, len, 0 };
-    size_t lo = 0, hi = n;
-    while (lo < hi) { /* the first entry not below (s, column 0) */
-        const size_t mid = lo + (hi - lo) / 2;
-        if (ref_cmp(&idx[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && idx[lo].len == len && memcmp(idx[lo].name, s, len) == 0 ? idx[lo].col : n;
-}
-
-static int same_name(const name_ref *a, const name_ref *b)
-{
-    return a->len == b->len && memcmp(a->name, b->name, a->len) == 0;
-}
-
-/* A duplicate name: the earliest column i that repeats an earlier name, and
- * that name's first column *j; 0 if none (i is 1-based). */
-static size_t first_duplicate(const name_ref *idx, size_t n, size_t *j)
-{
-    size_t best = 0;
-    for (size_t k = 1; k < n; k++) /* the second of each run of equal names */
-        if (same_name(&idx[k], &idx[k - 1]) && (k == 1 || !same_name(&idx[k - 1], &idx[k - 2])) &&
-            (!best || idx[k].col + 1 < best)) {
-            best = idx[k].col + 1;
-            *j = idx[k - 1].col;
-        }
-    return best;
-}
-
 /* Read the CSV header (or take the names given), map features and kept
  * columns to fields, set per-column missing tokens. */
 static mr_status csv_header(mr_stream *r, mr_error *err)
@@ -81,7 +17,7 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
     if (r->rend - r->rpos >= 3 && memcmp(r->rbuf + r->rpos, "\xEF\xBB\xBF", 3) == 0)
         r->rpos += 3;
     char **names = NULL;
-    name_ref *idx = NULL;
+    mr_name_ref *idx = NULL;
     size_t nnames = 0;
     mr_csv_fields fs;
     mr_csv_fields_init(&fs);
@@ -159,35 +95,32 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
         goto out;
     }
     r->ncols = nnames;
-    if (!(idx = name_index(names, nnames)))
+    if (!(idx = mr_name_index(names, nnames)))
         goto nomem;
-    /* duplicate names make selection by name ambiguous */
-    size_t j = 0;
-    const size_t dup = first_duplicate(idx, nnames, &j);
-    if (dup) {
-        const size_t i = dup - 1;
-        char q[96];
-        mr_err_quote(q, sizeof q, names[i], strlen(names[i]));
-        mr_err_set(err, MR_E_SHAPE, "duplicate column name \"%s\" (columns %zu and %zu)", q, j + 1, i + 1);
-        mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, (uint32_t)(i + 1), names[i]);
-        st = MR_E_SHAPE;
-        goto out;
-    }
     r->feat_col = calloc(m->n_features ? m->n_features : 1, sizeof *r->feat_col);
     if (!r->feat_col)
         goto nomem;
-    for (size_t f = 0; f < m->n_features; f++) {
-        const size_t c = find_col(idx, nnames, m->feature_names[f], strlen(m->feature_names[f]));
-        if (c == nnames) {
-            char q[96];
-            mr_err_quote(q, sizeof q, m->feature_names[f], strlen(m->feature_names[f]));
-            mr_err_set(err, MR_E_SHAPE, "model feature column \"%s\" is missing from the %s", q,
-                       r->o->header ? "header" : "column names");
-            mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, 0, m->feature_names[f]);
-            st = MR_E_SHAPE;
-            goto out;
-        }
-        r->feat_col[f] = c;
+    size_t a = 0, b = 0;
+    const mr_map_result mapped = mr_map_features(m, (const char *const *)names, nnames,
+                                                 r->feat_col, &a, &b);
+    if (mapped == MR_MAP_NOMEM)
+        goto nomem;
+    if (mapped == MR_MAP_DUPLICATE) {
+        char q[96];
+        mr_err_quote(q, sizeof q, names[b], strlen(names[b]));
+        mr_err_set(err, MR_E_SHAPE, "duplicate column name \"%s\" (columns %zu and %zu)", q, a + 1, b + 1);
+        mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, (uint32_t)(b + 1), names[b]);
+        st = MR_E_SHAPE;
+        goto out;
+    }
+    if (mapped == MR_MAP_MISSING) {
+        char q[96];
+        mr_err_quote(q, sizeof q, m->feature_names[a], strlen(m->feature_names[a]));
+        mr_err_set(err, MR_E_SHAPE, "model feature column \"%s\" is missing from the %s", q,
+                   r->o->header ? "header" : "column names");
+        mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, 0, m->feature_names[a]);
+        st = MR_E_SHAPE;
+        goto out;
     }
     if (r->o->keep) {
         if (!(r->keep_names = mr_split_list(r->o->keep, &r->nkeep)))
@@ -196,7 +129,7 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
         if (!r->keep_col)
             goto nomem;
         for (size_t k = 0; k < r->nkeep; k++) {
-            const size_t c = find_col(idx, nnames, r->keep_names[k], strlen(r->keep_names[k]));
+            const size_t c = mr_name_find(idx, nnames, r->keep_names[k], strlen(r->keep_names[k]));
             if (c == nnames) {
                 char q[96];
                 mr_err_quote(q, sizeof q, r->keep_names[k], strlen(r->keep_names[k]));
@@ -211,7 +144,7 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
     for (size_t i = 0; i < r->o->n_na_cols; i++) {
         const char *spec = r->o->na_cols[i];
         const char *eq = strchr(spec, '=');
-        const size_t c = find_col(idx, nnames, spec, (size_t)(eq - spec));
+        const size_t c = mr_name_find(idx, nnames, spec, (size_t)(eq - spec));
         if (c == nnames) {
             char q[96];
             mr_err_quote(q, sizeof q, spec, (size_t)(eq - spec));

@@ -587,6 +587,128 @@ MR_API mr_status mr_input_part_advance(mr_part *p, uint64_t at, uint64_t rows, u
  * is too small. */
 MR_API size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int mode);
 
+/* ---- Arrow interchange (experimental) -------------------------------------
+ * Arrow record batches in, predictions or design matrices out, through the
+ * Arrow C Data Interface and C Stream Interface (docs/arrow.md). No Arrow
+ * library is needed on either side. Experimental: these calls may change in
+ * a minor release until they are declared stable.
+ *
+ * The three structs below are the Arrow specification's ABI, written from
+ * its "C Data Interface" and "C Stream Interface" pages, under the
+ * specification's own guards: a program
+ * that includes Arrow's header (or another copy) as well gets one
+ * definition. */
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+    /* the type: a format string ("g" float64, "u" utf8, "+s" struct ...) */
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    /* releases this schema and its children; NULL once released */
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    /* the data: lengths and offsets count elements, not bytes */
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    /* releases this array and its children; NULL once released */
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+    /* 0, or an errno value; get_last_error then says why (valid until the
+     * next call on the stream) */
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    /* the next batch; a released array (release == NULL) at the end */
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+#endif /* ARROW_C_STREAM_INTERFACE */
+
+/* Input: a record batch is a struct array ("+s") whose fields are matched
+ * to the model's features by name, as CSV header names are (a field name
+ * given twice is refused, a feature without a field is MR_E_SHAPE, other
+ * fields are ignored). A feature's field may be float64, float32, int8..64,
+ * uint8..64, utf8, large_utf8 or utf8_view, or dictionary-encoded with any
+ * of these as values and integer indices. Numbers are decoded as .npy cells are and
+ * strings as CSV cells are (the engine's MR_OPT_NA_TOKENS / NA_COLUMN, class
+ * labels, MR_OPT_UNKNOWN_LEVEL); a null (validity bitmap) is a missing value.
+ * Offsets on the struct and on the fields are honoured. A batch whose only
+ * field is a fixed_size_list<float64>[n_features] ("+w:N") is read as rows
+ * instead (a NumPy array's layout): value j of a row is feature j, decoded
+ * as a .npy cell.
+ *
+ * Errors: mr_error.row is the 1-based row (counted across the whole stream
+ * for stream calls), .column the 1-based field of the struct, .field the
+ * feature name; MR_E_SHAPE (missing feature, unsupported type, a malformed
+ * array or schema), MR_E_PARSE (a string that is not a number), MR_E_DATA
+ * (as for CSV), MR_E_IO (the producer failed: its get_last_error text is in
+ * .text). On error the caller's output is unspecified.
+ *
+ * Threads: these calls run on the calling thread only (MR_OPT_THREADS is not
+ * used) and use the engine's buffers: one call per engine at a time. Input
+ * schemas, arrays and streams are read, never modified, except where a
+ * call says it takes the stream. */
+
+/*! mr_arrow_predict() : predictions for one record batch (schema and array
+ * stay the caller's, not released): out[r] for r < batch->length. */
+MR_API mr_status mr_arrow_predict(mr_engine *e, const struct ArrowSchema *schema,
+                                  const struct ArrowArray *batch, double *out, mr_error *err);
+/*! mr_arrow_design() : the basis matrix of one record batch:
+ * out[r*ld_out + i] = value of term i (ld_out >= mr_model_n_terms). */
+MR_API mr_status mr_arrow_design(mr_engine *e, const struct ArrowSchema *schema,
+                                 const struct ArrowArray *batch, double *out, size_t ld_out,
+                                 mr_error *err);
+/*! mr_arrow_stream_collect() : read the whole stream `in` and evaluate it in
+ * `mode` (MR_MODE_PREDICT: one value per row; MR_MODE_DESIGN: n_terms values
+ * per row, row-major). The call takes `in`: it is released before return,
+ * whatever happens. On success *out holds *n_rows rows in a buffer now owned
+ * by the caller (free it with mr_buffer_free; NULL when there are no rows);
+ * on error *out is NULL. */
+MR_API mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *in, int mode,
+                                         double **out, size_t *n_rows, mr_error *err);
+/*! mr_arrow_stream_export() : a stream `out` that yields, for each batch of
+ * `in`, a struct batch of float64 fields ("prediction", or one per term named
+ * as mr_model_term_name). It takes `in` (released when `out` is released, or
+ * now if the call fails). Evaluation happens in out's get_next, which fails
+ * with EINVAL (a bad cell or batch), EIO (the producer failed) or ENOMEM and
+ * says why in out's get_last_error. Each exported schema and array has its own
+ * release callback, as the specification asks; their children may be moved
+ * out and released separately. The engine must outlive `out` and not be used
+ * elsewhere while out's get_next runs. */
+MR_API mr_status mr_arrow_stream_export(mr_engine *e, struct ArrowArrayStream *in, int mode,
+                                        struct ArrowArrayStream *out, mr_error *err);
+/*! mr_buffer_free() : release a buffer the library handed to the caller. */
+MR_API void mr_buffer_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,116 @@
+/* arrow_bench.c — Arrow float64 columns into double* (mr_arrow_predict)
+ * against mr_predict on the same values held row-major, 1 thread.
+ *
+ *   cc -O3 -ffp-contract=off -D_GNU_SOURCE -Isrc/include bench/arrow_bench.c \
+ *      build/src/libmarsreplay.a -ljansson -lcsv -lm -lpthread -o arrow_bench
+ *   ./arrow_bench bench/bench_model.json [rows] [--json]   (default 1000000 rows)
+ *
+ * The values: uniform in [0, 1) per feature (the benchmark model's features
+ * are Friedman-1's uniform inputs), no nulls. The Arrow batch is a struct of
+ * float64 fields pointing at one column-major block (what pyarrow, polars or
+ * a NumPy Fortran array hand over); mr_predict gets the same values
+ * row-major, as its API takes them. Each call is timed over all rows, median
+ * of 9; the outputs are compared bit for bit. The ratio is Arrow / row-major. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "marsreplay.h"
+
+#define RUNS 9
+
+static void no_release_schema(struct ArrowSchema *s) { s->release = NULL; }
+static void no_release_array(struct ArrowArray *a) { a->release = NULL; }
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        bu_die("usage", "arrow_bench MODEL.json [rows] [--json]");
+    size_t rows = 1000000;
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else
+            rows = (size_t)strtoull(argv[i], NULL, 10);
+    }
+    mr_model *m;
+    mr_error err;
+    if (mr_model_load_file(argv[1], &m, &err) != MR_OK)
+        bu_die(argv[1], err.text);
+    const size_t nf = mr_model_n_features(m);
+    double *rowmaj = malloc(rows * nf * sizeof *rowmaj), *colmaj = malloc(rows * nf * sizeof *colmaj);
+    double *out_a = malloc(rows * sizeof *out_a), *out_r = malloc(rows * sizeof *out_r);
+    if (!rowmaj || !colmaj || !out_a || !out_r)
+        bu_die("malloc", NULL);
+    uint64_t s = 12345;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t f = 0; f < nf; f++) {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            const double v = (double)(s >> 11) * 0x1.0p-53;
+            rowmaj[r * nf + f] = v;
+            colmaj[f * rows + r] = v;
+        }
+    /* the batch: fields named as the model's features */
+    struct ArrowSchema *fs = calloc(nf, sizeof *fs), **fsp = calloc(nf, sizeof *fsp);
+    struct ArrowArray *fa = calloc(nf, sizeof *fa), **fap = calloc(nf, sizeof *fap);
+    const void **bufs = calloc(2 * nf, sizeof *bufs);
+    for (size_t f = 0; f < nf; f++) {
+        fs[f] = (struct ArrowSchema){ .format = "g", .name = mr_model_feature_name(m, f),
+                                      .release = no_release_schema };
+        bufs[2 * f + 1] = colmaj + f * rows;
+        fa[f] = (struct ArrowArray){ .length = (int64_t)rows, .n_buffers = 2,
+                                     .buffers = &bufs[2 * f], .release = no_release_array };
+        fsp[f] = &fs[f];
+        fap[f] = &fa[f];
+    }
+    const void *sbuf[1] = { NULL };
+    struct ArrowSchema schema = { .format = "+s", .name = "", .n_children = (int64_t)nf,
+                                  .children = fsp, .release = no_release_schema };
+    struct ArrowArray batch = { .length = (int64_t)rows, .n_buffers = 1, .n_children = (int64_t)nf,
+                                .buffers = sbuf, .children = fap, .release = no_release_array };
+    mr_engine *e;
+    if (mr_engine_create(m, NULL, &e, &err) != MR_OK)
+        bu_die("engine", err.text);
+    double ta[RUNS], tr[RUNS];
+    for (int k = 0; k < RUNS; k++) { /* interleaved, so drift hits both alike */
+        double t0 = bu_now();
+        if (mr_predict(e, rowmaj, rows, nf, out_r, &err) != MR_OK)
+            bu_die("mr_predict", err.text);
+        tr[k] = bu_now() - t0;
+        t0 = bu_now();
+        if (mr_arrow_predict(e, &schema, &batch, out_a, &err) != MR_OK)
+            bu_die("mr_arrow_predict", err.text);
+        ta[k] = bu_now() - t0;
+    }
+    if (memcmp(out_a, out_r, rows * sizeof *out_a) != 0)
+        bu_die("check", "mr_arrow_predict and mr_predict disagree");
+    const double a = bu_median(ta, RUNS), r = bu_median(tr, RUNS);
+    if (json)
+        printf("{\"rows\": %zu, \"features\": %zu, \"mr_predict_rowmajor_s\": %.6f, "
+               "\"mr_arrow_predict_s\": %.6f, \"ratio\": %.4f}\n", rows, nf, r, a, a / r);
+    else
+        printf("rows %zu, features %zu, 1 thread, median of %d\n"
+               "  mr_predict (row-major)          %8.2f ms  %6.2f ns/row\n"
+               "  mr_arrow_predict (f64 columns)  %8.2f ms  %6.2f ns/row\n"
+               "  ratio arrow / row-major         %8.3f\n",
+               rows, nf, RUNS, r * 1e3, r * 1e9 / (double)rows, a * 1e3, a * 1e9 / (double)rows,
+               a / r);
+    mr_engine_free(e);
+    mr_model_free(m);
+    free(rowmaj);
+    free(colmaj);
+    free(out_a);
+    free(out_r);
+    free(fs);
+    free(fsp);
+    free(fa);
+    free(fap);
+    free(bufs);
+    return 0;
+}
