@@ -256,6 +256,7 @@ static void merge_columns(void *in, void *inout, int *len, MPI_Datatype *type)
             memcpy(b[i].first_unknown, a[i].first_unknown, sizeof b[i].first_unknown);
         }
         b[i].missing += a[i].missing;
+        b[i].absent |= a[i].absent;
         b[i].unknown += a[i].unknown;
     }
 }

@@ -272,6 +272,23 @@ static void warnings(cli_run *r, int rc)
         cli_warn_cache(&r->backend); /* an OpenCL cache that is not trusted (docs/accelerator.md) */
     if (r->totals.columns)
         cli_report_unknown_levels(r->m, &r->totals, j->unknown_mode, r->in.display);
+    /* unused features left out of the input: allowed, said once */
+    char names[200] = "";
+    size_t len = 0, n = 0;
+    for (size_t f = 0; r->totals.columns && f < r->totals.n_columns; f++) {
+        if (!r->totals.columns[f].absent)
+            continue;
+        if (len < sizeof names - 40) {
+            const int k = snprintf(names + len, sizeof names - len, "%s\"%s\"", n ? ", " : "",
+                                   mr_model_feature_name(r->m, f));
+            len = k < 0 ? len : len + (size_t)k >= sizeof names ? sizeof names - 1 : len + (size_t)k;
+        }
+        n++;
+    }
+    if (n && rc == 0)
+        cli_msg("warning: %s: %zu model feature%s that no term uses %s absent (%s%s): not needed; "
+                "--strict-columns makes this an error", r->in.display, n, n == 1 ? "" : "s",
+                n == 1 ? "is" : "are", names, len >= sizeof names - 40 ? ", ..." : "");
     if (rc == 0 && r->totals.last_record_unterminated)
         cli_msg("warning: %s: the last record (row %llu) has no line end: was the input cut short?",
                 r->in.display, (unsigned long long)r->last_row);

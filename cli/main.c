@@ -53,6 +53,7 @@ enum {
     OPT_MAX_MEMORY,
     OPT_CHUNK_BYTES,
     OPT_NO_CACHE,
+    OPT_STRICT_COLUMNS,
     OPT_MAX_MODEL,
     OPT_RESUME, /* --resume (journal.c) */
     OPT_RESUME_EVERY,
@@ -96,6 +97,7 @@ static const struct option long_opts[] = {
     { "io-retries", required_argument, NULL, OPT_IO_RETRIES },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "no-cache", no_argument, NULL, OPT_NO_CACHE },
+    { "strict-columns", no_argument, NULL, OPT_STRICT_COLUMNS },
     { "max-model-bytes", required_argument, NULL, OPT_MAX_MODEL },
     { "resume", no_argument, NULL, OPT_RESUME },
     { "resume-every", required_argument, NULL, OPT_RESUME_EVERY },
@@ -139,6 +141,8 @@ static const char usage_text[] =
     "      --no-header           CSV input has no header line; needs --names or\n"
     "                            --names-from-model\n"
     "      --names A,B,C         column names of headerless CSV input (implies --no-header)\n"
+    "      --strict-columns      every model feature must be a column, also one no term\n"
+    "                            uses (default: such a feature may be absent, with a warning)\n"
     "      --names-from-model    headerless CSV columns are the model's features in order\n"
     "                            (implies --no-header)\n"
     "  -d, --delimiter C         CSV input field delimiter (default: ,; 'tab' or \\t for a\n"
@@ -501,6 +505,7 @@ int main(int argc, char **argv)
                 mr_options_set_int(c.job.opt, MR_OPT_MAX_RECORD_BYTES, v);
             break;
         case OPT_NO_CACHE: mr_options_set_int(c.job.opt, MR_OPT_NO_CACHE, 1); break;
+        case OPT_STRICT_COLUMNS: mr_options_set_int(c.job.opt, MR_OPT_STRICT_COLUMNS, 1); break;
         case OPT_MAX_MODEL: {
             uint64_t b = 0;
             if (dist_parse_bytes(optarg, &b) != 0 || b == 0 || b > (uint64_t)INT64_MAX)

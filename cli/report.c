@@ -179,6 +179,8 @@ int cli_report_write(const cli_report *r, const char *path)
             json_t *c = json_object();
             cli_json_put_str(c, "name", mr_model_feature_name(r->model, f));
             json_object_set_new(c, "missing", json_integer((json_int_t)s->columns[f].missing));
+            if (s->columns[f].absent)
+                json_object_set_new(c, "absent", json_true());
             if (mr_model_feature_is_categorical(r->model, f))
                 json_object_set_new(c, "unseen_levels", json_integer((json_int_t)s->columns[f].unknown));
             json_array_append_new(cols, c);

@@ -152,10 +152,10 @@ mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_
         *b = dup - 1;
         res = MR_MAP_DUPLICATE;
     }
-    for (size_t f = 0; res == MR_MAP_OK && f < m->n_features; f++) {
+    for (size_t f = 0; res != MR_MAP_DUPLICATE && f < m->n_features; f++) {
         const size_t c = mr_name_find(idx, n, m->feature_names[f], strlen(m->feature_names[f]));
-        if (c == n) {
-            *a = f;
+        if (c == n && res == MR_MAP_OK) {
+            *a = f; /* the first missing one; every one gets n */
             res = MR_MAP_MISSING;
         }
         feat_col[f] = c;

@@ -134,6 +134,7 @@ mr_status mr_options_set_int(mr_options *o, mr_option opt, int64_t v)
             o->header = 0;
         return MR_OK;
     case MR_OPT_NO_CACHE: o->no_cache = v != 0; return MR_OK;
+    case MR_OPT_STRICT_COLUMNS: o->strict_columns = v != 0; return MR_OK;
     case MR_OPT_MAX_MODEL_BYTES:
         if (v < 1)
             return MR_E_INVAL;

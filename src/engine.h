@@ -35,6 +35,7 @@ struct mr_options {
     int single;            /* MR_OPT_PRECISION "single" */
     int no_cache;          /* MR_OPT_NO_CACHE */
     uint64_t max_model;    /* MR_OPT_MAX_MODEL_BYTES (mr_model_load_file_opt) */
+    int strict_columns;    /* MR_OPT_STRICT_COLUMNS */
 };
 
 struct mr_engine {

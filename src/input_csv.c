@@ -1,11 +1,141 @@
 /* input_csv.c — CSV input: the header (names → features, kept columns,
  * per-column missing tokens), cutting chunks of whole records, and the
  * worker's parse + decode of one chunk. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "input.h"
+
+/* Levenshtein distance of a and b, or cap + 1 when it is larger. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb, size_t cap)
+{
+    if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > cap)
+        return cap + 1;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t best = cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            cur[j] = v;
+            if (v < best)
+                best = v;
+        }
+        if (best > cap)
+            return cap + 1;
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+/* The header's name nearest to `want` (a typo, colour for color) among the
+ * columns no feature took, or NULL. */
+static const char *nearest(char *const *names, size_t n, const unsigned char *taken, const char *want)
+{
+    const size_t lw = strlen(want), cap = lw < 5 ? 1 : 2;
+    const char *best = NULL;
+    size_t bd = cap + 1;
+    for (size_t i = 0; i < n && n <= 10000; i++) { /* a hostile header gets no suggestion */
+        if (taken[i])
+            continue;
+        const size_t d = edit_distance(want, lw, names[i], strlen(names[i]), cap);
+        if (d < bd) {
+            bd = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
+static int looks_numeric(char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        if (!*names[i] || (strtod(names[i], &end), *end))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Append to a one-line message, as much as fits. */
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, const char *a, const char *b)
+{
+    if (*len + 1 >= cap)
+        return;
+    const int k = snprintf(buf + *len, cap - *len, fmt, a, b);
+    *len = k < 0 ? *len : *len + (size_t)k >= cap ? cap - 1 : *len + (size_t)k;
+}
+
+/* Some model features are not among the columns. Those no term uses may be
+ * absent (unless MR_OPT_STRICT_COLUMNS): the caller warns from
+ * mr_column_stats.absent. Any other: one error naming every missing feature,
+ * a near name for a typo, the columns there are, and --no-header when the
+ * header looks like data. */
+static mr_status missing_columns(mr_stream *r, char *const *names, size_t nnames, mr_error *err)
+{
+    size_t first = 0;
+    const mr_model *m = r->m;
+    size_t nmiss = 0;
+    for (size_t f = 0; f < m->n_features; f++)
+        nmiss += r->feat_col[f] == nnames && (r->o->strict_columns || m->feature_used[f]);
+    if (!nmiss)
+        return MR_OK;
+    char msg[256], q[64], q2[64];
+    size_t len = 0, shown = 0;
+    unsigned char *taken = calloc(nnames ? nnames : 1, 1);
+    for (size_t f = 0; taken && f < m->n_features; f++)
+        if (r->feat_col[f] < nnames)
+            taken[r->feat_col[f]] = 1;
+    const char *where = r->o->header ? "header" : "column names";
+    put(msg, sizeof msg, &len, "%s%s", nmiss == 1 ? "model feature column " : "model feature columns ", "");
+    for (size_t f = 0; f < m->n_features; f++) {
+        if (r->feat_col[f] != nnames || !(r->o->strict_columns || m->feature_used[f]))
+            continue;
+        if (len > 150) {
+            char more[32];
+            snprintf(more, sizeof more, "%zu more", nmiss - shown);
+            put(msg, sizeof msg, &len, ", %s%s", more, "");
+            break;
+        }
+        if (!shown)
+            first = f;
+        mr_err_quote(q, sizeof q, m->feature_names[f], strlen(m->feature_names[f]));
+        put(msg, sizeof msg, &len, shown ? ", \"%s\"%s" : "\"%s\"%s", q, "");
+        const char *near = shown < 8 && taken ? nearest(names, nnames, taken, m->feature_names[f]) : NULL;
+        if (near) {
+            mr_err_quote(q2, sizeof q2, near, strlen(near));
+            put(msg, sizeof msg, &len, " (did you mean \"%s\"?)%s", q2, "");
+        }
+        shown++;
+    }
+    put(msg, sizeof msg, &len, nmiss == 1 ? " is missing from the %s%s" : " are missing from the %s%s", where, "");
+    if (r->o->header && looks_numeric(names, nnames))
+        put(msg, sizeof msg, &len, "%s%s", "; the header looks like data: for input without a header use "
+            "--no-header with --names or --names-from-model", "");
+    else {
+        char cnt[48];
+        snprintf(cnt, sizeof cnt, "; the %zu column%s: ", nnames, nnames == 1 ? " is" : "s are");
+        put(msg, sizeof msg, &len, "%s%s", cnt, "");
+        for (size_t i = 0; i < nnames && len < sizeof msg - 1; i++) {
+            mr_err_quote(q, sizeof q, names[i], strlen(names[i]));
+            if (len + strlen(q) + 8 >= sizeof msg) {
+                put(msg, sizeof msg, &len, "%s%s", i ? ", ..." : "...", "");
+                break;
+            }
+            put(msg, sizeof msg, &len, i ? ", %s%s" : "%s%s", q, "");
+        }
+    }
+    free(taken);
+    mr_err_set(err, MR_E_SHAPE, "%s", msg);
+    return mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, 0, m->feature_names[first]);
+}
 
 /* Read the CSV header (or take the names given), map features and kept
  * columns to fields, set per-column missing tokens. */
@@ -113,15 +243,13 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
         st = MR_E_SHAPE;
         goto out;
     }
-    if (mapped == MR_MAP_MISSING) {
-        char q[96];
-        mr_err_quote(q, sizeof q, m->feature_names[a], strlen(m->feature_names[a]));
-        mr_err_set(err, MR_E_SHAPE, "model feature column \"%s\" is missing from the %s", q,
-                   r->o->header ? "header" : "column names");
-        mr_stream_fail_at(r, err, MR_E_SHAPE, r->o->header ? 1 : 0, 0, 0, m->feature_names[a]);
-        st = MR_E_SHAPE;
+    if (mapped == MR_MAP_MISSING && (st = missing_columns(r, names, nnames, err)) != MR_OK)
         goto out;
-    }
+    if (!(r->present = malloc((m->n_features ? m->n_features : 1) * sizeof *r->present)))
+        goto nomem;
+    for (size_t f = 0; f < m->n_features; f++)
+        if (r->feat_col[f] < nnames)
+            r->present[r->npresent++] = f;
     if (r->o->keep) {
         if (!(r->keep_names = mr_split_list(r->o->keep, &r->nkeep)))
             goto nomem;
@@ -465,7 +593,8 @@ static size_t csv_decode(const mr_stream *r, mr_slot *s, mr_worker *w, size_t ro
             s->st = mr_stream_fail_at(r, &s->err, MR_E_SHAPE, line, row, 0, NULL);
             return 0;
         }
-        for (size_t f = 0; f < r->m->n_features; f++) {
+        for (size_t i = 0; i < r->npresent; i++) {
+            const size_t f = r->present[i];
             const mr_field *fl = &w->fs.f[r->feat_col[f]];
             const mr_cell c = mr_decode_text(&r->dec, f, fl->p, fl->len, &w->x[f * MR_STRIDE + nb]);
             if (c == MR_CELL_VALUE)

@@ -104,7 +104,9 @@ typedef struct mr_stream {
     size_t nvals;             /* values per row: 1, or the term count (design) */
     /* CSV */
     size_t ncols;
-    size_t *feat_col;         /* feature → input field */
+    size_t *feat_col;         /* feature → input field (ncols: absent, a feature no term uses) */
+    size_t *present;          /* the features to decode, in order */
+    size_t npresent;
     size_t nkeep;
     size_t *keep_col;
     char **keep_names;

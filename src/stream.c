@@ -300,6 +300,7 @@ static void free_run(mr_stream *r)
     free(r->rbuf);
     free(r->header);
     free(r->feat_col);
+    free(r->present);
     free(r->keep_col);
     mr_free_list(r->keep_names, r->nkeep);
     mr_decoder_free(&r->dec);
@@ -642,6 +643,8 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     st = detect_format(&r, err);
     if (st == MR_OK)
         st = r.in->header(&r, err);
+    for (size_t f = 0; st == MR_OK && stats && r.feat_col && f < r.m->n_features; f++)
+        stats->columns[f].absent = r.feat_col[f] == r.ncols;
     if (st == MR_OK && r.o->keep && (r.in->fmt != MR_FMT_CSV || r.o->out_fmt != MR_FMT_CSV))
         st = mr_err_set(err, MR_E_INVAL, "--keep needs CSV input and CSV output");
     if (st == MR_OK && r.in->fmt == MR_FMT_CSV && r.o->header && (r.o->names || r.o->names_from_model))

@@ -236,9 +236,12 @@ typedef enum {
     MR_OPT_NO_CACHE = 22,     /* int: 1 = the OpenCL program-binary cache is neither read
                                  nor written (default 0: used only in a directory that
                                  nobody else can write; docs/accelerator.md) */
-    MR_OPT_MAX_MODEL_BYTES = 23 /* int: the largest model file mr_model_load_file_opt reads,
+    MR_OPT_MAX_MODEL_BYTES = 23,/* int: the largest model file mr_model_load_file_opt reads,
                                  >= 1 (default 256 MiB, also mr_model_load_file's): a bigger
                                  one is MR_E_MODEL before it is read whole */
+    MR_OPT_STRICT_COLUMNS = 24  /* int: 1 = every model feature must be a CSV input column,
+                                 also one no term uses (default 0: an unused feature may be
+                                 absent; mr_column_stats.absent says so) */
 } mr_option;
 
 typedef enum { MR_FMT_AUTO = 0, MR_FMT_CSV = 1, MR_FMT_NPY = 2, MR_FMT_F64 = 3 } mr_format;
@@ -297,7 +300,9 @@ typedef struct mr_column_stats {
     uint64_t unknown;         /* categorical labels not among the classes */
     uint64_t first_unknown_row; /* 1-based data row of the first unknown label, 0 if none */
     char first_unknown[64];   /* that label (truncated) */
-    uint64_t reserved[4];     /* 0; room for counters of later 1.x minors */
+    uint64_t absent;          /* 1: a feature no term uses, absent from the CSV columns
+                                 (allowed unless MR_OPT_STRICT_COLUMNS) */
+    uint64_t reserved[3];     /* 0; room for counters of later 1.x minors */
 } mr_column_stats;
 
 /* How a categorical feature's cells are coded in a batch. */

@@ -229,3 +229,51 @@ csv_names_imply_no_header() {
     want_rc 0 && want_same "$W/out" "$CSV_WANT"
 }
 t "csv/names-imply-no-header" csv_names_imply_no_header
+
+# a feature no term uses (inspect: unused) may be absent: one warning;
+# --strict-columns restores the error (docs/SEMANTICS.md §3)
+csv_unused_absent() {
+    local M="$PUB/deg1_hinges"
+    cut -d, -f1,2 "$M/input.csv" >in.csv # x2 is unused
+    r mr predict -m "$M/model.json" --report r.json in.csv
+    want_rc 0 && want_same "$W/out" "$M/expected.csv" || return 1
+    [ "$(grep -c 'warning' "$W/err")" = 1 ] && grep -q '"x2".*--strict-columns' "$W/err" ||
+        { echo "expected one warning naming x2: $(peek "$W/err" 300)"; return 1; }
+    jcheck r.json "[c.get('absent', False) for c in j['columns']] == [False, False, True]" || return 1
+    r mr predict -m "$M/model.json" --strict-columns in.csv
+    want_rc 4 && want_no_out && want_err_line 'column "x2" is missing from the header' || return 1
+    r mr predict -m "$M/model.json" -q in.csv
+    want_rc 0 && want_no_err
+}
+t "csv/unused-feature-may-be-absent" csv_unused_absent
+
+# every missing column at once, a near name for a typo, the columns there are
+csv_missing_columns_all() {
+    local M="$PUB/categorical_strings_missing"
+    sed '1s/colour/color/;1s/,b,/,bb,/' "$M/input.csv" >in.csv
+    r mr predict -m "$M/model.json" in.csv
+    want_rc 4 && want_no_out || return 1
+    local n
+    n=$(grep -c '^mars-replay: ' "$W/err")
+    [ "$n" = 1 ] || { echo "not one line: $(peek "$W/err" 400)"; return 1; }
+    grep -q 'model feature columns "colour" (did you mean "color"?), "b" (did you mean "bb"?) are missing from the header' "$W/err" ||
+        { echo "not all missing columns named: $(peek "$W/err" 400)"; return 1; }
+    grep -q 'the [0-9]* columns are: ' "$W/err" || { echo "no column list: $(peek "$W/err" 400)"; return 1; }
+}
+t "csv/missing-columns-all-at-once" csv_missing_columns_all
+
+csv_typo_did_you_mean() {
+    local M="$PUB/deg1_hinges"
+    sed '1s/x1/x_1/' "$M/input.csv" >in.csv
+    r mr predict -m "$M/model.json" in.csv
+    want_rc 4 && want_err_line 'column "x1" \(did you mean "x_1"\?\) is missing from the header; the 3 columns are: x0, x_1, x2'
+}
+t "csv/missing-column-did-you-mean" csv_typo_did_you_mean
+
+csv_numeric_header_hint() { # a headerless file read with a header: say --no-header
+    local M="$PUB/deg1_hinges"
+    tail -n +2 "$M/input.csv" >body.csv
+    r mr predict -m "$M/model.json" body.csv
+    want_rc 4 && want_err_line 'the header looks like data: .*--no-header'
+}
+t "csv/numeric-header-suggests-no-header" csv_numeric_header_hint
