@@ -299,6 +299,10 @@ static int report(cli_run *r, int rc)
     const cli_job *j = r->job;
     if (r->rank != 0 || !j->report)
         return rc;
+    /* the output as committed: what merge, a checksum list or a later reader can check */
+    char sha[65];
+    const int hashed = rc == 0 && j->output && j->mode != MR_MODE_CHECK && !r->stopped &&
+                       cli_file_sha256(j->output, sha) == 0;
     const cli_report rep = {
         .command = j->command,
         .model_path = j->model,
@@ -310,6 +314,7 @@ static int report(cli_run *r, int rc)
                        : j->dist.out_fmt == MR_FMT_NPY ? "npy" : j->dist.out_fmt == MR_FMT_F64 ? "f64" : "csv",
         .started = r->started,
         .stdout_free = j->mode == MR_MODE_CHECK || j->output != NULL,
+        .output_sha256 = hashed ? sha : NULL,
         .output = j->output,
         .stats = &r->totals,
         .seconds = cli_now() - r->t0,

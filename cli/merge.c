@@ -22,6 +22,7 @@
 #include "cli_io.h"
 #include "exit_codes.h"
 #include "partition.h"
+#include "report.h"
 
 typedef struct part {
     const char *report;       /* the report's path */
@@ -160,6 +161,14 @@ static int open_output(part *p, int npy, int mode, uint64_t nvals, int *fd)
     if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != p->bytes_out) {
         cli_msg("%s: %lld bytes, but its report %s says %" PRIu64 ": changed since the shard wrote it; rerun "
                 "shard %" PRIu64 "/%" PRIu64, p->output, (long long)st.st_size, p->report, p->bytes_out, p->k, p->n);
+        return MR_EXIT_DATA;
+    }
+    /* same size is not same bytes: the report's sha256, when it has one */
+    const char *want_sha = str_at(p->json, "output_sha256", NULL);
+    char sha[65];
+    if (want_sha && (cli_file_sha256(p->output, sha) != 0 || strcmp(sha, want_sha) != 0)) {
+        cli_msg("%s: its sha256 is not the one its report %s recorded: changed since the shard wrote it; "
+                "rerun shard %" PRIu64 "/%" PRIu64, p->output, p->report, p->k, p->n);
         return MR_EXIT_DATA;
     }
     p->data_off = 0;

@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "cli_io.h"
 #include "config.h"
+#include "sha256.h"
 #include "escape.h"
 #include "exit_codes.h"
 
@@ -52,6 +54,35 @@ static json_t *slurm_ids(void)
         json_object_set_new(o, vars[i][0], i >= 2 && !*end ? json_integer(n) : json_string(v));
     }
     return o;
+}
+
+int cli_file_sha256(const char *path, char hex[65])
+{
+    const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    int rc = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? 0 : -1;
+    enum { BLOCK = 1 << 20 };
+    char *buf = rc == 0 ? malloc(BLOCK) : NULL;
+    mr_sha256 s;
+    mr_sha256_init(&s);
+    for (ssize_t n; rc == 0;) {
+        if (!buf || (n = read(fd, buf, BLOCK)) < 0) {
+            if (buf && errno == EINTR)
+                continue;
+            rc = -1;
+        } else if (n == 0) {
+            break;
+        } else {
+            mr_sha256_update(&s, buf, (size_t)n);
+        }
+    }
+    if (rc == 0)
+        mr_sha256_final(&s, hex);
+    free(buf);
+    close(fd);
+    return rc;
 }
 
 long long cli_peak_rss(void)
@@ -166,6 +197,8 @@ int cli_report_write(const cli_report *r, const char *path)
     cli_json_put_str(o, "output", r->output ? r->output : "-");
     if (r->output_format)
         json_object_set_new(o, "output_format", json_string(r->output_format));
+    if (r->output_sha256)
+        json_object_set_new(o, "output_sha256", json_string(r->output_sha256));
     const mr_run_stats *s = r->stats;
     if (s) {
         json_object_set_new(o, "rows_in", json_integer((json_int_t)s->rows_in));

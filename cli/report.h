@@ -29,6 +29,7 @@ typedef struct cli_report {
     const char *output_format; /* "csv", "npy" or "f64"; NULL for check */
     time_t started;           /* wall-clock start of the run */
     int stdout_free;          /* no data goes to stdout: "--report -" may use it */
+    const char *output_sha256; /* the committed output file's, or NULL */
     const char *output;
     const mr_run_stats *stats;
     double seconds;
@@ -40,6 +41,9 @@ typedef struct cli_report {
     const char *shard;        /* --shard K/N as resolved, or NULL */
 } cli_report;
 
+/* The sha256 of a regular file (the committed output) into hex: 0, or -1
+ * when it is not a regular file or cannot be read. */
+int cli_file_sha256(const char *path, char hex[65]);
 /* The program's command line, recorded in every report. */
 void cli_report_set_command_line(int argc, char *const *argv);
 /* obj[key] = s (NULL: null), always written: a string that is not valid

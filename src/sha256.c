@@ -1,4 +1,4 @@
-/* sha256.c — SHA-256 (FIPS 180-4), one-shot over a buffer.
+/* sha256.c — SHA-256 (FIPS 180-4), over a buffer or a stream of pieces.
  * Portable C: big-endian message schedule built byte by byte, so the digest
  * does not depend on the host's endianness or alignment. */
 #include "sha256.h"
@@ -62,31 +62,60 @@ static void compress(uint32_t h[8], const unsigned char block[64])
     h[7] += k;
 }
 
-void mr_sha256_hex(const void *data, size_t len, char hex[65])
+void mr_sha256_init(mr_sha256 *s)
 {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const unsigned char *p = data;
-    size_t left = len;
-    for (; left >= 64; left -= 64, p += 64)
-        compress(h, p);
+    static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    memcpy(s->h, h0, sizeof h0);
+    s->n = 0;
+    s->len = 0;
+}
 
-    /* Final block(s): the tail, 0x80, zeros, then the bit length big-endian. */
-    unsigned char tail[128] = {0};
-    if (left)
-        memcpy(tail, p, left);
-    tail[left] = 0x80;
-    const size_t tail_len = left < 56 ? 64 : 128;
-    const uint64_t bits = (uint64_t)len * 8u;
+void mr_sha256_update(mr_sha256 *s, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    s->len += len;
+    if (s->n) { /* fill the pending block first */
+        const size_t k = 64 - s->n < len ? 64 - s->n : len;
+        memcpy(s->buf + s->n, p, k);
+        s->n += k;
+        p += k;
+        len -= k;
+        if (s->n < 64)
+            return;
+        compress(s->h, s->buf);
+        s->n = 0;
+    }
+    for (; len >= 64; len -= 64, p += 64)
+        compress(s->h, p);
+    memcpy(s->buf, p, len);
+    s->n = len;
+}
+
+void mr_sha256_final(mr_sha256 *s, char hex[65])
+{
+    /* the tail, 0x80, zeros, then the bit length big-endian */
+    unsigned char tail[128] = { 0 };
+    memcpy(tail, s->buf, s->n);
+    tail[s->n] = 0x80;
+    const size_t tail_len = s->n < 56 ? 64 : 128;
+    const uint64_t bits = s->len * 8u;
     for (size_t i = 0; i < 8; i++)
         tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
-    compress(h, tail);
+    compress(s->h, tail);
     if (tail_len == 128)
-        compress(h, tail + 64);
-
+        compress(s->h, tail + 64);
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 8; i++)
         for (int j = 0; j < 8; j++)
-            hex[8 * i + j] = digits[(h[i] >> (28 - 4 * j)) & 0xf];
+            hex[8 * i + j] = digits[(s->h[i] >> (28 - 4 * j)) & 0xf];
     hex[64] = '\0';
+}
+
+void mr_sha256_hex(const void *data, size_t len, char hex[65])
+{
+    mr_sha256 s;
+    mr_sha256_init(&s);
+    mr_sha256_update(&s, data, len);
+    mr_sha256_final(&s, hex);
 }

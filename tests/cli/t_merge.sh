@@ -62,6 +62,13 @@ mg_stale() { # a stale extra (another N, another model, a duplicate), a changed 
         "$PUB/categorical_strings_missing/input.csv" || return 1
     r mr merge -o got.csv part0.json other1.json
     want_rc 4 && want_err_line 'different jobs \(model.sha256' || return 1
+    # the same size, other bytes: the report's sha256 tells
+    cp part1.csv keep1.csv
+    "$PY" -c "p='part1.csv'; b=bytearray(open(p,'rb').read()); i=b.index(b'\\n')+1; b[i]=56 if b[i]!=56 else 55; open(p,'wb').write(b)"
+    r mr merge -o got.csv part*.json
+    want_rc 4 && want_err_line 'part1\.csv: its sha256 is not the one its report part1\.json recorded' &&
+        want_absent got.csv || return 1
+    cp keep1.csv part1.csv
     echo 1.5 >>part1.csv
     r mr merge -o got.csv part*.json
     want_rc 4 && want_err_line 'part1\.csv: .* bytes, but its report part1\.json says' && want_absent got.csv
