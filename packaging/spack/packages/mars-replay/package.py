@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="059a93742c0461d22ac259f48f7dec5df5e6fab10e3e9c501c3b0c803fef3d67")
+    version("1.0.0", sha256="3fd5eaad985f3ca5421b966d9fb949abbe3f09584bdb5ede4364411958842997")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
