@@ -379,5 +379,17 @@ class Parquet(unittest.TestCase):
         self.assertLess(peak, whole // 3, f"streaming peaked at {peak} bytes of {whole}")
 
 
+class Export(unittest.TestCase):
+    def test_the_pymars_exporter_is_in_the_package(self):
+        """marsreplay.export.from_pymars is the exporter of exporters/python
+        (one copy: the checkout's marsreplay_export.py loads it); turning a
+        model into ModelSpec imports pymars only when a model is given."""
+        import marsreplay.export as ex
+        self.assertTrue(callable(ex.from_pymars))
+        self.assertEqual(ex.EXPORTER, "marsreplay-export-pymars")
+        with self.assertRaises((ex.ExportError, ImportError)):  # no pymars in this venv, or not an Earth
+            ex.from_pymars(object(), os.path.join(tempfile.mkdtemp(), "m.json"))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
