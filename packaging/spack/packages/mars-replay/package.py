@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="3fd5eaad985f3ca5421b966d9fb949abbe3f09584bdb5ede4364411958842997")
+    version("1.0.0", sha256="efeeec3af3725100d1cb5c404f18d7555b665a573cd81a9da8c409eb8fd6a0ae")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
