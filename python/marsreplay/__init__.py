@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _arrow
 from ._lib import (MODE_DESIGN, MODE_PREDICT, OPT_THREADS, OPT_UNKNOWN_LEVEL, STATUS_NAMES,
-                   UNKNOWN_LEVELS, MrError, lib, version)
+                   UNKNOWN_LEVELS, MrBatch, MrColumnStats, MrError, lib, version)
 
 __all__ = ["Model", "MarsReplayError", "Validation", "version"]
 __version__ = "0.1.0"
@@ -57,11 +57,13 @@ def _raise(status, err):
 
 
 class Validation:
-    """What Model.validate found: `ok`, `rows` read, and `error` (the first
-    bad cell or column as a MarsReplayError, or None)."""
+    """What Model.validate found: `ok`, `rows` read, `error` (the first bad
+    cell or column as a MarsReplayError, or None) and, for a NumPy array,
+    `columns`: per feature, the missing cells and unseen labels of the whole
+    array (mr_validate), else None."""
 
-    def __init__(self, ok, rows, error):
-        self.ok, self.rows, self.error = ok, rows, error
+    def __init__(self, ok, rows, error, columns=None):
+        self.ok, self.rows, self.error, self.columns = ok, rows, error, columns
 
     def __bool__(self):
         return self.ok
@@ -147,11 +149,33 @@ class Model:
         level with unknown_level="error") is returned, not raised. This goes
         through the same decoding as predict; it reports the first error only
         (no per-column counts)."""
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == len(self.feature_names) \
+                and X.dtype.kind in "fiub":
+            return self._validate_numpy(X.astype(np.float64, copy=False))
         try:
             y = self._run(X, MODE_PREDICT, 1)
         except MarsReplayError as e:
             return Validation(False, 0, e)
         return Validation(True, len(y), None)
+
+    def _validate_numpy(self, X):
+        """mr_validate on the array's own strides (no copy): the first bad
+        cell and every column's counts."""
+        nf = len(self.feature_names)
+        b = MrBatch(X.ctypes.data, X.shape[0], nf, X.strides[0] // 8, X.strides[1] // 8, 0)
+        cols = (MrColumnStats * max(nf, 1))()
+        err = MrError()
+        with self._lock:
+            st = lib.mr_validate(self._engine, ctypes.byref(b), cols, ctypes.byref(err))
+        columns = [{"name": self.feature_names[j], "missing": cols[j].missing, "unseen": cols[j].unknown,
+                    "first_unseen": cols[j].first_unknown.decode(errors="replace") if cols[j].unknown else None,
+                    "first_unseen_row": cols[j].first_unknown_row or None} for j in range(nf)]
+        if st:
+            e = MarsReplayError(STATUS_NAMES.get(st, str(st)), err.text.decode(errors="replace"), err.row,
+                                err.column, err.field.decode(errors="replace"),
+                                err.json_path.decode(errors="replace"))
+            return Validation(False, X.shape[0], e, columns)
+        return Validation(True, X.shape[0], None, columns)
 
     # ---- routing -------------------------------------------------------------
 

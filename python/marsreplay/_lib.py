@@ -27,6 +27,31 @@ OPT_THREADS, OPT_UNKNOWN_LEVEL = 1, 12
 UNKNOWN_LEVELS = {"mode": 0, "nan": 1, "error": 2}
 
 
+class MrColumnStats(ctypes.Structure):
+    """mr_column_stats of the header."""
+    _fields_ = [
+        ("missing", ctypes.c_uint64),
+        ("unknown", ctypes.c_uint64),
+        ("first_unknown_row", ctypes.c_uint64),
+        ("first_unknown", ctypes.c_char * 64),
+        ("absent", ctypes.c_uint64),
+        ("reserved", ctypes.c_uint64 * 3),
+    ]
+
+
+class MrBatch(ctypes.Structure):
+    """mr_batch of the header: a strided view of doubles, labels for categories."""
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("n_rows", ctypes.c_size_t),
+        ("n_cols", ctypes.c_size_t),
+        ("row_stride", ctypes.c_ssize_t),
+        ("col_stride", ctypes.c_ssize_t),
+        ("categories", ctypes.c_int),
+        ("reserved", ctypes.c_void_p * 4),
+    ]
+
+
 class MrError(ctypes.Structure):
     _fields_ = [
         ("status", ctypes.c_int),
@@ -88,6 +113,7 @@ def _load():
             f"{ABI_MAJOR}.{ABI_MINOR}" + ("" if ABI_MAJOR else " (0.x: the minor must match too)"))
     P, E = ctypes.c_void_p, ctypes.POINTER(MrError)
     sig = {
+        "mr_validate": (ctypes.c_int, [P, P, P, E]),
         "mr_version_string": (ctypes.c_char_p, []),
         "mr_strerror": (ctypes.c_char_p, [ctypes.c_int]),
         "mr_model_load_file": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(P), E]),

@@ -293,6 +293,21 @@ class NumpyInput(unittest.TestCase):
         with self.assertRaises(TypeError):
             m.predict(X.astype(str))
 
+    def test_validate_counts_per_column(self):
+        """validate on a NumPy array: mr_validate over the array's strides,
+        the first bad cell and every column's missing count."""
+        X = np.zeros((100, 2))
+        X[::10, 1] = np.nan
+        X[3, 0] = np.nan
+        v = marsreplay.Model(write(NUMERIC, allow_missing=True)).validate(X)
+        self.assertTrue(v.ok)
+        self.assertEqual(v.rows, 100)
+        self.assertEqual([c["missing"] for c in v.columns], [1, 10])
+        v = marsreplay.Model(write(NUMERIC)).validate(np.asfortranarray(X))
+        self.assertFalse(v.ok)
+        self.assertEqual((v.error.status, v.error.row, v.error.column), ("MR_E_DATA", 1, 2))
+        self.assertEqual([c["missing"] for c in v.columns], [1, 10])  # the whole array's counts
+
     def test_allow_missing_false(self):
         m = marsreplay.Model(write(NUMERIC))
         X = np.zeros((100, 2))
