@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="efeeec3af3725100d1cb5c404f18d7555b665a573cd81a9da8c409eb8fd6a0ae")
+    version("1.0.0", sha256="81eaf7842e3bc88dc6ab536a128f3fac62e4a2e65b4d0a78fc1971d55c500893")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
