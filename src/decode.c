@@ -2,9 +2,11 @@
 #include "decode.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_clones.h"
 #include "error.h"
 #include "numparse.h"
 
@@ -162,6 +164,28 @@ mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_
     }
     free(idx);
     return res;
+}
+
+/* 1 if some value is ±inf or NaN (every exponent bit set), on the bits so that
+ * it vectorises; AVX2 has the 64-bit compare that SSE2 lacks (about 4x fewer
+ * instructions per cell under callgrind). */
+MR_CLONES static int any_nonfinite(const double *col, size_t n)
+{
+    const uint64_t exp = 0x7ff0000000000000u;
+    uint64_t nonfinite = 0;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t u;
+        memcpy(&u, &col[j], sizeof u);
+        nonfinite |= (u & exp) == exp;
+    }
+    return nonfinite != 0;
+}
+
+/* Not cloned itself: clang 14 names a cloned extern function's ifunc
+ * "NAME.ifunc", which other files cannot call. */
+int mr_any_nonfinite(const double *v, size_t n)
+{
+    return any_nonfinite(v, n);
 }
 
 static int is_na(const mr_na_set *set, const char *s, size_t len)

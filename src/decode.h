@@ -69,6 +69,11 @@ typedef enum { MR_MAP_OK = 0, MR_MAP_DUPLICATE, MR_MAP_MISSING, MR_MAP_NOMEM } m
 mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
                               size_t *feat_col, size_t *a, size_t *b);
 
+/* 1 if one of v[0..n) is ±inf or NaN (the batch and Arrow paths' check of a
+ * column that allows neither; one copy: target_clones' resolver symbols of
+ * two static functions of one name collide under clang). */
+int mr_any_nonfinite(const double *v, size_t n);
+
 /* Decode text cell s[0..len) of feature f. */
 mr_cell mr_decode_text(const mr_decoder *d, size_t f, const char *s, size_t len, double *out);
 /* Decode a binary value (npy / raw f64): NaN is missing. */

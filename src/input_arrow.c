@@ -422,19 +422,6 @@ static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size
     return z[0] + z[1] + z[2] + z[3] != 0.0;
 }
 
-/* copy_f64's check alone: nonzero if one of v[0..n) is NaN or infinite. */
-static MR_CLONES int any_nonfinite(const double *v, size_t n)
-{
-    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (int k = 0; k < 4; k++)
-            z[k] = z[k] + (v[i + k] - v[i + k]);
-    for (; i < n; i++)
-        z[0] = z[0] + (v[i] - v[i]);
-    return z[0] + z[1] + z[2] + z[3] != 0.0;
-}
-
 /* Numeric values of rows [r0, r0+n) of a primitive column as doubles. */
 static void load_numbers(akind k, const void *buf, int64_t j0, size_t n, double *x)
 {
@@ -634,7 +621,7 @@ static mr_status decode_rows(amap *p, int64_t r0, size_t n, double *x, mr_error 
     for (size_t f = 0; f < nf; f++) {
         double *c = x + f * MR_STRIDE;
         const int cat = p->m->encoders && p->m->encoders[f];
-        if (!cat && (p->m->allow_missing || !any_nonfinite(c, n)))
+        if (!cat && (p->m->allow_missing || !mr_any_nonfinite(c, n)))
             continue; /* as a float64 field: all finite, or NaN is missing and inf a value */
         for (size_t i = 0; i < n; i++) {
             const mr_cell cl = mr_decode_binary(&p->dec, f, c[i], &c[i]);
