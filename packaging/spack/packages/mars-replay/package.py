@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="81eaf7842e3bc88dc6ab536a128f3fac62e4a2e65b4d0a78fc1971d55c500893")
+    version("1.0.0", sha256="c5ad29da5a848278d70592f8a40fd4bf5811ce50dbef695f801a4ccefae5b9df")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
