@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="c5ad29da5a848278d70592f8a40fd4bf5811ce50dbef695f801a4ccefae5b9df")
+    version("1.0.0", sha256="27db677cf8292b5499c207ce738133c98891a8aeb8d605830e385d1d627aa0e2")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
