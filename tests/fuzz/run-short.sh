@@ -16,7 +16,7 @@ fi
 build=$1
 secs=$2
 shift 2
-targets=${*:-model csv npy threads numparse arrow}
+targets=${*:-model csv npy threads numparse arrow part}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mr-fuzz.XXXXXX") || exit 2
 art=${FUZZ_ARTIFACTS:-$tmp/artifacts}
