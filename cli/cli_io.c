@@ -36,6 +36,14 @@ void cli_msg(const char *fmt, ...)
     va_end(ap);
 }
 
+int cli_usage_error(const char *fmt, const char *arg)
+{
+    fputs("mars-replay: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see mars-replay --help)\n", stderr);
+    return MR_EXIT_USAGE;
+}
+
 int cli_exit_code(mr_status st)
 {
     switch (st) {

@@ -79,6 +79,9 @@ void cli_print_error(const mr_error *err, const char *fallback_source);
 /* Exit code for a library status. */
 int cli_exit_code(mr_status st);
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: one line, fmt with one %s for arg, and the --help hint on
+ * it. Returns the usage exit code (2). */
+int cli_usage_error(const char *fmt, const char *arg);
 /* Write s escaped (src/escape.h: \n, \x1b...) to f: a name, label or path
  * from the model, the data or the command line stays on its line and sends
  * no terminal control sequence. width > 0 pads to that many bytes (%-*s). */

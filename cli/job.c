@@ -20,14 +20,6 @@ double cli_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int usage(const char *fmt, const char *arg)
-{
-    fputs("mars-replay: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (see mars-replay --help)\n", stderr);
-    return MR_EXIT_USAGE;
-}
-
 /* ---- one process ------------------------------------------------------------ */
 
 static int create_engine(cli_run *r);
@@ -47,7 +39,7 @@ static int local_plan(cli_run *r, int rc)
         return rc;
     /* --resume: the whole input is part 0 of 1, which a rerun can start later */
     if (j->resume && r->in.size < 0)
-        return usage("%s", "--resume needs a regular file as input, not a pipe");
+        return cli_usage_error("%s", "--resume needs a regular file as input, not a pipe");
     r->plan.k = 0;
     r->plan.n = 1;
     if (j->dist.shard) {
@@ -70,7 +62,7 @@ static int local_output_open(cli_run *r, int rc)
         return rc;
     rc = (j->resume ? cli_output_open_resumable : cli_output_open)(&r->out, j->output);
     if (rc == 0 && j->binary_out && r->out.is_tty)
-        rc = usage("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
+        rc = cli_usage_error("%s", "refusing to write binary output to a terminal (use -o FILE or a pipe)");
     if (rc)
         return rc;
     r->io.write = cli_write;
@@ -134,13 +126,13 @@ static int load(cli_run *r)
 {
     const cli_job *j = r->job;
     if (!j->model)
-        return usage("%s: no model given (-m MODEL.json)", j->command);
+        return cli_usage_error("%s: no model given (-m MODEL.json)", j->command);
     if (j->resume && (!j->output || j->mode == MR_MODE_CHECK))
-        return usage("%s", "--resume needs -o FILE (predict or design)");
+        return cli_usage_error("%s", "--resume needs -o FILE (predict or design)");
     if (j->resume) /* from the start: a stop may come while a shard still scans its input */
         cli_stop_on_signals();
     if (j->threads < 1)
-        return usage("MARS_REPLAY_THREADS: expected a whole number from 0 to 4096, found '%s'",
+        return cli_usage_error("MARS_REPLAY_THREADS: expected a whole number from 0 to 4096, found '%s'",
                      getenv("MARS_REPLAY_THREADS"));
     const mr_status st = mr_model_load_file_opt(j->model, j->opt, &r->m, &r->err);
     if (st != MR_OK) {
@@ -154,7 +146,7 @@ static int open_input(cli_run *r)
 {
     const cli_job *j = r->job;
     if (!j->input && isatty(STDIN_FILENO) && r->size == 1)
-        return usage("%s", "no input: give a file, or - to read a terminal");
+        return cli_usage_error("%s", "no input: give a file, or - to read a terminal");
     const int rc = cli_input_open(&r->in, j->input);
     r->in.retries = j->dist.io_retries;
     return rc;
@@ -171,7 +163,7 @@ static int create_engine(cli_run *r)
         return cli_exit_code(st);
     }
     if (j->binary_out && j->keep)
-        return usage("%s", "--keep needs CSV output (-O csv)");
+        return cli_usage_error("%s", "--keep needs CSV output (-O csv)");
     return 0;
 }
 
@@ -183,7 +175,7 @@ static int resume_open(cli_run *r)
     const cli_job *j = r->job;
     if (!r->out.tmp) {
         cli_output_abort(&r->out);
-        return usage("%s", "--resume needs -o FILE naming a regular file, not a FIFO or device");
+        return cli_usage_error("%s", "--resume needs -o FILE naming a regular file, not a FIFO or device");
     }
     r->resume_opts = resume_options(j->command, r->plan.k, r->plan.n, &j->shape);
     if (!r->resume_opts)

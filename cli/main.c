@@ -209,14 +209,6 @@ typedef struct cli {
     cli_job job;              /* predict, design, check */
 } cli;
 
-/* One line, like every other error: the hint rides on the same line. */
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("mars-replay: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs(" (see mars-replay --help)\n", stderr);
-    return MR_EXIT_USAGE;
-}
 
 static int parse_count(const char *s, long lo, long hi, long *out)
 {
@@ -308,7 +300,7 @@ static int cmd_inspect(cli *c, int mode)
 {
     (void)mode;
     if (!c->job.input && !c->job.model)
-        return usage_error("%s", "inspect: no model file given");
+        return cli_usage_error("%s", "inspect: no model file given");
     const char *path = c->job.input ? c->job.input : c->job.model;
     mr_model *m = NULL;
     int rc = load_model(c->job.opt, path, &m);
@@ -324,7 +316,7 @@ static int cmd_inspect(cli *c, int mode)
 static int cmd_probe(cli *c, int mode)
 {
     (void)mode;
-    return c->job.input ? usage_error("probe: unexpected argument '%s'", c->job.input) : cli_probe(c->json);
+    return c->job.input ? cli_usage_error("probe: unexpected argument '%s'", c->job.input) : cli_probe(c->json);
 }
 
 static int cmd_distributed(cli *c, int mode);
@@ -333,7 +325,7 @@ static int cmd_index(cli *c, int mode)
 {
     (void)mode;
     if (!c->job.input)
-        return usage_error("%s", "index: no input file given (mars-replay index [-o OUT] INPUT.csv)");
+        return cli_usage_error("%s", "index: no input file given (mars-replay index [-o OUT] INPUT.csv)");
     const uint64_t every = c->job.dist.index_every ? c->job.dist.index_every : (uint64_t)64 << 20;
     return cli_index_build(c->job.input, c->job.output, c->job.opt, !c->job.dist.no_header, every);
 }
@@ -383,7 +375,7 @@ int main(int argc, char **argv)
         return MR_EXIT_INTERNAL;
     }
     if (argc < 2)
-        return usage_error("%s", "no command given");
+        return cli_usage_error("%s", "no command given");
     cli_report_set_command_line(argc, argv);
     cli c = { .command = argv[1] };
     if (strcmp(c.command, "--help") == 0 || strcmp(c.command, "-h") == 0 || strcmp(c.command, "help") == 0) {
@@ -422,27 +414,27 @@ int main(int argc, char **argv)
         case '@':
             /* 0 as in samtools: no worker threads, the same as 1 */
             if (parse_count(optarg, 0, 4096, &c.job.threads) != 0)
-                rc = usage_error("--threads: expected a whole number from 0 to 4096, found '%s'", optarg);
+                rc = cli_usage_error("--threads: expected a whole number from 0 to 4096, found '%s'", optarg);
             else if (c.job.threads == 0)
                 c.job.threads = 1;
             break;
         case OPT_CHUNK_ROWS:
             if (parse_count(optarg, 1, 1 << 24, &v) != 0)
-                rc = usage_error("--chunk-rows: expected a whole number from 1 to 16777216, found '%s'", optarg);
+                rc = cli_usage_error("--chunk-rows: expected a whole number from 1 to 16777216, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_CHUNK_ROWS, v);
             c.job.dist.chunk_rows = v;
             break;
         case OPT_CHUNK_BYTES:
             if (parse_count(optarg, 1, 1L << 32, &v) != 0)
-                rc = usage_error("--chunk-bytes: expected a whole number from 1 to 4294967296, found '%s'", optarg);
+                rc = cli_usage_error("--chunk-bytes: expected a whole number from 1 to 4294967296, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_CHUNK_BYTES, v);
             break;
         case 'I': {
             const int f = parse_format(optarg, 1);
             if (f < 0)
-                rc = usage_error("--input-format: expected csv, npy or f64, found '%s'", optarg);
+                rc = cli_usage_error("--input-format: expected csv, npy or f64, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_INPUT_FORMAT, f);
             c.job.dist.in_fmt = f;
@@ -451,7 +443,7 @@ int main(int argc, char **argv)
         case 'O': {
             const int f = parse_format(optarg, 0);
             if (f < 0)
-                rc = usage_error("--output-format: expected csv, npy or f64, found '%s'", optarg);
+                rc = cli_usage_error("--output-format: expected csv, npy or f64, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_OUTPUT_FORMAT, f);
             c.job.dist.out_fmt = f;
@@ -460,7 +452,7 @@ int main(int argc, char **argv)
         }
         case OPT_COLS:
             if (parse_count(optarg, 1, 1 << 20, &v) != 0)
-                rc = usage_error("--cols: expected a whole number from 1 to 1048576, found '%s'", optarg);
+                rc = cli_usage_error("--cols: expected a whole number from 1 to 1048576, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_COLS, v);
             c.job.dist.cols = v;
@@ -468,7 +460,7 @@ int main(int argc, char **argv)
         case 'd': {
             const char *d = strcmp(optarg, "\\t") == 0 || strcmp(optarg, "tab") == 0 ? "\t" : optarg;
             if (mr_options_set_str(c.job.opt, MR_OPT_DELIMITER, d) != MR_OK)
-                rc = usage_error("--delimiter: expected one character other than '\"', found '%s'", optarg);
+                rc = cli_usage_error("--delimiter: expected one character other than '\"', found '%s'", optarg);
             break;
         }
         case OPT_NO_HEADER: mr_options_set_int(c.job.opt, MR_OPT_HEADER, 0); c.job.dist.no_header = 1; break;
@@ -481,7 +473,7 @@ int main(int argc, char **argv)
         case OPT_NA: mr_options_set_str(c.job.opt, MR_OPT_NA_TOKENS, optarg); break;
         case OPT_NA_COL:
             if (mr_options_set_str(c.job.opt, MR_OPT_NA_COLUMN, optarg) != MR_OK)
-                rc = usage_error("--na-col: expected COLUMN=TOKENS, found '%s'", optarg);
+                rc = cli_usage_error("--na-col: expected COLUMN=TOKENS, found '%s'", optarg);
             break;
         case OPT_KEEP:
             c.job.keep = optarg;
@@ -492,7 +484,7 @@ int main(int argc, char **argv)
                            : strcmp(optarg, "nan") == 0 ? MR_UNKNOWN_NAN
                            : strcmp(optarg, "error") == 0 ? MR_UNKNOWN_ERROR : -1;
             if (c.job.unknown_mode < 0)
-                rc = usage_error("--unknown-level: expected mode, nan or error, found '%s'", optarg);
+                rc = cli_usage_error("--unknown-level: expected mode, nan or error, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_UNKNOWN_LEVEL, c.job.unknown_mode);
             break;
@@ -500,7 +492,7 @@ int main(int argc, char **argv)
         case OPT_NO_OUT_HEADER: mr_options_set_int(c.job.opt, MR_OPT_OUT_HEADER, 0); break;
         case OPT_MAX_RECORD:
             if (parse_count(optarg, 1024, 1L << 40, &v) != 0)
-                rc = usage_error("--max-record-bytes: expected a whole number from 1024, found '%s'", optarg);
+                rc = cli_usage_error("--max-record-bytes: expected a whole number from 1024, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_MAX_RECORD_BYTES, v);
             break;
@@ -509,7 +501,7 @@ int main(int argc, char **argv)
         case OPT_MAX_MODEL: {
             uint64_t b = 0;
             if (dist_parse_bytes(optarg, &b) != 0 || b == 0 || b > (uint64_t)INT64_MAX)
-                rc = usage_error("--max-model-bytes: expected a byte count such as 256M or 1G, found '%s'", optarg);
+                rc = cli_usage_error("--max-model-bytes: expected a byte count such as 256M or 1G, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_MAX_MODEL_BYTES, (int64_t)b);
             break;
@@ -519,11 +511,11 @@ int main(int argc, char **argv)
         case OPT_JSON: c.json = 1; break;
         case OPT_DEVICE:
             if (mr_options_set_str(c.job.opt, MR_OPT_DEVICE, optarg) != MR_OK)
-                rc = usage_error("--device: expected cpu, opencl, opencl:P.D or auto, found '%s'", optarg);
+                rc = cli_usage_error("--device: expected cpu, opencl, opencl:P.D or auto, found '%s'", optarg);
             break;
         case OPT_PRECISION:
             if (mr_options_set_str(c.job.opt, MR_OPT_PRECISION, optarg) != MR_OK)
-                rc = usage_error("--precision: expected double or single, found '%s'", optarg);
+                rc = cli_usage_error("--precision: expected double or single, found '%s'", optarg);
             break;
         case 'q': c.job.verbose--; break;
         case 'v': c.job.verbose++; break;
@@ -544,37 +536,37 @@ int main(int argc, char **argv)
         case OPT_INDEX: c.job.dist.index = optarg; break;
         case OPT_EVERY:
             if (dist_parse_bytes(optarg, &c.job.dist.index_every) != 0 || c.job.dist.index_every < 4096)
-                rc = usage_error("--every: expected a byte count of at least 4096 such as 64M, found '%s'", optarg);
+                rc = cli_usage_error("--every: expected a byte count of at least 4096 such as 64M, found '%s'", optarg);
             break;
         case OPT_IO_RETRIES:
             if (parse_count(optarg, 0, 100, &v) != 0)
-                rc = usage_error("--io-retries: expected a whole number from 0 to 100, found '%s'", optarg);
+                rc = cli_usage_error("--io-retries: expected a whole number from 0 to 100, found '%s'", optarg);
             c.job.dist.io_retries = (int)v;
             break;
         case OPT_MAX_MEMORY:
             if (dist_parse_bytes(optarg, &c.job.dist.max_memory) != 0 || c.job.dist.max_memory == 0 ||
                 c.job.dist.max_memory > (uint64_t)INT64_MAX)
-                rc = usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
+                rc = cli_usage_error("--max-memory: expected a byte count such as 64M or 2G, found '%s'", optarg);
             else
                 mr_options_set_int(c.job.opt, MR_OPT_MAX_MEMORY, (int64_t)c.job.dist.max_memory);
             break;
         case OPT_RESUME: c.job.resume = 1; break;
         case OPT_RESUME_EVERY:
             if (dist_parse_bytes(optarg, &c.job.resume_every) != 0 || c.job.resume_every == 0)
-                rc = usage_error("--resume-every: expected a byte count such as 64M or 1G, found '%s'", optarg);
+                rc = cli_usage_error("--resume-every: expected a byte count such as 64M or 1G, found '%s'", optarg);
             break;
         case OPT_RESUME_SECONDS:
             if (parse_count(optarg, 1, 86400, &c.job.resume_seconds) != 0)
-                rc = usage_error("--resume-seconds: expected a whole number from 1 to 86400, found '%s'", optarg);
+                rc = cli_usage_error("--resume-seconds: expected a whole number from 1 to 86400, found '%s'", optarg);
             break;
         case ':':
-            rc = usage_error("option '%s' needs a value", argv[optind - 1]);
+            rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]);
             break;
         default:
             if (optopt)
-                rc = usage_error("unknown option '-%s'", (char[]){ (char)optopt, 0 });
+                rc = cli_usage_error("unknown option '-%s'", (char[]){ (char)optopt, 0 });
             else
-                rc = usage_error("unknown option '%s'", argv[optind - 1]);
+                rc = cli_usage_error("unknown option '%s'", argv[optind - 1]);
             break;
         }
     }
@@ -582,7 +574,7 @@ int main(int argc, char **argv)
         pos[npos++] = argv[optind++];
     const struct command *cmd = NULL;
     if (rc == 0 && npos == 0)
-        rc = usage_error("%s", "no command given");
+        rc = cli_usage_error("%s", "no command given");
     if (rc == 0) {
         c.command = pos[0];
         for (size_t i = 0; i < sizeof commands / sizeof *commands && !cmd; i++)
@@ -595,7 +587,7 @@ int main(int argc, char **argv)
             return vrc;
         }
         if (!cmd)
-            rc = usage_error("unknown command '%s'", c.command);
+            rc = cli_usage_error("unknown command '%s'", c.command);
     }
     const int mode = cmd ? cmd->mode : -1;
     if (rc == 0 && cmd->run == cmd_merge) { /* any number of reports */
@@ -605,17 +597,17 @@ int main(int argc, char **argv)
         c.job.input = pos[1];
     }
     if (rc == 0 && cmd->run != cmd_merge && npos > 2)
-        rc = usage_error("unexpected argument '%s' (one input per run; use cat to join files)", pos[2]);
+        rc = cli_usage_error("unexpected argument '%s' (one input per run; use cat to join files)", pos[2]);
     c.ranks = 1; /* MPI only under a launcher or with --mpi (dist_mpi.c) */
     if (rc == 0 && c.job.dist.mpi && c.job.dist.shard)
-        rc = usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
+        rc = cli_usage_error("%s", "--shard and --mpi do not mix: shards are independent processes");
     if (rc == 0 && c.job.dist.index && !c.job.dist.shard)
-        rc = usage_error("%s", "--index is for --shard runs (an MPI job finds its parities itself)");
+        rc = cli_usage_error("%s", "--index is for --shard runs (an MPI job finds its parities itself)");
     if (rc == 0 && c.job.dist.mpi && c.job.dist.no_mpi)
-        rc = usage_error("%s", "--mpi and --no-mpi contradict each other");
+        rc = cli_usage_error("%s", "--mpi and --no-mpi contradict each other");
     const int mpi = mode >= 0 && !c.job.dist.no_mpi && (c.job.dist.mpi || (cli_mpi_launched() && !c.job.dist.shard));
     if (rc == 0 && mpi && c.job.resume) /* refused before MPI_Init: each rank says it once */
-        rc = usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
+        rc = cli_usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
     if (rc == 0 && mpi)
         rc = cli_mpi_init(&argc, &argv, &c.ranks);
     if (rc == 0)

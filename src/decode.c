@@ -140,21 +140,18 @@ size_t mr_name_first_duplicate(const mr_name_ref *idx, size_t n, size_t *j)
     return best;
 }
 
-mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
-                              size_t *feat_col, size_t *a, size_t *b)
+mr_map_result mr_map_features_idx(const mr_model *m, const mr_name_ref *idx, size_t n, size_t *feat_col,
+                                  size_t *a, size_t *b)
 {
-    mr_name_ref *idx = mr_name_index((char *const *)names, n);
-    if (!idx)
-        return MR_MAP_NOMEM;
-    mr_map_result res = MR_MAP_OK;
     size_t j = 0;
     const size_t dup = mr_name_first_duplicate(idx, n, &j);
     if (dup) {
         *a = j;
         *b = dup - 1;
-        res = MR_MAP_DUPLICATE;
+        return MR_MAP_DUPLICATE;
     }
-    for (size_t f = 0; res != MR_MAP_DUPLICATE && f < m->n_features; f++) {
+    mr_map_result res = MR_MAP_OK;
+    for (size_t f = 0; f < m->n_features; f++) {
         const size_t c = mr_name_find(idx, n, m->feature_names[f], strlen(m->feature_names[f]));
         if (c == n && res == MR_MAP_OK) {
             *a = f; /* the first missing one; every one gets n */
@@ -162,6 +159,16 @@ mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_
         }
         feat_col[f] = c;
     }
+    return res;
+}
+
+mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
+                              size_t *feat_col, size_t *a, size_t *b)
+{
+    mr_name_ref *idx = mr_name_index((char *const *)names, n);
+    if (!idx)
+        return MR_MAP_NOMEM;
+    const mr_map_result res = mr_map_features_idx(m, idx, n, feat_col, a, b);
     free(idx);
     return res;
 }

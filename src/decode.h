@@ -68,6 +68,9 @@ size_t mr_name_first_duplicate(const mr_name_ref *idx, size_t n, size_t *j);
 typedef enum { MR_MAP_OK = 0, MR_MAP_DUPLICATE, MR_MAP_MISSING, MR_MAP_NOMEM } mr_map_result;
 mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_t n,
                               size_t *feat_col, size_t *a, size_t *b);
+/* The same over an index the caller already has (mr_name_index of the names). */
+mr_map_result mr_map_features_idx(const mr_model *m, const mr_name_ref *idx, size_t n, size_t *feat_col,
+                                  size_t *a, size_t *b);
 
 /* 1 if one of v[0..n) is ±inf or NaN (the batch and Arrow paths' check of a
  * column that allows neither; one copy: target_clones' resolver symbols of

@@ -231,10 +231,7 @@ static mr_status csv_header(mr_stream *r, mr_error *err)
     if (!r->feat_col)
         goto nomem;
     size_t a = 0, b = 0;
-    const mr_map_result mapped = mr_map_features(m, (const char *const *)names, nnames,
-                                                 r->feat_col, &a, &b);
-    if (mapped == MR_MAP_NOMEM)
-        goto nomem;
+    const mr_map_result mapped = mr_map_features_idx(m, idx, nnames, r->feat_col, &a, &b);
     if (mapped == MR_MAP_DUPLICATE) {
         char q[96];
         mr_err_quote(q, sizeof q, names[b], strlen(names[b]));

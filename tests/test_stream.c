@@ -9,19 +9,7 @@
 #include "npy.h"
 #include "test_util.h"
 
-static const char *model_json =
-    "{\"spec_version\":\"1.0\",\"params\":{\"allow_missing\":true},"
-    "\"feature_schema\":{\"n_features\":3,\"feature_names\":[\"colour\",\"b\",\"c\"]},"
-    "\"basis_terms\":[{\"kind\":\"constant\"},"
-    "{\"kind\":\"categorical\",\"variable_idx\":0,\"category\":2.0},"
-    "{\"kind\":\"hinge\",\"variable_idx\":1,\"knot_val\":0.3,\"is_right_hinge\":true,"
-    " \"parent1\":{\"kind\":\"categorical\",\"variable_idx\":0,\"category\":0.0}},"
-    "{\"kind\":\"missingness\",\"variable_idx\":2},"
-    "{\"kind\":\"linear\",\"variable_idx\":2,\"parent1\":{\"kind\":\"hinge\",\"variable_idx\":1,"
-    " \"knot_val\":-0.2,\"is_right_hinge\":false}}],"
-    "\"coefficients\":[0.1,-2.5,3.25,0.7,1.125],"
-    "\"categorical_imputer\":{\"encoders\":{\"0\":[\"blue\",\"green\",\"red\"]},"
-    "\"most_frequent\":{\"0\":\"blue\"}}}";
+static const char *model_json = MR_TEST_CAT_MODEL("true");
 
 static char *make_csv(size_t rows, uint64_t seed, size_t *len)
 {

@@ -40,6 +40,23 @@ static inline double rnd_unit(uint64_t *s)
     return (double)(rnd_next(s) >> 11) * 0x1.0p-53;
 }
 
+/* A model with a string categorical, hinges under a categorical parent, a
+ * missingness term and an interaction; ALLOW is allow_missing's JSON text
+ * (or "%s" for a format). */
+#define MR_TEST_CAT_MODEL(ALLOW) \
+    "{\"spec_version\":\"1.0\",\"params\":{\"allow_missing\":" ALLOW "}," \
+    "\"feature_schema\":{\"n_features\":3,\"feature_names\":[\"colour\",\"b\",\"c\"]}," \
+    "\"basis_terms\":[{\"kind\":\"constant\"}," \
+    "{\"kind\":\"categorical\",\"variable_idx\":0,\"category\":2.0}," \
+    "{\"kind\":\"hinge\",\"variable_idx\":1,\"knot_val\":0.3,\"is_right_hinge\":true," \
+    " \"parent1\":{\"kind\":\"categorical\",\"variable_idx\":0,\"category\":0.0}}," \
+    "{\"kind\":\"missingness\",\"variable_idx\":2}," \
+    "{\"kind\":\"linear\",\"variable_idx\":2,\"parent1\":{\"kind\":\"hinge\",\"variable_idx\":1," \
+    " \"knot_val\":-0.2,\"is_right_hinge\":false}}]," \
+    "\"coefficients\":[0.1,-2.5,3.25,0.7,1.125]," \
+    "\"categorical_imputer\":{\"encoders\":{\"0\":[\"blue\",\"green\",\"red\"]}," \
+    "\"most_frequent\":{\"0\":\"blue\"}}}"
+
 /* In-memory mr_io endpoints. */
 typedef struct mem_in {
     const char *data;
