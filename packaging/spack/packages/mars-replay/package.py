@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="5944da17082b4815ff1e0931e7ba590ed15ce1dcbd3e25c0d5124a106d3ce023")
+    version("1.0.0", sha256="c6f31b8361b6067a7ba7a72afc118795a44979ac2ccd85844d650edd972c007c")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
