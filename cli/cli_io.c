@@ -178,6 +178,17 @@ int cli_stdout_done(void)
     return fflush(stdout) == 0 && !ferror(stdout) ? MR_EXIT_OK : MR_EXIT_IO;
 }
 
+long cli_read_into_pipe(void *cookie, int pipe_fd, size_t len)
+{
+    const cli_input *in = cookie;
+    int tries = 0;
+    for (;;) {
+        const ssize_t n = splice(in->fd, NULL, pipe_fd, NULL, len, SPLICE_F_MOVE);
+        if (n >= 0 || (errno != EINTR && !part_retry_transient(&tries, in->retries)))
+            return (long)n;
+    }
+}
+
 long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 {
     const cli_input *in = cookie;

@@ -40,6 +40,8 @@ void cli_input_close(cli_input *in);
  * at open changed under the run: print that and return 5, else 0. */
 int cli_input_unchanged(const cli_input *in);
 long cli_read(void *cookie, void *buf, size_t cap);
+/* mr_io.read_into_pipe for a pipe or socket: splice (EINVAL otherwise). */
+long cli_read_into_pipe(void *cookie, int pipe_fd, size_t len);
 /* mr_read_at_fn for a regular file: pread at base + offset (thread-safe). */
 long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset);
 

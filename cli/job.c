@@ -213,6 +213,7 @@ static void read_side(cli_run *r)
         io->read = cli_read;
         io->read_cookie = &r->in;
         io->read_at = r->in.size >= 0 ? cli_read_at : NULL;
+        io->read_into_pipe = r->in.size >= 0 ? NULL : cli_read_into_pipe;
         io->size = r->in.size >= 0 ? (uint64_t)r->in.size - r->in.base : 0;
     }
 }

@@ -228,7 +228,9 @@ int cli_report_write(const cli_report *r, const char *path)
         json_object_set_new(cpu, "write_seconds", json_real(s->cpu_write_seconds));
         json_object_set_new(cpu, "workers_seconds", json_real(s->cpu_worker_seconds));
         json_object_set_new(cpu, "serial_fraction", json_real(total > 0 ? calling / total : 0.0));
-        json_object_set_new(cpu, "input_split", json_boolean(s->split));
+        json_object_set_new(cpu, "input_split", json_boolean(s->split == 1));
+        json_object_set_new(cpu, "input_read_by", json_string(s->split == 1 ? "workers (pread)"
+                                                              : s->split == 2 ? "workers (pipe)" : "calling thread"));
         json_object_set_new(cpu, "redone_chunks", json_integer(s->redone_chunks));
         json_object_set_new(o, "cpu", cpu);
         json_object_set_new(o, "rows_per_second",

@@ -24,6 +24,10 @@ typedef struct mr_input_format {
     mr_status (*split)(mr_stream *r, mr_error *err);
     /* split mode (worker): read chunk s->ticket with io->read_at into s */
     void (*fetch)(const mr_stream *r, mr_slot *s, mr_worker *w);
+    /* piped mode (worker), NULL if the format has none: the end of the last
+     * record end in a raw block p[0, n) that may end anywhere, 0 if none; a
+     * wrong guess must be seen by decode (s->open_end) */
+    size_t (*record_end)(const char *p, size_t n);
     /* worker: decode the next block of at most MR_BLOCK rows (chunk rows from
      * row0) into w->x; 0 at the end of the chunk or on an error (s->st) */
     size_t (*decode)(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0);

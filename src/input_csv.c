@@ -536,6 +536,14 @@ failed:
     mr_stream_fail_at(r, &s->err, s->st, 0, 0, 0, NULL);
 }
 
+/* Piped mode: a record ends at a '\n'; if it is inside quotes, the
+ * decoder of the chunk ends inside quotes and says so. */
+static size_t csv_record_end(const char *p, size_t n)
+{
+    const char *nl = memrchr(p, '\n', n);
+    return nl ? (size_t)(nl - p) + 1 : 0;
+}
+
 static int grow_keep_end(mr_worker *w, size_t rows)
 {
     if (rows <= w->keep_end_cap)
@@ -571,6 +579,12 @@ static size_t csv_decode(const mr_stream *r, mr_slot *s, mr_worker *w, size_t ro
         if (len > r->o->max_record) {
             s->st = too_long(r, &s->err, line, row);
             return 0;
+        }
+        if (!recs && mr_csv_scanner_in_quotes(&w->sc) && s->cut_open) {
+            s->open_end = 1; /* its cut was inside quotes: the writer carries this record on */
+            s->open_from = w->pos;
+            w->pos = s->in_len;
+            break;
         }
         if (!recs && mr_csv_scanner_in_quotes(&w->sc)) {
             mr_err_set(&s->err, MR_E_PARSE, "unterminated quoted field at end of input (the record starts here)");
@@ -634,5 +648,6 @@ const mr_input_format mr_input_csv = {
     .cut = csv_cut,
     .split = csv_split,
     .fetch = csv_fetch,
+    .record_end = csv_record_end,
     .decode = csv_decode,
 };

@@ -67,6 +67,15 @@ typedef struct mr_slot {
     double cpu;               /* CPU seconds of the job */
     int written;              /* the job wrote its output itself (mr_stream.direct) */
     int unterminated;         /* its last record has no line end (the input's last) */
+    /* piped mode (pipe_feed.c): a raw block, cut by its worker */
+    int fed;                  /* its block is still to be taken (calling thread sets it) */
+    int feed_fd;              /* the read end of the pipe it comes through */
+    size_t raw_len;
+    uint64_t raw_off;         /* the input offset of its first byte */
+    int last;                 /* the input's last block */
+    int cut_open;             /* it ends at a record end found without the quote state */
+    int open_end;             /* ... and that was inside quotes: the record from */
+    size_t open_from;         /*   in[open_from] on is still open (the writer carries it) */
 } mr_slot;
 
 typedef struct mr_worker {
@@ -138,6 +147,7 @@ typedef struct mr_stream {
     mr_error tail_err;
     int tail_in_last;         /* ... that fails the last chunk too, as a cutter's error
                                  would in stream mode (a chunk found short) */
+    struct mr_feed *feed;     /* piped mode: the workers read the pipe's blocks */
     /* pipeline */
     size_t nslots;
     mr_slot *slots;

@@ -18,6 +18,7 @@
 #include "input.h"
 #include "numfmt.h"
 #include "ordered.h"
+#include "pipe_feed.h"
 #include "pipeline.h"
 
 /* A read callback failed: its errno, in the error. */
@@ -193,11 +194,16 @@ static void job(void *ctx, size_t si, unsigned wi)
     s->st = MR_OK;
     s->out_len = 0;
     s->unterminated = 0;
+    s->open_end = 0;
     mr_err_clear(&s->err);
     memset(s->cnt.missing, 0, nf * sizeof *s->cnt.missing);
     memset(s->cnt.unknown, 0, nf * sizeof *s->cnt.unknown);
     if (r->split)
         r->in->fetch(r, s, w);
+    if (s->fed) { /* piped mode, once: a redone chunk keeps its bytes */
+        s->fed = 0;
+        mr_feed_take(r, r->feed, s);
+    }
     const int eval = r->o->mode != MR_MODE_CHECK;
     size_t row0 = 0, n;
     mr_values v;
@@ -265,7 +271,7 @@ static mr_status alloc_pipeline(mr_stream *r, unsigned threads)
 
 static uint64_t pipeline_bytes(const mr_stream *r)
 {
-    uint64_t b = r->rcap;
+    uint64_t b = r->rcap + mr_feed_bytes(r->feed);
     for (size_t i = 0; i < r->nslots; i++)
         b += r->slots[i].in_cap + r->slots[i].out_cap;
     for (unsigned i = 0; r->works && i <= r->nwork; i++)
@@ -297,6 +303,7 @@ static void free_run(mr_stream *r)
             mr_csv_fields_free(&w->fs);
         }
     free(r->works);
+    mr_feed_close(r->feed); /* after the workers stopped */
     free(r->rbuf);
     free(r->header);
     free(r->feat_col);
@@ -310,7 +317,10 @@ static void free_run(mr_stream *r)
 typedef struct writer {
     uint64_t rows, lines;     /* before the next chunk: its positions' offsets */
     uint64_t header_lines;    /* physical lines of the input's header */
-    int parity;               /* split CSV: quote parity at the next chunk's anchor */
+    int parity;               /* split CSV: quote parity at the next chunk's anchor;
+                                 piped: 1 while a record carried on is open (below) */
+    char *carry;              /* piped: the open record the last chunk ended in */
+    size_t carry_len, carry_cap;
     uint32_t redone;
     double cpu_write, cpu_jobs_inline, cpu_workers;
     mr_progress_fn progress;  /* called after each chunk written */
@@ -326,6 +336,32 @@ static void to_global(mr_error *e, uint64_t rows, uint64_t lines)
         e->line += lines;
 }
 
+/* Piped mode: the chunk before ended inside a quoted field, so this one
+ * started in the middle of it: put that record's start in front, to redo. */
+static int carry_in(writer *wr, mr_slot *s)
+{
+    const size_t n = s->in_len - s->in_off;
+    if (mr_buf_grow(&s->in, &s->in_cap, wr->carry_len + n + 1) != 0)
+        return -1;
+    memmove(s->in + wr->carry_len, s->in + s->in_off, n);
+    memcpy(s->in, wr->carry, wr->carry_len);
+    s->in_off = 0;
+    s->in_len = wr->carry_len + n;
+    return 0;
+}
+
+/* ... and keep the open record of a chunk that ends inside one. */
+static int carry_out(writer *wr, mr_slot *s)
+{
+    const size_t n = s->in_len - s->open_from;
+    if (mr_buf_grow(&wr->carry, &wr->carry_cap, n + 1) != 0)
+        return -1;
+    memcpy(wr->carry, s->in + s->open_from, n);
+    wr->carry_len = n;
+    s->in_end -= n; /* the next chunk's first record starts there */
+    return 0;
+}
+
 /* Check, fold and write finished chunk si (in ticket order). */
 static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_error *err)
 {
@@ -334,11 +370,16 @@ static mr_status drain(mr_stream *r, writer *wr, size_t si, mr_error *err)
     const double t0 = thread_cpu();
     wr->cpu_workers += s->cpu;
     if (s->parity != wr->parity) { /* its worker guessed the quote state wrong */
+        if (r->feed && carry_in(wr, s) != 0)
+            return mr_err_set(err, MR_E_NOMEM, "out of memory");
         s->parity = wr->parity;
         job(r, si, r->nwork);
         wr->redone++;
     }
-    wr->parity ^= s->range_parity;
+    if (!r->feed)
+        wr->parity ^= s->range_parity;
+    else if ((wr->parity = s->st == MR_OK && s->open_end) && carry_out(wr, s) != 0)
+        return mr_err_set(err, MR_E_NOMEM, "out of memory");
     if (stats && stats->columns)
         for (size_t f = 0; f < r->m->n_features; f++) {
             mr_column_stats *c = &stats->columns[f];
@@ -423,7 +464,7 @@ static mr_status write_ticket(mr_stream *r, writer *wr, mr_ordered *q, uint64_t 
     const mr_status st = drain(r, wr, si, err);
     if (st == MR_OK && wr->progress)
         wr->progress(wr->pcookie, r->rows_out, r->bytes_in);
-    if (st == MR_OK && r->io->commit) {
+    if (st == MR_OK && r->io->commit && r->slots[si].n_rows) { /* piped: a chunk may hold none */
         /* split mode's chunks follow each other from data_start: bytes_in
          * ends at this one; a cut chunk knows where it ended */
         const mr_commit c = { .in_offset = r->split ? r->bytes_in : r->slots[si].in_end,
@@ -470,6 +511,59 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_error *
         while (next_write < next_read) {
             const int must = done_reading || next_read - next_write >= r->nslots;
             if (q && !must && !mr_ordered_is_done(q, next_write))
+                break;
+            FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
+        }
+    }
+    if (read_st != MR_OK) {
+        if (err)
+            *err = rerr;
+        return read_st;
+    }
+    return MR_OK;
+}
+
+/* Piped mode: the calling thread moves raw blocks into pipes (no copy), the
+ * workers take and cut them (pipe_feed.c); submit, write in order.
+ * MR_AGAIN before anything is consumed: the input cannot be moved. */
+static mr_status pump_piped(mr_stream *r, writer *wr, mr_ordered *q, mr_error *err)
+{
+    uint64_t next_read = 0, next_write = 0;
+    int eof = 0;
+    mr_status read_st = MR_OK;
+    mr_error rerr;
+    mr_err_clear(&rerr);
+    while (!eof || next_write < next_read) {
+        if (!eof && next_read - next_write < r->nslots) {
+            mr_slot *s = &r->slots[next_read & (r->nslots - 1)];
+            s->ticket = next_read;
+            s->cut_st = MR_OK;
+            s->parity = 0; /* "starts a record": the writer checks it */
+            size_t got;
+            read_st = mr_feed_start(r, r->feed, s, &got, &rerr);
+            if (read_st == MR_AGAIN)
+                return MR_AGAIN;
+            if (read_st != MR_OK) {
+                eof = 1; /* the chunks before are written, then the error */
+            } else {
+                if (next_read == 0 && r->rbuf) { /* the reader's bytes are the first tail now */
+                    free(r->rbuf);
+                    r->rbuf = NULL;
+                    r->rcap = r->rpos = r->rend = 0;
+                }
+                mr_ordered_submit(q, next_read++);
+                /* the worker reads while the rest comes: a pipe never waits for
+                 * room. A failure now comes after the chunk's whole records. */
+                const mr_status st = mr_feed_finish(r, r->feed, got, &eof, &s->cut_err);
+                if (st != MR_OK) {
+                    s->cut_st = st;
+                    eof = 1;
+                }
+            }
+        }
+        while (next_write < next_read) {
+            const int must = eof || next_read - next_write >= r->nslots;
+            if (!must && !mr_ordered_is_done(q, next_write))
                 break;
             FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
         }
@@ -685,7 +779,18 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     }
     const uint64_t header_lines = r.lines;
     writer wr = { .lines = header_lines, .header_lines = header_lines, .progress = progress, .pcookie = progress_cookie, .stats = stats };
-    if (st == MR_OK)
+    /* a pipe with workers: they copy its bytes out (pipe_feed.c) */
+    if (st == MR_OK && !r.split && !r.eof && q && io->read_into_pipe && r.in->record_end && !r.cut_rows)
+        r.feed = mr_feed_open(&r);
+    if (st == MR_OK && r.feed) {
+        st = pump_piped(&r, &wr, q, err);
+        if (st == MR_AGAIN) { /* nothing consumed: read it here */
+            mr_feed_close(r.feed);
+            r.feed = NULL;
+            st = MR_OK;
+        }
+    }
+    if (st == MR_OK && !r.feed)
         st = (r.split ? pump_split : pump_stream)(&r, &wr, q, err);
     mr_ordered_destroy(q);
     if (st == MR_OK)
@@ -706,7 +811,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
         stats->cpu_write_seconds = wr.cpu_write;
         stats->cpu_read_seconds = calling > wr.cpu_write ? calling - wr.cpu_write : 0.0;
         stats->cpu_worker_seconds = wr.cpu_workers;
-        stats->split = (uint32_t)r.split;
+        stats->split = r.split ? 1u : r.feed ? 2u : 0u;
         stats->lines_in = wr.lines - header_lines;
         stats->redone_chunks = wr.redone;
         stats->last_record_unterminated = (uint32_t)r.unterminated;
@@ -716,6 +821,7 @@ mr_status mr_run(mr_engine *e, const mr_io *io, mr_progress_fn progress, void *p
     if (st != MR_OK && err && !err->source[0])
         mr_err_field(err->source, sizeof err->source, r.src);
     pthread_mutex_destroy(&r.pub_mu);
+    free(wr.carry);
     free_run(&r);
     return st;
 }

@@ -126,6 +126,151 @@ static void split_csv_identical_to_stream(void **state)
     free(csv_short);
 }
 
+/* mr_run from a "pipe" with mr_io.read_into_pipe: the workers cut raw
+ * blocks at their last '\n', the writer carries records whose '\n' was
+ * inside quotes: the bytes are those of stream mode for any block size and
+ * thread count. */
+static mr_status run_piped(const char *input, size_t len, mem_in *in, mr_options *o, mem_out *out,
+                           mr_error *err, mr_run_stats *stats)
+{
+    mr_model *m = load_json(model_json);
+    mr_engine *e = NULL;
+    assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
+    in->data = input;
+    in->len = len;
+    const mr_io io = { .read = mem_read, .read_cookie = in, .source = "mem.csv", .write = mem_write,
+                       .write_cookie = out, .read_into_pipe = mem_read_into_pipe };
+    const mr_status st = mr_run(e, &io, NULL, NULL, stats, err);
+    mr_engine_free(e);
+    mr_model_free(m);
+    return st;
+}
+
+static void piped_csv_identical_to_stream(void **state)
+{
+    (void)state;
+    size_t len, short_len;
+    /* more than the header's read of 64 KiB, which goes to chunk 0 whole */
+    char *csv = make_csv(4000, 31, &len);
+    char *csv_short = make_csv(1900, 31, &short_len);
+    static const int modes[] = { MR_MODE_PREDICT, MR_MODE_DESIGN };
+    uint32_t redone = 0;
+    for (size_t mi = 0; mi < 2; mi++) {
+        mr_options *o;
+        mr_options_create(&o);
+        mr_options_set_int(o, MR_OPT_MODE, modes[mi]);
+        mr_options_set_str(o, MR_OPT_KEEP, "id,note");
+        mem_out ref = { 0 }, ref_short = { 0 };
+        assert_int_equal(run(csv, len, o, &ref, NULL, NULL, 0), MR_OK);
+        assert_int_equal(run(csv_short, short_len, o, &ref_short, NULL, NULL, 0), MR_OK);
+        static const int threads[] = { 1, 2, 3, 8 };
+        static const int chunks[] = { 1, 5, 61, 997, 65536 };
+        static const size_t reads[] = { 0, 7 }; /* the "splice" moves what it can, or 7 bytes */
+        for (size_t t = 0; t < 4; t++)
+            for (size_t c = 0; c < 5; c++)
+                for (size_t ri = 0; ri < 2; ri++) {
+                    const int tiny = chunks[c] < 10;
+                    if (tiny && (threads[t] == 8 || ri)) /* thousands of chunks: enough with fewer */
+                        continue;
+                    mr_options_set_int(o, MR_OPT_THREADS, threads[t]);
+                    mr_options_set_int(o, MR_OPT_CHUNK_BYTES, chunks[c]);
+                    mem_out got = { 0 };
+                    mem_in in = { .max_read = reads[ri] };
+                    mr_run_stats st;
+                    assert_int_equal(run_piped(tiny ? csv_short : csv, tiny ? short_len : len, &in, o, &got,
+                                               NULL, &st), MR_OK);
+                    assert_int_equal(st.split, threads[t] > 1 ? 2 : 0); /* one thread reads */
+                    assert_int_equal(st.rows_out, tiny ? 1900 : 4000);
+                    assert_int_equal(st.bytes_in, tiny ? short_len : len);
+                    redone += st.redone_chunks;
+                    mr_run_stats_free(&st);
+                    const mem_out *want = tiny ? &ref_short : &ref;
+                    assert_int_equal(got.len, want->len);
+                    assert_memory_equal(got.data, want->data, want->len);
+                    free(got.data);
+                }
+        free(ref_short.data);
+        free(ref.data);
+        mr_options_free(o);
+    }
+    assert_true(redone > 0); /* records carried on: the writer's redo ran */
+    free(csv_short);
+    free(csv);
+}
+
+/* Piped mode: an input that cannot be moved is read instead; a failure
+ * while moving is an I/O error after whole chunks; a bad row and a quote
+ * left open are reported at the row and line stream mode names. */
+static void piped_fallback_and_errors(void **state)
+{
+    (void)state;
+    size_t len;
+    char *csv = make_csv(3000, 32, &len);
+    mr_options *o;
+    mr_options_create(&o);
+    mr_options_set_int(o, MR_OPT_THREADS, 3);
+    mr_options_set_int(o, MR_OPT_CHUNK_BYTES, 4000);
+    mem_out ref = { 0 };
+    assert_int_equal(run(csv, len, o, &ref, NULL, NULL, 0), MR_OK);
+    mem_out got = { 0 };
+    mem_in in = { .not_movable = 1 };
+    mr_run_stats st;
+    assert_int_equal(run_piped(csv, len, &in, o, &got, NULL, &st), MR_OK);
+    assert_int_equal(st.split, 0);
+    mr_run_stats_free(&st);
+    assert_int_equal(got.len, ref.len);
+    assert_memory_equal(got.data, ref.data, ref.len);
+    free(got.data);
+    for (int fail_at = 2; fail_at < 40; fail_at += 7) { /* the header takes read call 1 */
+        mem_out part = { 0 };
+        mem_in bad = { .fail_at = fail_at, .max_read = 1000 };
+        mr_error err;
+        assert_int_equal(run_piped(csv, len, &bad, o, &part, &err, NULL), MR_E_IO);
+        assert_int_equal(err.sys_errno, EIO);
+        assert_true(part.len < ref.len);
+        assert_true(part.len == 0 || memcmp(part.data, ref.data, part.len) == 0);
+        free(part.data);
+    }
+    /* errors: a bad number after the middle; a quote opened in the last record */
+    char *nan = strstr(csv + len / 2, ",NA,");
+    assert_non_null(nan);
+    static const char *cases[] = { ",xx,", NULL };
+    for (size_t ci = 0; ci < 2; ci++) {
+        char *in_csv = malloc(len + 8);
+        memcpy(in_csv, csv, len);
+        size_t in_len = len;
+        if (cases[ci])
+            memcpy(in_csv + (nan - csv), cases[ci], 4);
+        else
+            in_len += (size_t)sprintf(in_csv + len, "\"9,1");
+        mr_options_set_int(o, MR_OPT_THREADS, 1);
+        mr_error want_err, got_err;
+        mem_out w1 = { 0 }, w2 = { 0 };
+        const mr_status want = run(in_csv, in_len, o, &w1, &want_err, NULL, 0);
+        assert_int_equal(want, MR_E_PARSE);
+        for (int chunk = 1; chunk <= 8192; chunk *= 8) {
+            mr_options_set_int(o, MR_OPT_THREADS, 4);
+            mr_options_set_int(o, MR_OPT_CHUNK_BYTES, chunk);
+            mem_in pin = { 0 };
+            w2.len = 0;
+            mr_run_stats pst;
+            assert_int_equal(run_piped(in_csv, in_len, &pin, o, &w2, &got_err, &pst), want);
+            assert_int_equal(pst.split, 2);
+            mr_run_stats_free(&pst);
+            assert_int_equal(got_err.row, want_err.row);
+            assert_int_equal(got_err.line, want_err.line);
+            assert_int_equal(got_err.column, want_err.column);
+            assert_string_equal(got_err.text, want_err.text);
+        }
+        free(w1.data);
+        free(w2.data);
+        free(in_csv);
+    }
+    free(ref.data);
+    mr_options_free(o);
+    free(csv);
+}
+
 /* Errors in split mode name the row and line a serial stream run names. */
 static void split_errors_as_stream(void **state)
 {
@@ -388,7 +533,7 @@ static void npy_round_trip(void **state)
 
 /* A file-like output for write_any_order: pwrite anywhere, from any thread. */
 typedef struct any_out {
-    char data[1 << 16];
+    char data[1 << 18];
     size_t len;
     pthread_mutex_t mu;
 } any_out;
@@ -596,7 +741,7 @@ static void commit_points_are_ordered_prefixes(void **state)
 {
     (void)state;
     size_t len;
-    char *csv = make_csv(600, 21, &len);
+    char *csv = make_csv(3000, 21, &len); /* more than the header's read: piped mode has blocks */
     mr_options *o;
     mr_options_create(&o);
     mem_out ref = { 0 };
@@ -604,7 +749,7 @@ static void commit_points_are_ordered_prefixes(void **state)
     assert_true(ref.len < sizeof ((any_out *)0)->data);
     static const int threads[] = { 1, 3 };
     static const int chunks[] = { 97, 1000 };
-    for (int mode = 0; mode < 3; mode++) /* split by bytes, stream by bytes, stream by rows */
+    for (int mode = 0; mode < 4; mode++) /* split by bytes, stream by bytes, stream by rows, piped */
         for (size_t t = 0; t < 2; t++)
             for (size_t c = 0; c < 2; c++)
                 for (unsigned stop_at = 0; stop_at < 4; stop_at += 3) {
@@ -624,7 +769,8 @@ static void commit_points_are_ordered_prefixes(void **state)
                     const mr_io io = { .read = mem_read, .read_cookie = &in, .source = "mem.csv",
                                        .write = any_write, .pwrite = any_pwrite, .write_cookie = &any,
                                        .read_at = mode == 0 ? mem_read_at : NULL, .size = len,
-                                       .write_any_order = 1, .commit = on_commit, .commit_cookie = &log };
+                                       .write_any_order = 1, .commit = on_commit, .commit_cookie = &log,
+                                       .read_into_pipe = mode == 3 ? mem_read_into_pipe : NULL };
                     mr_error err;
                     const mr_status st = mr_run(e, &io, NULL, NULL, NULL, &err);
                     pthread_mutex_destroy(&any.mu);
@@ -638,7 +784,7 @@ static void commit_points_are_ordered_prefixes(void **state)
                         assert_int_equal(st, MR_OK);
                         assert_true(log.calls > 3);
                         assert_int_equal(log.last.in_offset, len);
-                        assert_int_equal(log.last.rows, 600);
+                        assert_int_equal(log.last.rows, 3000);
                         assert_int_equal(log.last.out_bytes, ref.len);
                     }
                 }
@@ -714,6 +860,8 @@ int main(void)
         cmocka_unit_test(error_names_first_bad_row_and_line),
         cmocka_unit_test(split_csv_identical_to_stream),
         cmocka_unit_test(split_errors_as_stream),
+        cmocka_unit_test(piped_csv_identical_to_stream),
+        cmocka_unit_test(piped_fallback_and_errors),
         cmocka_unit_test(split_input_shrank),
         cmocka_unit_test(split_binary_identical_to_stream),
         cmocka_unit_test(chained_writes_identical),

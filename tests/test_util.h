@@ -64,6 +64,7 @@ typedef struct mem_in {
     size_t max_read; /* 0: unlimited; else the largest read returned */
     int fail_at;     /* >0: the fail_at-th read call fails with EIO */
     int calls;
+    int not_movable; /* mem_read_into_pipe fails with EINVAL (not a pipe) */
 } mem_in;
 
 typedef struct mem_out {
@@ -89,6 +90,34 @@ static inline long mem_read(void *cookie, void *buf, size_t cap)
     memcpy(buf, in->data + in->pos, n);
     in->pos += n;
     return (long)n;
+}
+
+#include <unistd.h>
+
+/* mr_io.read_into_pipe over the same bytes: write(2) at most a page into the
+ * pipe, as splice(2) moves what there is room for; fail_at as mem_read. */
+static inline long mem_read_into_pipe(void *cookie, int fd, size_t len)
+{
+    mem_in *in = cookie;
+    if (in->not_movable) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (in->fail_at && ++in->calls == in->fail_at) {
+        errno = EIO;
+        return -1;
+    }
+    size_t n = in->len - in->pos;
+    if (n > len)
+        n = len;
+    if (n > 4096)
+        n = 4096;
+    if (in->max_read && n > in->max_read)
+        n = in->max_read;
+    const ssize_t w = write(fd, in->data + in->pos, n);
+    if (w > 0)
+        in->pos += (size_t)w;
+    return (long)w;
 }
 
 /* mr_read_at_fn over the same bytes (thread-safe: reads only data, len). */

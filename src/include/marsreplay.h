@@ -414,10 +414,18 @@ typedef struct mr_io {
      * ECANCELED for a stop the caller asked for). */
     int (*commit)(void *cookie, const struct mr_commit *done);
     void *commit_cookie;
+    /* Optional, for an input that is a pipe or a socket (Linux): move up to
+     * `len` bytes of the input, from where `read` left off, into the pipe
+     * `pipe_fd` without copying them through user memory (splice(2) with
+     * SPLICE_F_MOVE); return as `read` does. With it and worker threads,
+     * the workers copy the input's bytes out, not the calling thread
+     * (mr_run_stats.split = 2). A first call that fails with EINVAL, ENOSYS
+     * or EBADF, with nothing moved, makes the run use `read` instead. */
+    long (*read_into_pipe)(void *read_cookie, int pipe_fd, size_t len);
     /* Room for fields of later 1.x minors, which will treat 0/NULL as "not
      * given": zero-initialise the whole struct (= {0}, designated
      * initialisers or memset). */
-    void *reserved[6];
+    void *reserved[5];
 } mr_io;
 
 /* What mr_io.commit is told: the input up to `in_offset` (counted like
@@ -447,7 +455,8 @@ typedef struct mr_run_stats {
     double cpu_read_seconds;  /* calling thread: reading, headers, cutting, submitting */
     double cpu_write_seconds; /* calling thread: waiting aside, ordering and writing */
     double cpu_worker_seconds;/* all chunk jobs (in the calling thread too when serial) */
-    uint32_t split;           /* 1: the workers read their own chunks (mr_io.read_at) */
+    uint32_t split;           /* 1: the workers read their own chunks (mr_io.read_at);
+                                 2: they copied a pipe's blocks out (mr_io.read_into_pipe) */
     uint64_t lines_in;        /* CSV: physical lines of data read (after the header) */
     uint32_t redone_chunks;   /* split CSV: chunks whose quote parity guess was wrong */
     uint32_t last_record_unterminated; /* CSV: the last record had no line end (cut short?) */

@@ -42,7 +42,7 @@ rp_big() {
 }
 t "report/rows-5000-threads-2-chunks-100" rp_big
 
-rp_cpu() { # rp_cpu SPLIT: CPU seconds by role; a file is split, a pipe is not
+rp_cpu() { # rp_cpu SPLIT: CPU seconds by role; the workers read a file (pread) and a pipe (its blocks)
     local in="$PUB/deg2_5000_rows/input.csv"
     if [ "$1" = 1 ]; then
         r mr predict -m "$PUB/deg2_5000_rows/model.json" -@ 2 --chunk-bytes 5000 --report r.json "$in"
@@ -55,10 +55,19 @@ rp_cpu() { # rp_cpu SPLIT: CPU seconds by role; a file is split, a pipe is not
         "j['cpu']['workers_seconds'] > 0" \
         "0 < j['cpu']['serial_fraction'] < 1" \
         "j['cpu']['input_split'] == (split == '1')" \
+        "j['cpu']['input_read_by'] == ('workers (pread)' if split == '1' else 'workers (pipe)')" \
         "j['cpu']['redone_chunks'] == 0"
 }
 t "report/cpu-by-role/file-split" rp_cpu 1
 t "report/cpu-by-role/pipe" rp_cpu 0
+
+rp_pipe_one_thread() { # one thread reads a pipe itself: nobody to hand its blocks to
+    cat "$PUB/deg2_5000_rows/input.csv" | mr predict -m "$PUB/deg2_5000_rows/model.json" -@ 1 --report r.json - >"$W/out" 2>"$W/err"
+    RC=$?
+    want_rc 0 && want_same "$W/out" "$PUB/deg2_5000_rows/expected.csv" &&
+        jcheck r.json "j['cpu']['input_read_by'] == 'calling thread'"
+}
+t "report/cpu-by-role/pipe-one-thread" rp_pipe_one_thread
 
 rp_fail() {
     r mr predict -m "$INV/csv_non_numeric/model.json" --report r.json "$INV/csv_non_numeric/input.csv"

@@ -25,3 +25,9 @@ stdin_error_names_stdin() { # a data error on stdin names <stdin> (or -) and the
     want_rc 4 && want_no_out && want_err_line '(<stdin>|-|stdin):3'
 }
 t "stdin/error-names-stdin-and-line" stdin_error_names_stdin
+
+stdin_piped_random() { # a pipe with workers: they cut its raw blocks (pipe_feed.c), on random CSV
+    # with quoted line ends, CRs, long records and errors: as one thread reading it (pipecmp.py)
+    $PY "$HERE/pipecmp.py" "$BIN" "$ROOT/fixtures/example/model.json" 150 7 >"$W/log" 2>&1 || { tail -5 "$W/log"; return 1; }
+}
+t "stdin/piped-blocks-random-csv" stdin_piped_random
