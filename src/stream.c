@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
@@ -284,6 +285,8 @@ static void free_run(mr_stream *r)
     if (r->slots)
         for (size_t i = 0; i < r->nslots; i++) {
             mr_slot *s = &r->slots[i];
+            if (s->fed) /* piped: a chunk the pool dropped when the run stopped */
+                close(s->feed_fd);
             free(s->in);
             free(s->out);
             free(s->cnt.missing);
