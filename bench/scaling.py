@@ -92,18 +92,19 @@ def main():
                 for k in ("read_cut_seconds", "write_seconds", "workers_seconds", "serial_fraction"):
                     row["%s_%dt" % (k, t)] = statistics.median(r[1][k] for r in runs)
                 row["input_split"] = runs[0][1]["input_split"]
+                row["input_read_by_%dt" % t] = runs[0][1].get("input_read_by", "?")
             row["speedup_2t"] = row["seconds_1t"] / row["seconds_2t"]
             f = row["serial_fraction_2t"]
             row["ceiling"] = 1.0 / f if f > 0 else None
             row["projected"] = {str(p): amdahl(f, p) for p in (2, 4, 8, 16, 32, 64)}
             res.append(row)
-    lines = ["| case | split | 1t s | 2t s | 2t speed-up | calling thread CPU s (read+cut / write) | "
+    lines = ["| case | read by (2t) | 1t s | 2t s | 2t speed-up | calling thread CPU s (read+cut / write) | "
              "workers CPU s | serial fraction | ceiling | projected 8 / 16 / 32 / 64 workers |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in res:
         p = r["projected"]
         lines.append("| %s | %s | %.3f | %.3f | %.2fx | %.4f / %.4f | %.3f | %.2f%% | %s | %.1f / %.1f / %.1f / %.1f |" % (
-            r["case"], "yes" if r["input_split"] else "no", r["seconds_1t"], r["seconds_2t"], r["speedup_2t"],
+            r["case"], r["input_read_by_2t"], r["seconds_1t"], r["seconds_2t"], r["speedup_2t"],
             r["read_cut_seconds_2t"], r["write_seconds_2t"], r["workers_seconds_2t"],
             100 * r["serial_fraction_2t"], "%.0fx" % r["ceiling"] if r["ceiling"] else "-",
             p["8"], p["16"], p["32"], p["64"]))
