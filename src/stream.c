@@ -479,6 +479,28 @@ static mr_status write_ticket(mr_stream *r, writer *wr, mr_ordered *q, uint64_t 
     return st;
 }
 
+/* Write the finished chunks up to next_read in order; wait for one only
+ * when the ring is full or the input has ended (`done`). */
+static mr_status write_ready(mr_stream *r, writer *wr, mr_ordered *q, uint64_t *next_write,
+                             uint64_t next_read, int done, mr_error *err)
+{
+    while (*next_write < next_read) {
+        const int must = done || next_read - *next_write >= r->nslots;
+        if (q && !must && !mr_ordered_is_done(q, *next_write))
+            break;
+        FORWARD_IF(write_ticket(r, wr, q, (*next_write)++, err));
+    }
+    return MR_OK;
+}
+
+/* The reader's error, after every chunk before it was written. */
+static mr_status reader_failed(mr_status st, const mr_error *rerr, mr_error *err)
+{
+    if (st != MR_OK && err)
+        *err = *rerr;
+    return st;
+}
+
 /* Stream mode: the calling thread reads and cuts; submit, write in order. */
 static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_error *err)
 {
@@ -510,20 +532,9 @@ static mr_status pump_stream(mr_stream *r, writer *wr, mr_ordered *q, mr_error *
             if (read_st != MR_OK || !some)
                 done_reading = 1;
         }
-        /* write what is ready; block only when the ring is full or input ended */
-        while (next_write < next_read) {
-            const int must = done_reading || next_read - next_write >= r->nslots;
-            if (q && !must && !mr_ordered_is_done(q, next_write))
-                break;
-            FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
-        }
+        FORWARD_IF(write_ready(r, wr, q, &next_write, next_read, done_reading, err));
     }
-    if (read_st != MR_OK) {
-        if (err)
-            *err = rerr;
-        return read_st;
-    }
-    return MR_OK;
+    return reader_failed(read_st, &rerr, err);
 }
 
 /* Piped mode: the calling thread moves raw blocks into pipes (no copy), the
@@ -564,19 +575,9 @@ static mr_status pump_piped(mr_stream *r, writer *wr, mr_ordered *q, mr_error *e
                 }
             }
         }
-        while (next_write < next_read) {
-            const int must = eof || next_read - next_write >= r->nslots;
-            if (!must && !mr_ordered_is_done(q, next_write))
-                break;
-            FORWARD_IF(write_ticket(r, wr, q, next_write++, err));
-        }
+        FORWARD_IF(write_ready(r, wr, q, &next_write, next_read, eof, err));
     }
-    if (read_st != MR_OK) {
-        if (err)
-            *err = rerr;
-        return read_st;
-    }
-    return MR_OK;
+    return reader_failed(read_st, &rerr, err);
 }
 
 /* Split mode: the workers fetch their own chunks; the calling thread only

@@ -60,6 +60,25 @@ static const mr_model *model(int i)
     return m[i];
 }
 
+/* chunk > 0: rows per chunk; chunk < 0: -chunk bytes per chunk */
+static mr_engine *engine(const mr_model *m, int mode, int keep, int threads, int64_t chunk)
+{
+    mr_options *o;
+    FUZZ_CHECK(mr_options_create(&o) == MR_OK, "oom");
+    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_THREADS, threads) == MR_OK, "threads");
+    FUZZ_CHECK(mr_options_set_int(o, chunk > 0 ? MR_OPT_CHUNK_ROWS : MR_OPT_CHUNK_BYTES,
+                                  chunk > 0 ? chunk : -chunk) == MR_OK, "chunk");
+    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_MODE, mode) == MR_OK, "mode");
+    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_INPUT_FORMAT, MR_FMT_CSV) == MR_OK, "fmt");
+    if (keep)
+        FUZZ_CHECK(mr_options_set_str(o, MR_OPT_KEEP, "id") == MR_OK, "keep");
+    mr_engine *e;
+    mr_error err;
+    FUZZ_CHECK(mr_engine_create(m, o, &e, &err) == MR_OK, "engine: %s", err.text);
+    mr_options_free(o); /* the engine keeps its own copy */
+    return e;
+}
+
 /* The whole input as a file: read from the start, or at any offset. */
 typedef struct flat {
     const uint8_t *p;
@@ -102,24 +121,13 @@ static long moving_move(void *cookie, int fd, size_t len)
 static void run_piped(const mr_model *m, int mode, int keep, int threads, int64_t bytes, size_t piece,
                       const uint8_t *csv, size_t len, result *res)
 {
-    mr_options *o;
-    FUZZ_CHECK(mr_options_create(&o) == MR_OK, "oom");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_THREADS, threads) == MR_OK, "threads");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_CHUNK_BYTES, bytes) == MR_OK, "chunk");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_MODE, mode) == MR_OK, "mode");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_INPUT_FORMAT, MR_FMT_CSV) == MR_OK, "fmt");
-    if (keep)
-        FUZZ_CHECK(mr_options_set_str(o, MR_OPT_KEEP, "id") == MR_OK, "keep");
-    mr_engine *e;
-    mr_error err;
-    FUZZ_CHECK(mr_engine_create(m, o, &e, &err) == MR_OK, "engine: %s", err.text);
+    mr_engine *e = engine(m, mode, keep, threads, -bytes);
     memset(res, 0, sizeof *res);
     moving mv = { { csv, len, 0 }, piece };
     const mr_io io = { .read = moving_read, .read_cookie = &mv, .source = "input.csv", .write = fz_write,
                        .pwrite = fz_pwrite, .write_cookie = &res->out, .read_into_pipe = moving_move };
     res->st = mr_run(e, &io, NULL, NULL, &res->stats, &res->err);
     mr_engine_free(e);
-    mr_options_free(o);
 }
 
 static long flat_read_at(void *cookie, void *buf, size_t cap, uint64_t off)
@@ -146,18 +154,7 @@ static void run(const mr_model *m, int mode, int keep, int threads, int64_t chun
 static void run_cut(const mr_model *m, int mode, int keep, int threads, int64_t chunk, int split,
                     uint8_t pattern, const uint8_t *csv, size_t len, result *res)
 {
-    mr_options *o;
-    FUZZ_CHECK(mr_options_create(&o) == MR_OK, "oom");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_THREADS, threads) == MR_OK, "threads");
-    FUZZ_CHECK(mr_options_set_int(o, chunk > 0 ? MR_OPT_CHUNK_ROWS : MR_OPT_CHUNK_BYTES,
-                                  chunk > 0 ? chunk : -chunk) == MR_OK, "chunk");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_MODE, mode) == MR_OK, "mode");
-    FUZZ_CHECK(mr_options_set_int(o, MR_OPT_INPUT_FORMAT, MR_FMT_CSV) == MR_OK, "fmt");
-    if (keep)
-        FUZZ_CHECK(mr_options_set_str(o, MR_OPT_KEEP, "id") == MR_OK, "keep");
-    mr_engine *e;
-    mr_error err;
-    FUZZ_CHECK(mr_engine_create(m, o, &e, &err) == MR_OK, "engine: %s", err.text);
+    mr_engine *e = engine(m, mode, keep, threads, chunk);
     fz_reader rd;
     fz_reader_init(&rd, pattern);
     fz_reader_add(&rd, csv, len, 0);
@@ -168,7 +165,6 @@ static void run_cut(const mr_model *m, int mode, int keep, int threads, int64_t 
                        .write_cookie = &res->out, .read_at = split ? flat_read_at : NULL, .size = len };
     res->st = mr_run(e, &io, NULL, NULL, &res->stats, &res->err);
     mr_engine_free(e);
-    mr_options_free(o);
 }
 
 static void result_free(result *r)
