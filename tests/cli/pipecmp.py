@@ -13,7 +13,9 @@ quote, an over-long record). It is piped into `predict --keep note -@ T
 --chunk-bytes K` for small K and T = 2..4, and the exit status, stderr and
 stdout must equal those of the same bytes read by one thread from a pipe
 (stream mode, cut by the calling thread); on an error, stdout must be a prefix
-of the output for the same rows without it. Prints one line per failing case.
+of the output for the same rows without it. Four runs in ten write `-o FILE`
+instead (the workers then write their own chunks): the file must hold that
+output, and must not exist after a failure. Prints one line per failing case.
 """
 import json
 import os
@@ -85,7 +87,18 @@ def main():
         want = run(base + ["-@", "1", "-"], data)
         k = rnd.choice([3, 7, 64, 200, 1000, 4096, 65536])
         t = rnd.choice([2, 3, 4])
-        got = run(base + ["-@", str(t), "--chunk-bytes", str(k), "--report", "pipecmp-report.json", "-"], data)
+        to_file = rnd.random() < 0.4  # -o FILE: the workers write their own chunks (chained)
+        out = ["-o", "pipecmp-out.csv"] if to_file else []
+        got = run(base + ["-@", str(t), "--chunk-bytes", str(k), "--report", "pipecmp-report.json"] + out + ["-"],
+                  data)
+        if to_file:  # no file unless it succeeded; then the whole output
+            have = os.path.exists("pipecmp-out.csv")
+            if have:
+                with open("pipecmp-out.csv", "rb") as f:
+                    got = (got[0], f.read(), got[2])
+                os.unlink("pipecmp-out.csv")
+            if have != (got[0] == 0):
+                got = ("output file %s after exit %s" % ("left" if have else "missing", got[0]), got[1], got[2])
         try:
             with open("pipecmp-report.json") as f:
                 piped += json.load(f).get("cpu", {}).get("input_read_by") == "workers (pipe)"
