@@ -149,12 +149,25 @@ mr_status mr_feed_finish(mr_stream *r, mr_feed *f, size_t got, int *eof, mr_erro
     return st;
 }
 
+/* Read the pipe to its end and drop what comes: the calling thread may be
+ * moving into it still, and a pipe closed under it would raise SIGPIPE in a
+ * host that does not ignore it. */
+static void drain(int fd)
+{
+    char sink[4096];
+    ssize_t n;
+    while ((n = read(fd, sink, sizeof sink)) > 0 || (n < 0 && errno == EINTR))
+        ;
+}
+
 /* Read the block out of its pipe, to its end, into s->in + HEADROOM. */
 static mr_status take_block(const mr_feed *f, mr_slot *s, mr_error *err)
 {
     s->raw_len = 0;
-    if (mr_buf_grow(&s->in, &s->in_cap, HEADROOM + f->block + 1) != 0)
+    if (mr_buf_grow(&s->in, &s->in_cap, HEADROOM + f->block + 1) != 0) {
+        drain(s->feed_fd);
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
+    }
     for (;;) {
         const ssize_t n = read(s->feed_fd, s->in + HEADROOM + s->raw_len, f->block + 1 - s->raw_len);
         if (n == 0)
