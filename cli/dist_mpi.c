@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,13 +387,31 @@ static struct mpi_part {
     char *tmp;                /* the temporary file's name, on every rank */
     at_writer aw;
     uint64_t spilled_before;  /* spill bytes of the ranks before */
+    uint64_t part_len;        /* --resume: the bytes of this rank's part file */
+    uint64_t total_len;       /* --resume: of all the parts */
+    int own_rc;               /* this rank's code before the job agreed on the run's */
     mr_column_stats *cols;    /* rank 0: the columns' counters merged in rank order */
 } mp = { .sp = { .fd = -1 }, .aw = { MPI_FILE_NULL, 0 } };
 
 static int mpi_agree(cli_run *r, int rc, int *who)
 {
     (void)r;
+    if (who)
+        mp.own_rc = rc;
     return agree_who(rc, &mp.cap, who);
+}
+
+/* One line on the real stderr, now (not captured): "mars-replay: [rank R of N: ]..." */
+__attribute__((format(printf, 2, 3))) static void say(int with_rank, const char *fmt, ...)
+{
+    FILE *f = mp.cap.saved ? mp.cap.saved : stderr;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(f, "mars-replay: %s%s", with_rank ? rank_label() : "", with_rank ? ": " : "");
+    vfprintf(f, fmt, ap);
+    fputc('\n', f);
+    fflush(f);
+    va_end(ap);
 }
 
 /* One job or separate commands? mpirun used as a plain launcher of
@@ -486,8 +506,53 @@ static int mpi_plan(cli_run *r, int rc)
     mp.npy_out = j->dist.out_fmt == MR_FMT_NPY && j->mode != MR_MODE_CHECK;
     if (r->rank > 0)
         mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
-    if (mp.npy_out)
+    if (mp.npy_out && !(j->resume && r->rank == 0)) /* --resume: rank 0's part is the .npy's start */
         mr_options_set_int(j->opt, MR_OPT_OUTPUT_FORMAT, MR_FMT_F64);
+    return rc;
+}
+
+/* --resume: every rank writes its part to a resumable file of its own beside
+ * the output (not $TMPDIR: a requeued job may run the rank on another node),
+ * with its own journal: rank 0 the output's own temporary file, rank K > 0
+ * that of "OUTPUT.rank-K". At the end the parts are copied after rank 0's. */
+static int resume_open_parts(cli_run *r)
+{
+    const cli_job *j = r->job;
+    char part[4096];
+    snprintf(part, sizeof part, "%s.rank-%d", j->output, r->rank);
+    int rc = cli_output_open_resumable(&r->out, r->rank == 0 ? j->output : part);
+    rc = agree(rc, &mp.cap);
+    if (rc)
+        return rc;
+    if (r->rank == 0)
+        resume_remove_parts(j->output, (unsigned)r->size); /* of a job of more ranks */
+    r->io.write = cli_write;
+    r->io.pwrite = cli_pwrite;
+    r->io.write_cookie = &r->out;
+    r->io.sink = j->output;
+    r->io.write_any_order = 1; /* removed unless the job succeeds or stops resumably */
+    rc = cli_resume_open(r, r->rank == 0 || !mp.npy_out ? j->dist.out_fmt : MR_FMT_F64, 1);
+    /* one line for the job: the first rank that could not resume says why, rank 0 what is kept */
+    int mine = r->jr.why ? r->rank : r->size, first = r->size;
+    MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    uint64_t kept[3] = { (uint64_t)r->jr.resumed, r->jr.resumed ? r->jr.start.rows - r->jr.part_rows0 : 0,
+                         r->jr.start.out_off }, sum[3] = { 0, 0, 0 };
+    MPI_CHECK(MPI_Reduce(kept, sum, 3, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
+    if (j->verbose >= 0 && first == r->rank && rc == 0)
+        say(1, "%s: cannot resume: %s; starting over", j->output, r->jr.why);
+    if (j->verbose >= 0 && r->rank == 0 && sum[0])
+        say(0, "%s: resuming: %" PRIu64 " of %d ranks continue their parts (%" PRIu64 " rows, %" PRIu64
+            " output bytes kept)", j->output, sum[0], r->size, sum[1], sum[2]);
+    rc = agree(rc, &mp.cap);
+    if (rc == 0) { /* the name of the job's output, for the assembly and the watchdog */
+        int plen = r->rank == 0 ? (int)strlen(r->out.tmp) + 1 : 0;
+        MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        mp.tmp = r->rank == 0 ? r->out.tmp : malloc((size_t)plen);
+        if (!mp.tmp)
+            MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
+        MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        mp.to_file = 1;
+    }
     return rc;
 }
 
@@ -497,6 +562,8 @@ static int mpi_output_open(cli_run *r, int rc)
     rc = agree(rc, &mp.cap);
     if (rc)
         return rc;
+    if (j->resume)
+        return resume_open_parts(r);
     /* rank 0 owns the output: a temporary file beside it, or stdout; no
      * terminal check: launchers hand rank 0 a pseudo-terminal for the stdout
      * they forward, whatever the user redirected it to */
@@ -550,7 +617,11 @@ static int mpi_output_open(cli_run *r, int rc)
 static void mpi_combine(cli_run *r)
 {
     const mr_run_stats *st = &r->stats;
-    uint64_t mine[3] = { st->rows_in, r->plan.fmt == MR_FMT_CSV ? st->lines_in : 0, mp.sp.len };
+    struct stat ps;
+    if (r->job->resume && r->out.fd >= 0 && fstat(r->out.fd, &ps) == 0)
+        mp.part_len = (uint64_t)ps.st_size; /* rank 0's: the .npy header and its rows included */
+    uint64_t mine[3] = { st->rows_in, r->plan.fmt == MR_FMT_CSV ? st->lines_in : 0,
+                         r->job->resume ? mp.part_len : mp.sp.len };
     uint64_t before[3] = { 0, 0, 0 };
     MPI_CHECK(MPI_Exscan(mine, before, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
     if (r->rank == 0)
@@ -578,9 +649,11 @@ static void mpi_combine(cli_run *r)
         MPI_Type_free(&t);
         free(none);
     }
-    uint64_t local[5] = { st->rows_in, st->rows_out, st->bytes_in, st->bytes_out, (uint64_t)st->last_record_unterminated };
-    uint64_t tot[5] = { 0 };
-    MPI_CHECK(MPI_Allreduce(local, tot, 5, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    uint64_t local[6] = { st->rows_in, st->rows_out, st->bytes_in, st->bytes_out,
+                          (uint64_t)st->last_record_unterminated, mp.part_len };
+    uint64_t tot[6] = { 0 };
+    MPI_CHECK(MPI_Allreduce(local, tot, 6, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    mp.total_len = tot[5];
     r->totals = *st;
     r->totals.rows_in = tot[0];
     r->totals.rows_out = tot[1];
@@ -589,6 +662,49 @@ static void mpi_combine(cli_run *r)
     r->totals.last_record_unterminated = tot[4] != 0; /* only the last part can end without one */
     r->totals.columns = mp.cols;
     r->last_row = tot[0];
+}
+
+/* --resume: the job succeeded: the parts after rank 0's, the .npy header
+ * of all the rows, the rename; then the parts and journals go. It stopped
+ * for a signal on every failing rank: everything stays for a rerun. Any
+ * other failure is for good (a rerun would meet it again): everything goes. */
+static int resume_assemble(cli_run *r, int rc)
+{
+    const cli_job *j = r->job;
+    const int rank = r->rank;
+    int hard = mp.own_rc && !r->stopped, any_hard = 0;
+    MPI_CHECK(MPI_Allreduce(&hard, &any_hard, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    rc = resume_finish(&r->jr, &r->out, &r->rs, r->stats.rows_out, rc); /* the committer stops */
+    rc = agree(rc, &mp.cap);
+    if (rc == 0 && !mp.tmp)
+        rc = MR_EXIT_INTERNAL;
+    if (rc == 0) {
+        spill part = { .fd = r->out.fd, .len = rank == 0 ? 0 : mp.part_len }; /* rank 0's is in place */
+        rc = write_collective(mp.tmp, mp.spilled_before, &part, mp.buf);
+        if (rc == 0 && rank == 0 && mp.npy_out) { /* its header counted rank 0's rows only */
+            unsigned char h[256];
+            const size_t nvals = j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 1;
+            const size_t hl = mr_npy_output_header(h, sizeof h, 0, nvals, j->mode);
+            const uint64_t rows = (mp.total_len - hl) / (nvals * 8);
+            if (mr_npy_output_header(h, sizeof h, rows, nvals, j->mode) != hl ||
+                pwrite(r->out.fd, h, hl, 0) != (ssize_t)hl)
+                rc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
+        }
+        rc = agree(rc, &mp.cap);
+        if (rank == 0 && rc == 0)
+            rc = cli_output_commit(&r->out);
+        MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        any_hard = rc != 0;
+    }
+    if (rc == 0 || any_hard) {
+        journal_remove(&r->jr);
+        cli_output_abort(&r->out); /* a part, or rank 0's output after a failure */
+    } else {
+        if (mp.own_rc == 0 && r->ran)
+            journal_flush(&r->jr); /* this part is done: a rerun skips it */
+        cli_output_keep(&r->out);
+    }
+    return rc;
 }
 
 static int mpi_output_finish(cli_run *r, int rc)
@@ -606,7 +722,9 @@ static int mpi_output_finish(cli_run *r, int rc)
     if (rc == 0 && mp.npy_out)
         head_len = mr_npy_output_header(head, sizeof head, r->totals.rows_out, mr_model_n_terms(r->m), j->mode);
     const double t0 = cli_now();
-    if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */
+    if (j->resume) {
+        rc = resume_assemble(r, rc);
+    } else if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */
         int hrc = 0;
         if (rc == 0 && rank == 0 && head_len && cli_pwrite(&r->out, head, head_len, 0) != 0)
             hrc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
@@ -670,6 +788,9 @@ static int mpi_final(cli_run *r, int rc)
 
 static void mpi_release(cli_run *r)
 {
+    journal_free(&r->jr);
+    free(r->resume_opts);
+    r->resume_opts = NULL;
     if (r->rank != 0)
         free(mp.tmp);
     mp.tmp = NULL;
