@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +376,210 @@ static int write_collective(const char *tmp, uint64_t offset, spill *sp, char *b
     return rc;
 }
 
+/* ---- the watchdog: a peer that stops (a lost node, a killed or frozen
+ * rank) fails the job within --peer-timeout seconds, naming it, instead of
+ * leaving the others blocked in MPI until the launcher gives up ----
+ *
+ * Every rank's thread rewrites a small heartbeat file beside the job's
+ * output (.NAME.alive.TAG.R, TAG rank 0's for this job: the directory
+ * every rank must see for the output anyway), from the planning on,
+ * several times per timeout, and watches the file of the rank before it in
+ * the ring (R-1, rank 0 watches the last): each rank is watched once, so one
+ * line is said per lost rank and the file system sees two small operations
+ * per rank and beat. The content changes every beat; what counts is when
+ * the watcher saw it change, on its own monotonic clock (no clock skew
+ * between nodes). A rank that finishes removes its file: a missing file is
+ * a peer that is done, a stale one a peer that stopped. Files, not sockets:
+ * no port, address or firewall to get right, and no MPI call, since the
+ * MPI runtime is what hangs. */
+typedef struct watchdog {
+    pthread_t thread;
+    int started, quit;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    double timeout, period;
+    int resume;
+    char *tmp;                /* the job's temporary output, once open (atomic) */
+    char *stem;               /* DIR/.NAME.alive.TAG */
+    char *mine, *peer;        /* heartbeat files: this rank's, the watched rank's */
+    int peer_rank;
+    char peer_host[65];
+    unsigned long beats;
+} watchdog;
+
+static watchdog wd;
+
+static char *alive_path(const char *stem, int rank)
+{
+    const size_t n = strlen(stem) + 32;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s.%d", stem, rank);
+    return p;
+}
+
+/* The first beat creates the file; later ones only rewrite it, so that a
+ * file removed by a rank that declared the job lost is not made again. */
+static void beat(watchdog *w)
+{
+    char buf[160];
+    const int n = snprintf(buf, sizeof buf, "rank %d of %d on %s, pid %ld, beat %lu\n", world_rank, world_size,
+                           world_host, (long)getpid(), ++w->beats);
+    const int fd = open(w->mine, O_WRONLY | O_TRUNC | O_CLOEXEC | (w->beats == 1 ? O_CREAT : 0), 0666);
+    if (fd >= 0) {
+        if (write(fd, buf, (size_t)n) < 0) { /* a missed beat is a late one: the next may do */
+        }
+        close(fd);
+    }
+}
+
+/* The watched file's content (a beat), or "" when it is not there. */
+static void read_peer(const watchdog *w, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const int fd = open(w->peer, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    const ssize_t n = read(fd, buf, cap - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+}
+
+/* The watched rank stopped: one line, no output left (or the parts kept
+ * for --resume), and the whole job goes. */
+static void peer_lost(watchdog *w)
+{
+    char line[512];
+    const int n = snprintf(line, sizeof line,
+                           "mars-replay: rank %d of %d on %s stopped (no heartbeat for %.0f s): the job fails, %s\n",
+                           w->peer_rank, world_size, w->peer_host, w->timeout,
+                           w->resume ? "its parts and journals are kept: rerun with --resume to continue"
+                                     : "no output written");
+    const char *tmp = __atomic_load_n(&w->tmp, __ATOMIC_ACQUIRE);
+    if (!w->resume && tmp)
+        unlink(tmp);
+    for (int k = 0; k < world_size; k++) { /* the launcher kills the others: their beats go too */
+        char *p = alive_path(w->stem, k);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    if (write(STDERR_FILENO, line, (size_t)n) < 0) { /* nothing more to do */
+    }
+    MPI_Abort(MPI_COMM_WORLD, MR_EXIT_PEER); /* the launcher ends every rank */
+    _exit(MR_EXIT_PEER);
+}
+
+static void *watch(void *arg)
+{
+    watchdog *w = arg;
+    char last[160] = "", now_s[160];
+    double changed = cli_now(), prev = changed;
+    int watching = 1;
+    pthread_mutex_lock(&w->mu);
+    while (!w->quit) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        const double t = (double)until.tv_nsec * 1e-9 + w->period;
+        until.tv_sec += (time_t)t;
+        until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+        pthread_cond_timedwait(&w->wake, &w->mu, &until);
+        if (w->quit)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        beat(w);
+        const double now = cli_now();
+        if (now - prev > w->timeout / 2)
+            changed = now; /* this rank was not running (stopped, swapped out): it cannot judge */
+        prev = now;
+        if (watching) {
+            read_peer(w, now_s, sizeof now_s);
+            if (!now_s[0])
+                watching = 0; /* removed: the peer is done */
+            else if (strcmp(now_s, last) != 0)
+                changed = now, snprintf(last, sizeof last, "%s", now_s);
+            else if (now - changed >= w->timeout)
+                peer_lost(w);
+        }
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the watchdog of a job writing -o FILE (on every rank, after the
+ * same collectives). The first beat is written before the neighbours' host
+ * names are exchanged, so that every watched file exists once this returns
+ * (a missing one means a peer that is done). */
+static void watchdog_start(const cli_job *j)
+{
+    if (j->peer_timeout <= 0 || world_size < 2 || !j->output || j->mode == MR_MODE_CHECK || wd.started)
+        return;
+    unsigned long long tag = ((unsigned long long)getpid() << 32) ^ (unsigned long long)(cli_now() * 1e6);
+    MPI_CHECK(MPI_Bcast(&tag, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD));
+    wd.timeout = (double)j->peer_timeout;
+    wd.period = wd.timeout / 5 < 2 ? wd.timeout / 5 : 2;
+    wd.resume = j->resume;
+    char *d = strdup(j->output), *b = strdup(j->output);
+    const size_t n = strlen(j->output) + 64;
+    wd.stem = d && b ? malloc(n) : NULL;
+    if (wd.stem)
+        snprintf(wd.stem, n, "%s/.%s.alive.%llx", dirname(d), basename(b), tag);
+    free(d);
+    free(b);
+    wd.peer_rank = (world_rank + world_size - 1) % world_size;
+    wd.mine = wd.stem ? alive_path(wd.stem, world_rank) : NULL;
+    wd.peer = wd.stem ? alive_path(wd.stem, wd.peer_rank) : NULL;
+    int ok = wd.mine && wd.peer;
+    if (ok) {
+        beat(&wd);
+        /* the launcher ends the job with SIGTERM: this rank's beat goes, and
+         * the one it watches (a killed peer cannot remove its own) */
+        cli_remove_on_signal(wd.mine, wd.peer);
+    }
+    MPI_CHECK(MPI_Sendrecv(world_host, (int)sizeof world_host, MPI_CHAR, (world_rank + 1) % world_size, TAG_GO,
+                           wd.peer_host, (int)sizeof wd.peer_host, MPI_CHAR, wd.peer_rank, TAG_GO, MPI_COMM_WORLD,
+                           MPI_STATUS_IGNORE));
+    wd.peer_host[sizeof wd.peer_host - 1] = '\0';
+    pthread_mutex_init(&wd.mu, NULL);
+    pthread_cond_init(&wd.wake, NULL);
+    wd.started = ok && pthread_create(&wd.thread, NULL, watch, &wd) == 0;
+    if (!wd.started) { /* no watchdog: the launcher's own handling, as before */
+        pthread_mutex_destroy(&wd.mu);
+        pthread_cond_destroy(&wd.wake);
+    }
+}
+
+/* The job's temporary output exists: a lost peer removes it. */
+static void watchdog_output(const char *tmp)
+{
+    if (wd.started && !wd.tmp)
+        __atomic_store_n(&wd.tmp, strdup(tmp), __ATOMIC_RELEASE);
+}
+
+/* This rank is done (or fails by itself): no more beats, its file goes. */
+static void watchdog_stop(void)
+{
+    if (wd.started) {
+        pthread_mutex_lock(&wd.mu);
+        wd.quit = 1;
+        pthread_cond_signal(&wd.wake);
+        pthread_mutex_unlock(&wd.mu);
+        pthread_join(wd.thread, NULL);
+        pthread_mutex_destroy(&wd.mu);
+        pthread_cond_destroy(&wd.wake);
+        wd.started = 0;
+    }
+    if (wd.mine)
+        unlink(wd.mine);
+    cli_remove_on_signal(NULL, NULL);
+    free(wd.tmp);
+    free(wd.stem);
+    free(wd.mine);
+    free(wd.peer);
+    memset(&wd, 0, sizeof wd);
+}
+
 /* ---- the MPI spread (job.h): one part per rank ---- */
 
 static struct mpi_part {
@@ -458,6 +664,7 @@ static int mpi_plan(cli_run *r, int rc)
     rc = agree(same_job(r), &mp.cap);
     if (rc)
         return rc;
+    watchdog_start(j); /* from here on, every step may wait for every rank */
     r->partitioned = 1;
     r->progress_to = mp.cap.saved ? mp.cap.saved : stderr;
     if (r->in.size < 0) {
@@ -552,6 +759,7 @@ static int resume_open_parts(cli_run *r)
             MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
         MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
         mp.to_file = 1;
+        watchdog_output(mp.tmp);
     }
     return rc;
 }
@@ -582,6 +790,7 @@ static int mpi_output_open(cli_run *r, int rc)
         if (!mp.tmp)
             MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
         MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        watchdog_output(mp.tmp);
     }
     /* binary rows to binary output in a file: every rank knows its byte
      * range in advance and writes it in place, no spill (the same decision
@@ -759,6 +968,7 @@ static int mpi_output_finish(cli_run *r, int rc)
             MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
         }
     }
+    watchdog_stop(); /* the output is renamed or removed: nothing left to wait for */
     capture_end(&mp.cap);
     if (rank == 0 && rc == 0 && mp.cap.buf && *mp.cap.buf)
         capture_print(&mp.cap, 0); /* a commit error printed on rank 0 */
@@ -788,6 +998,7 @@ static int mpi_final(cli_run *r, int rc)
 
 static void mpi_release(cli_run *r)
 {
+    watchdog_stop();
     journal_free(&r->jr);
     free(r->resume_opts);
     r->resume_opts = NULL;
