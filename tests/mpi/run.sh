@@ -59,9 +59,9 @@ want_ours_line() { # exactly one line of ours, matching $1
     [ "$n" = 1 ] || { echo "expected one mars-replay line, found $n: $(peek "$W/ours" 400)"; return 1; }
     grep -Eq -- "$1" "$W/ours" || { echo "stderr does not match /$1/: $(peek "$W/ours" 300)"; return 1; }
 }
-no_tmp_left() {
+no_tmp_left() { # nor the ranks' heartbeat files (the watchdog's)
     local left
-    left=$(find . -maxdepth 1 -name '.*.tmp.*' | head -3)
+    left=$(find . -maxdepth 1 \( -name '.*.tmp.*' -o -name '.*.alive.*' \) | head -3)
     [ -z "$left" ] || { echo "temporary files left: $left"; return 1; }
 }
 
@@ -543,6 +543,77 @@ mpi_resume_usage() { # stdout: refused on every rank before anything is written
     want_rc 2 && want_ours_line 'needs -o FILE' && want_no_out
 }
 t "mpi/resume/usage-stdout" mpi_resume_usage
+
+# ---- the watchdog: a rank that stops fails the job within --peer-timeout, naming it ----
+# pid_of_rank JOB K: the pid of rank K of the job started by rs_start/peer_start
+pid_of_rank() {
+    local p
+    for p in $(rs_ranks "$1"); do
+        grep -qz "^OMPI_COMM_WORLD_RANK=$2\$" "/proc/$p/environ" 2>/dev/null && echo "$p"
+    done
+}
+# peer_stop SIG INPUT ARGS...: mpirun -n 3 ARGS, every rank held at its $STALL_AT-th (default
+# 6th) read of INPUT (stall_read.c); rank 1 gets SIG there, then the others go on (into
+# waiting for it)
+peer_stop() {
+    local sig=$1 input=$2 i p
+    shift 2
+    [ -f "$STALL_SO" ] || { echo "no shim $STALL_SO"; return 1; }
+    mkdir -p st
+    setsid timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe -x LD_PRELOAD="$STALL_SO" \
+        -x MR_TEST_STALL_PATH="$(basename "$input")" -x MR_TEST_STALL_DIR="$PWD/st" -x MR_TEST_STALL_AT="${STALL_AT:-6}" \
+        "$BIN" "$@" >/dev/null 2>"$W/err" </dev/null &
+    JOB=$!
+    for ((i = 0; i < 600; i++)); do [ "$(ls st | wc -l)" -ge 3 ] && break; sleep 0.05; done
+    p=$(pid_of_rank "$JOB" 1)
+    [ "$(ls st | wc -l)" -ge 3 ] && [ -n "$p" ] || { kill -9 $(rs_ranks "$JOB") "$JOB"; echo "the ranks did not all reach their part: $(ls st)"; return 1; }
+    T0=$(date +%s)
+    kill -s "$sig" "$p"
+    touch st/go
+    rs_wait
+    T1=$(date +%s)
+    rm -rf st
+}
+
+# rank 1 frozen (SIGSTOP: a node that stopped answering): without the watchdog the others wait
+# in MPI for ever; with --peer-timeout 3 rank 2 says so within seconds, exit 8, no output
+peer_frozen() {
+    printf 'old\n' >keep.csv
+    peer_stop STOP "$RS_BIG" predict -m "$NUM_MODEL" -@ 1 --peer-timeout 3 -o keep.csv "$RS_BIG" || return 1
+    want_rc 8 && want_ours_line '^mars-replay: rank 1 of 3 on [^ ]+ stopped \(no heartbeat for 3 s\): the job fails, no output written$' || return 1
+    [ $((T1 - T0)) -le 20 ] || { echo "detected after $((T1 - T0)) s"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left
+}
+t "mpi/watchdog/rank-frozen-fails-naming-it" peer_frozen
+
+# the same under --resume, held inside the replay (.npy input: no CSV scan before it; the
+# journal's hash of the first MiB takes 16 reads): the parts and journals stay, and the rerun
+# continues them
+peer_frozen_resume() {
+    STALL_AT=24 peer_stop STOP "$RS_NPY" predict -m "$NUM_MODEL" -@ 1 --peer-timeout 3 --resume --resume-every 64K --chunk-rows 20000 -O f64 -o out.f64 "$RS_NPY" || return 1
+    want_rc 8 && want_ours_line '^mars-replay: rank 1 of 3 on [^ ]+ stopped \(no heartbeat for 3 s\): the job fails, its parts and journals are kept: rerun with --resume to continue$' || return 1
+    want_absent out.f64 && no_tmp_left && want_exists .out.f64.rank-2.resume.journal || return 1
+    r mpir 3 predict -m "$NUM_MODEL" -O f64 -o out.f64 --resume "$RS_NPY"
+    want_rc 0 && want_ours_line 'resuming: [23] of 3 ranks continue their parts' && want_same out.f64 "$SHARED/resume_ref_npyin.f64" && rs_left
+}
+t "mpi/watchdog/rank-frozen-resume-then-rerun" peer_frozen_resume
+
+# rank 1 killed: mpirun sees it first and ends the job (its message names the rank and node);
+# no output, and no heartbeat file left (the killed rank's is removed by the rank watching it)
+peer_killed() {
+    printf 'old\n' >keep.csv
+    peer_stop KILL "$RS_BIG" predict -m "$NUM_MODEL" -@ 1 --peer-timeout 3 -o keep.csv "$RS_BIG" || return 1
+    [ "$RC" != 0 ] || { echo "the job succeeded"; return 1; }
+    grep -Eq 'rank 1 .*(exited on signal 9|stopped \(no heartbeat)' "$W/err" || { echo "stderr: $(peek "$W/err" 400)"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left
+}
+t "mpi/watchdog/rank-killed-no-output-no-heartbeat-left" peer_killed
+
+peer_timeout_usage() {
+    r mr predict -m "$NUM_MODEL" --peer-timeout soon -o x.csv "$NUM"
+    want_rc 2 && want_err_line 'peer-timeout: expected a whole number of seconds' && want_absent x.csv
+}
+t "mpi/watchdog/usage" peer_timeout_usage
 
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]
