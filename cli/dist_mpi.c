@@ -68,13 +68,17 @@ typedef struct capture {
     size_t len;
 } capture;
 
+static FILE *real_stderr; /* while stderr is captured: for lines that cannot wait */
+
 static void capture_begin(capture *c)
 {
     fflush(stderr);
     c->saved = stderr;
     c->mem = open_memstream(&c->buf, &c->len);
-    if (c->mem)
+    if (c->mem) {
+        real_stderr = c->saved;
         stderr = c->mem;
+    }
 }
 
 static void capture_end(capture *c)
@@ -82,6 +86,7 @@ static void capture_end(capture *c)
     if (c->mem) {
         fflush(c->mem);
         stderr = c->saved;
+        real_stderr = NULL;
         fclose(c->mem);
         c->mem = NULL;
     }
@@ -113,12 +118,17 @@ static void capture_free(capture *c)
     c->len = 0;
 }
 
+static void watchdog_forget(void);
+
+/* An MPI call failed (a peer's connection broke, ...): the line now, not
+ * captured, and the whole job goes (the launcher ends the other ranks). */
 static void mpi_fail(const char *what, int code)
 {
     char s[MPI_MAX_ERROR_STRING];
     int n = 0;
     MPI_Error_string(code, s, &n);
-    fprintf(stderr, "mars-replay: %s: %s failed: %.*s\n", rank_label(), what, n, s);
+    fprintf(real_stderr ? real_stderr : stderr, "mars-replay: %s: %s failed: %.*s\n", rank_label(), what, n, s);
+    watchdog_forget();
     MPI_Abort(MPI_COMM_WORLD, MR_EXIT_MPI);
 }
 
@@ -381,7 +391,9 @@ static int write_collective(const char *tmp, uint64_t offset, spill *sp, char *b
  * leaving the others blocked in MPI until the launcher gives up ----
  *
  * Every rank's thread rewrites a small heartbeat file beside the job's
- * output (.NAME.alive.TAG.R, TAG rank 0's for this job: the directory
+ * output (.NAME.alive.TAG.R, TAG rank 0's for this job; with --resume,
+ * which locks the output to one job, .NAME.resume.alive.R, so that a rerun
+ * reuses and removes those of a job that was killed whole: the directory
  * every rank must see for the output anyway), from the planning on,
  * several times per timeout, and watches the file of the rank before it in
  * the ring (R-1, rank 0 watches the last): each rank is watched once, so one
@@ -524,7 +536,7 @@ static void watchdog_start(const cli_job *j)
     const size_t n = strlen(j->output) + 64;
     wd.stem = d && b ? malloc(n) : NULL;
     if (wd.stem)
-        snprintf(wd.stem, n, "%s/.%s.alive.%llx", dirname(d), basename(b), tag);
+        snprintf(wd.stem, n, wd.resume ? "%s/.%s.resume.alive" : "%s/.%s.alive.%llx", dirname(d), basename(b), tag);
     free(d);
     free(b);
     wd.peer_rank = (world_rank + world_size - 1) % world_size;
@@ -555,6 +567,16 @@ static void watchdog_output(const char *tmp)
 {
     if (wd.started && !wd.tmp)
         __atomic_store_n(&wd.tmp, strdup(tmp), __ATOMIC_RELEASE);
+}
+
+/* This rank leaves at once (MPI_Abort): its heartbeat goes, and the one it
+ * watches (the peer may be the reason, killed, unable to remove its own). */
+static void watchdog_forget(void)
+{
+    if (wd.mine)
+        unlink(wd.mine);
+    if (wd.peer)
+        unlink(wd.peer);
 }
 
 /* This rank is done (or fails by itself): no more beats, its file goes. */

@@ -202,7 +202,7 @@ static int resume_open(cli_run *r)
 {
     const cli_job *j = r->job;
     if (r->out.tmp && !j->dist.shard)
-        resume_remove_parts(j->output, 1); /* the parts of an MPI job: its rank 0's journal says why not */
+        resume_remove_parts(j->output, 0); /* the parts of an MPI job: its rank 0's journal says why not */
     return cli_resume_open(r, j->dist.out_fmt, j->verbose < 0);
 }
 

@@ -460,8 +460,11 @@ void resume_remove_parts(const char *output, unsigned from)
     DIR *dir = d && b ? opendir(dirname(d)) : NULL;
     if (dir) {
         char prefix[4096];
-        snprintf(prefix, sizeof prefix, ".%s.rank-", basename(b));
-        const size_t pl = strlen(prefix);
+        const char *base = basename(b);
+        char beat[4096];
+        snprintf(prefix, sizeof prefix, ".%s.rank-", base);
+        snprintf(beat, sizeof beat, ".%s.resume.alive.", base);
+        const size_t pl = strlen(prefix), bl = strlen(beat);
         const struct dirent *e;
         while ((e = readdir(dir)) != NULL) {
             char *end = NULL;
@@ -470,6 +473,13 @@ void resume_remove_parts(const char *output, unsigned from)
             const unsigned long k = strtoul(e->d_name + pl, &end, 10);
             if (k >= from && (strcmp(end, ".resume") == 0 || strcmp(end, ".resume.journal") == 0 ||
                               strcmp(end, ".resume.journal.new") == 0))
+                unlinkat(dirfd(dir), e->d_name, 0);
+        }
+        rewinddir(dir); /* the ranks' heartbeats (dist_mpi.c) */
+        while ((e = readdir(dir)) != NULL) {
+            char *end = NULL;
+            if (strncmp(e->d_name, beat, bl) == 0 && isdigit((unsigned char)e->d_name[bl]) &&
+                strtoul(e->d_name + bl, &end, 10) >= from && !*end)
                 unlinkat(dirfd(dir), e->d_name, 0);
         }
         closedir(dir);

@@ -116,8 +116,9 @@ typedef struct resume_spec {
 
 /* The parts of an MPI job's --resume run: rank K > 0 writes its part to
  * the resumable output of path "OUTPUT.rank-K" (.OUTPUT.rank-K.resume,
- * with its own journal). Remove those of ranks >= from (a job of more ranks
- * before this one; from 1: a single process). */
+ * with its own journal), and every rank its heartbeat to
+ * .OUTPUT.resume.alive.K. Remove those of ranks >= from (a job of more
+ * ranks before this one; from 0: a single process). */
 void resume_remove_parts(const char *output, unsigned from);
 
 /* After the output (cli_output_open_resumable) and the part's plan: load a
