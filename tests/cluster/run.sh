@@ -273,13 +273,13 @@ slurm_mpi_resume() {
     wait $job
     [ "$(cat srun.rc)" = 143 ] || { echo "srun exit status $(cat srun.rc), expected 143: $(peek srun.err 400)"; return 1; }
     grep '^mars-replay: ' srun.err >ours
-    [ "$(wc -l <ours)" = 1 ] && grep -Eq '^mars-replay: rank [0-5] of 6 on n[1-3]: out\.csv: stopped by signal 15 after [0-9]+ commits?: rerun with --resume' ours ||
+    [ "$(wc -l <ours)" = 1 ] && grep -Eq '^mars-replay: rank [0-5] of 6 on n[1-3]: [^ ]*/out\.csv: stopped by signal 15 after [0-9]+ commits?: rerun with --resume' ours ||
         { echo "stderr: $(peek srun.err 600)"; return 1; }
     want_absent out.csv && want_exists .out.csv.resume.journal && want_exists .out.csv.rank-5.resume.journal || return 1
     r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 --distribution=cyclic "$BIN" predict -m "$NUM_MODEL" --resume \
         --chunk-rows 2000 -o "$PWD/out.csv" --report "$PWD/rep.json" "$NUM"
     want_rc 0 || return 1
-    grep -Eq '^mars-replay: out\.csv: resuming: 6 of 6 ranks continue their parts \([1-9][0-9]* rows' "$W/err" || { echo "stderr: $(peek "$W/err" 400)"; return 1; }
+    grep -Eq '^mars-replay: [^ ]*/out\.csv: resuming: 6 of 6 ranks continue their parts \([1-9][0-9]* rows' "$W/err" || { echo "stderr: $(peek "$W/err" 400)"; return 1; }
     want_same out.csv "$SHARED/num.want" || return 1
     [ -z "$(find . -maxdepth 1 -name '.out.csv.*')" ] || { echo "left: $(ls -A)"; return 1; }
     jcheck rep.json "[k['host'] for k in j['ranks']] == ['n1', 'n2', 'n3', 'n1', 'n2', 'n3']"
