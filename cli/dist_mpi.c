@@ -12,6 +12,12 @@
  * ranks work and only the first failing rank prints its one line, with the
  * row and line numbers a single process would report.
  *
+ * With --resume every rank writes its part to a file of its own beside the
+ * output, with its journal (journal.h), and the parts are copied after rank
+ * 0's at the end; a rerun continues each part (resume_open_parts). From the
+ * planning on, a watchdog thread per rank fails the job, naming the rank
+ * and host, when a peer's heartbeat stops (--peer-timeout).
+ *
  * This file is the shared module mars-replay-mpi.so (built when meson finds
  * MPI), loaded by dist_mpi_loader.c only when MPI is wanted: a plain run
  * does not even map libmpi. */
@@ -758,7 +764,7 @@ static int resume_open_parts(cli_run *r)
     r->io.write = cli_write;
     r->io.pwrite = cli_pwrite;
     r->io.write_cookie = &r->out;
-    r->io.sink = j->output;
+    r->io.sink = r->rank == 0 || !r->out.tmp ? j->output : r->out.tmp; /* a write error names the part */
     r->io.write_any_order = 1; /* removed unless the job succeeds or stops resumably */
     rc = cli_resume_open(r, r->rank == 0 || !mp.npy_out ? j->dist.out_fmt : MR_FMT_F64, 1);
     /* one line for the job: the first rank that could not resume says why, rank 0 what is kept */

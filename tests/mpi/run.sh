@@ -445,10 +445,12 @@ mpi_resume_kill9() { # RANKS KILLS SEED
         sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
         kill -9 $(rs_ranks "$JOB") "$JOB" 2>/dev/null
         rs_wait
-        if [ -e out.csv ]; then # finished before the kill
-            want_same out.csv "$SHARED/resume_ref.csv" && rs_left || return 1
-            rm -f out.csv
-            continue
+        if [ -e out.csv ]; then # renamed before the kill: complete; a kill while the ranks were
+            want_same out.csv "$SHARED/resume_ref.csv" || return 1 # removing their parts leaves
+            if rs_left >/dev/null; then # them, and a rerun replaces the output and removes them
+                rm -f out.csv
+                continue
+            fi
         fi
         # rank 0's journal describes a prefix of its part, the output's start
         if [ -e .out.csv.resume.journal ]; then
