@@ -204,10 +204,16 @@ long cli_read_at(void *cookie, void *buf, size_t cap, uint64_t offset)
 static volatile sig_atomic_t have_tmp;
 static char tmp_for_signal[4096];
 
+/* Files that a signal removes too (an MPI rank's heartbeat, and the one it watches). */
+static volatile sig_atomic_t have_own;
+static char own_for_signal[2][4096];
+
 static void on_signal(int sig)
 {
     if (have_tmp)
         unlink(tmp_for_signal);
+    for (int i = 0; i < have_own; i++)
+        unlink(own_for_signal[i]);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -222,8 +228,11 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_stop(int sig)
 {
-    if (stop_signal && !(sig == SIGTERM && stop_signal == SIGTERM))
+    if (stop_signal && !(sig == SIGTERM && stop_signal == SIGTERM)) {
+        for (int i = 0; i < have_own; i++)
+            unlink(own_for_signal[i]);
         _exit(MR_EXIT_SIGNAL + stop_signal);
+    }
     stop_signal = sig;
 }
 
@@ -241,6 +250,21 @@ void cli_stop_on_signals(void)
 {
     for (size_t i = 0; i < sizeof terminating / sizeof *terminating; i++)
         signal(terminating[i], on_stop);
+}
+
+void cli_remove_on_signal(const char *a, const char *b)
+{
+    have_own = 0;
+    if (!a || !b || strlen(a) >= sizeof own_for_signal[0] || strlen(b) >= sizeof own_for_signal[0])
+        return;
+    strcpy(own_for_signal[0], a);
+    strcpy(own_for_signal[1], b);
+    have_own = 2;
+    for (size_t i = 0; i < sizeof terminating / sizeof *terminating; i++) {
+        struct sigaction sa;
+        if (sigaction(terminating[i], NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+            signal(terminating[i], on_signal); /* a --resume run's stop handler stays */
+    }
 }
 
 /* A name that denotes an already open file, not a place: write through it. */

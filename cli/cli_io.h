@@ -57,6 +57,9 @@ int cli_output_open_resumable(cli_output *out, const char *path);
  * committed chunk (cli_output_open_resumable does it too): a --resume run
  * calls it first, so that a signal during the planning is not fatal. */
 void cli_stop_on_signals(void);
+/* A terminating signal that ends the process removes the files a and b
+ * too (NULL: none any more); a --resume run's stop handler stays. */
+void cli_remove_on_signal(const char *a, const char *b);
 /* The signal that asked a resumable run to stop, or 0. */
 int cli_stop_signal(void);
 /* A stopped resumable run: close, keep the temporary file. */

@@ -12,6 +12,12 @@
  * ranks work and only the first failing rank prints its one line, with the
  * row and line numbers a single process would report.
  *
+ * With --resume every rank writes its part to a file of its own beside the
+ * output, with its journal (journal.h), and the parts are copied after rank
+ * 0's at the end; a rerun continues each part (resume_open_parts). From the
+ * planning on, a watchdog thread per rank fails the job, naming the rank
+ * and host, when a peer's heartbeat stops (--peer-timeout).
+ *
  * This file is the shared module mars-replay-mpi.so (built when meson finds
  * MPI), loaded by dist_mpi_loader.c only when MPI is wanted: a plain run
  * does not even map libmpi. */
@@ -19,6 +25,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +74,17 @@ typedef struct capture {
     size_t len;
 } capture;
 
+static FILE *real_stderr; /* while stderr is captured: for lines that cannot wait */
+
 static void capture_begin(capture *c)
 {
     fflush(stderr);
     c->saved = stderr;
     c->mem = open_memstream(&c->buf, &c->len);
-    if (c->mem)
+    if (c->mem) {
+        real_stderr = c->saved;
         stderr = c->mem;
+    }
 }
 
 static void capture_end(capture *c)
@@ -78,6 +92,7 @@ static void capture_end(capture *c)
     if (c->mem) {
         fflush(c->mem);
         stderr = c->saved;
+        real_stderr = NULL;
         fclose(c->mem);
         c->mem = NULL;
     }
@@ -109,12 +124,17 @@ static void capture_free(capture *c)
     c->len = 0;
 }
 
+static void watchdog_forget(void);
+
+/* An MPI call failed (a peer's connection broke, ...): the line now, not
+ * captured, and the whole job goes (the launcher ends the other ranks). */
 static void mpi_fail(const char *what, int code)
 {
     char s[MPI_MAX_ERROR_STRING];
     int n = 0;
     MPI_Error_string(code, s, &n);
-    fprintf(stderr, "mars-replay: %s: %s failed: %.*s\n", rank_label(), what, n, s);
+    fprintf(real_stderr ? real_stderr : stderr, "mars-replay: %s: %s failed: %.*s\n", rank_label(), what, n, s);
+    watchdog_forget();
     MPI_Abort(MPI_COMM_WORLD, MR_EXIT_MPI);
 }
 
@@ -372,6 +392,222 @@ static int write_collective(const char *tmp, uint64_t offset, spill *sp, char *b
     return rc;
 }
 
+/* ---- the watchdog: a peer that stops (a lost node, a killed or frozen
+ * rank) fails the job within --peer-timeout seconds, naming it, instead of
+ * leaving the others blocked in MPI until the launcher gives up ----
+ *
+ * Every rank's thread rewrites a small heartbeat file beside the job's
+ * output (.NAME.alive.TAG.R, TAG rank 0's for this job; with --resume,
+ * which locks the output to one job, .NAME.resume.alive.R, so that a rerun
+ * reuses and removes those of a job that was killed whole: the directory
+ * every rank must see for the output anyway), from the planning on,
+ * several times per timeout, and watches the file of the rank before it in
+ * the ring (R-1, rank 0 watches the last): each rank is watched once, so one
+ * line is said per lost rank and the file system sees two small operations
+ * per rank and beat. The content changes every beat; what counts is when
+ * the watcher saw it change, on its own monotonic clock (no clock skew
+ * between nodes). A rank that finishes removes its file: a missing file is
+ * a peer that is done, a stale one a peer that stopped. Files, not sockets:
+ * no port, address or firewall to get right, and no MPI call, since the
+ * MPI runtime is what hangs. */
+typedef struct watchdog {
+    pthread_t thread;
+    int started, quit;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    double timeout, period;
+    int resume;
+    char *tmp;                /* the job's temporary output, once open (atomic) */
+    char *stem;               /* DIR/.NAME.alive.TAG */
+    char *mine, *peer;        /* heartbeat files: this rank's, the watched rank's */
+    int peer_rank;
+    char peer_host[65];
+    unsigned long beats;
+} watchdog;
+
+static watchdog wd;
+
+static char *alive_path(const char *stem, int rank)
+{
+    const size_t n = strlen(stem) + 32;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s.%d", stem, rank);
+    return p;
+}
+
+/* The first beat creates the file; later ones only rewrite it, so that a
+ * file removed by a rank that declared the job lost is not made again. */
+static void beat(watchdog *w)
+{
+    char buf[160];
+    const int n = snprintf(buf, sizeof buf, "rank %d of %d on %s, pid %ld, beat %lu\n", world_rank, world_size,
+                           world_host, (long)getpid(), ++w->beats);
+    const int fd = open(w->mine, O_WRONLY | O_TRUNC | O_CLOEXEC | (w->beats == 1 ? O_CREAT : 0), 0666);
+    if (fd >= 0) {
+        if (write(fd, buf, (size_t)n) < 0) { /* a missed beat is a late one: the next may do */
+        }
+        close(fd);
+    }
+}
+
+/* The watched file's content (a beat), or "" when it is not there. */
+static void read_peer(const watchdog *w, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    const int fd = open(w->peer, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    const ssize_t n = read(fd, buf, cap - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+}
+
+/* The watched rank stopped: one line, no output left (or the parts kept
+ * for --resume), and the whole job goes. */
+static void peer_lost(watchdog *w)
+{
+    char line[512];
+    const int n = snprintf(line, sizeof line,
+                           "mars-replay: rank %d of %d on %s stopped (no heartbeat for %.0f s): the job fails, %s\n",
+                           w->peer_rank, world_size, w->peer_host, w->timeout,
+                           w->resume ? "its parts and journals are kept: rerun with --resume to continue"
+                                     : "no output written");
+    const char *tmp = __atomic_load_n(&w->tmp, __ATOMIC_ACQUIRE);
+    if (!w->resume && tmp)
+        unlink(tmp);
+    for (int k = 0; k < world_size; k++) { /* the launcher kills the others: their beats go too */
+        char *p = alive_path(w->stem, k);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    if (write(STDERR_FILENO, line, (size_t)n) < 0) { /* nothing more to do */
+    }
+    MPI_Abort(MPI_COMM_WORLD, MR_EXIT_PEER); /* the launcher ends every rank */
+    _exit(MR_EXIT_PEER);
+}
+
+static void *watch(void *arg)
+{
+    watchdog *w = arg;
+    char last[160] = "", now_s[160];
+    double changed = cli_now(), prev = changed;
+    int watching = 1;
+    pthread_mutex_lock(&w->mu);
+    while (!w->quit) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        const double t = (double)until.tv_nsec * 1e-9 + w->period;
+        until.tv_sec += (time_t)t;
+        until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
+        pthread_cond_timedwait(&w->wake, &w->mu, &until);
+        if (w->quit)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        beat(w);
+        const double now = cli_now();
+        if (now - prev > w->timeout / 2)
+            changed = now; /* this rank was not running (stopped, swapped out): it cannot judge */
+        prev = now;
+        if (watching) {
+            read_peer(w, now_s, sizeof now_s);
+            if (!now_s[0])
+                watching = 0; /* removed: the peer is done */
+            else if (strcmp(now_s, last) != 0)
+                changed = now, snprintf(last, sizeof last, "%s", now_s);
+            else if (now - changed >= w->timeout)
+                peer_lost(w);
+        }
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the watchdog of a job writing -o FILE (on every rank, after the
+ * same collectives). The first beat is written before the neighbours' host
+ * names are exchanged, so that every watched file exists once this returns
+ * (a missing one means a peer that is done). */
+static void watchdog_start(const cli_job *j)
+{
+    if (j->peer_timeout <= 0 || world_size < 2 || !j->output || j->mode == MR_MODE_CHECK || wd.started)
+        return;
+    unsigned long long tag = ((unsigned long long)getpid() << 32) ^ (unsigned long long)(cli_now() * 1e6);
+    MPI_CHECK(MPI_Bcast(&tag, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD));
+    wd.timeout = (double)j->peer_timeout;
+    wd.period = wd.timeout / 5 < 2 ? wd.timeout / 5 : 2;
+    wd.resume = j->resume;
+    char *d = strdup(j->output), *b = strdup(j->output);
+    const size_t n = strlen(j->output) + 64;
+    wd.stem = d && b ? malloc(n) : NULL;
+    if (wd.stem)
+        snprintf(wd.stem, n, wd.resume ? "%s/.%s.resume.alive" : "%s/.%s.alive.%llx", dirname(d), basename(b), tag);
+    free(d);
+    free(b);
+    wd.peer_rank = (world_rank + world_size - 1) % world_size;
+    wd.mine = wd.stem ? alive_path(wd.stem, world_rank) : NULL;
+    wd.peer = wd.stem ? alive_path(wd.stem, wd.peer_rank) : NULL;
+    int ok = wd.mine && wd.peer;
+    if (ok) {
+        beat(&wd);
+        /* the launcher ends the job with SIGTERM: this rank's beat goes, and
+         * the one it watches (a killed peer cannot remove its own) */
+        cli_remove_on_signal(wd.mine, wd.peer);
+    }
+    MPI_CHECK(MPI_Sendrecv(world_host, (int)sizeof world_host, MPI_CHAR, (world_rank + 1) % world_size, TAG_GO,
+                           wd.peer_host, (int)sizeof wd.peer_host, MPI_CHAR, wd.peer_rank, TAG_GO, MPI_COMM_WORLD,
+                           MPI_STATUS_IGNORE));
+    wd.peer_host[sizeof wd.peer_host - 1] = '\0';
+    pthread_mutex_init(&wd.mu, NULL);
+    pthread_cond_init(&wd.wake, NULL);
+    wd.started = ok && pthread_create(&wd.thread, NULL, watch, &wd) == 0;
+    if (!wd.started) { /* no watchdog: the launcher's own handling, as before */
+        pthread_mutex_destroy(&wd.mu);
+        pthread_cond_destroy(&wd.wake);
+    }
+}
+
+/* The job's temporary output exists: a lost peer removes it. */
+static void watchdog_output(const char *tmp)
+{
+    if (wd.started && !wd.tmp)
+        __atomic_store_n(&wd.tmp, strdup(tmp), __ATOMIC_RELEASE);
+}
+
+/* This rank leaves at once (MPI_Abort): its heartbeat goes, and the one it
+ * watches (the peer may be the reason, killed, unable to remove its own). */
+static void watchdog_forget(void)
+{
+    if (wd.mine)
+        unlink(wd.mine);
+    if (wd.peer)
+        unlink(wd.peer);
+}
+
+/* This rank is done (or fails by itself): no more beats, its file goes. */
+static void watchdog_stop(void)
+{
+    if (wd.started) {
+        pthread_mutex_lock(&wd.mu);
+        wd.quit = 1;
+        pthread_cond_signal(&wd.wake);
+        pthread_mutex_unlock(&wd.mu);
+        pthread_join(wd.thread, NULL);
+        pthread_mutex_destroy(&wd.mu);
+        pthread_cond_destroy(&wd.wake);
+        wd.started = 0;
+    }
+    if (wd.mine)
+        unlink(wd.mine);
+    cli_remove_on_signal(NULL, NULL);
+    free(wd.tmp);
+    free(wd.stem);
+    free(wd.mine);
+    free(wd.peer);
+    memset(&wd, 0, sizeof wd);
+}
+
 /* ---- the MPI spread (job.h): one part per rank ---- */
 
 static struct mpi_part {
@@ -385,13 +621,31 @@ static struct mpi_part {
     char *tmp;                /* the temporary file's name, on every rank */
     at_writer aw;
     uint64_t spilled_before;  /* spill bytes of the ranks before */
+    uint64_t part_len;        /* --resume: the bytes of this rank's part file */
+    uint64_t total_len;       /* --resume: of all the parts */
+    int own_rc;               /* this rank's code before the job agreed on the run's */
     mr_column_stats *cols;    /* rank 0: the columns' counters merged in rank order */
 } mp = { .sp = { .fd = -1 }, .aw = { MPI_FILE_NULL, 0 } };
 
 static int mpi_agree(cli_run *r, int rc, int *who)
 {
     (void)r;
+    if (who)
+        mp.own_rc = rc;
     return agree_who(rc, &mp.cap, who);
+}
+
+/* One line on the real stderr, now (not captured): "mars-replay: [rank R of N: ]..." */
+__attribute__((format(printf, 2, 3))) static void say(int with_rank, const char *fmt, ...)
+{
+    FILE *f = mp.cap.saved ? mp.cap.saved : stderr;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(f, "mars-replay: %s%s", with_rank ? rank_label() : "", with_rank ? ": " : "");
+    vfprintf(f, fmt, ap);
+    fputc('\n', f);
+    fflush(f);
+    va_end(ap);
 }
 
 /* One job or separate commands? mpirun used as a plain launcher of
@@ -438,6 +692,7 @@ static int mpi_plan(cli_run *r, int rc)
     rc = agree(same_job(r), &mp.cap);
     if (rc)
         return rc;
+    watchdog_start(j); /* from here on, every step may wait for every rank */
     r->partitioned = 1;
     r->progress_to = mp.cap.saved ? mp.cap.saved : stderr;
     if (r->in.size < 0) {
@@ -486,8 +741,54 @@ static int mpi_plan(cli_run *r, int rc)
     mp.npy_out = j->dist.out_fmt == MR_FMT_NPY && j->mode != MR_MODE_CHECK;
     if (r->rank > 0)
         mr_options_set_int(j->opt, MR_OPT_OUT_HEADER, 0);
-    if (mp.npy_out)
+    if (mp.npy_out && !(j->resume && r->rank == 0)) /* --resume: rank 0's part is the .npy's start */
         mr_options_set_int(j->opt, MR_OPT_OUTPUT_FORMAT, MR_FMT_F64);
+    return rc;
+}
+
+/* --resume: every rank writes its part to a resumable file of its own beside
+ * the output (not $TMPDIR: a requeued job may run the rank on another node),
+ * with its own journal: rank 0 the output's own temporary file, rank K > 0
+ * that of "OUTPUT.rank-K". At the end the parts are copied after rank 0's. */
+static int resume_open_parts(cli_run *r)
+{
+    const cli_job *j = r->job;
+    char part[4096];
+    snprintf(part, sizeof part, "%s.rank-%d", j->output, r->rank);
+    int rc = cli_output_open_resumable(&r->out, r->rank == 0 ? j->output : part);
+    rc = agree(rc, &mp.cap);
+    if (rc)
+        return rc;
+    if (r->rank == 0)
+        resume_remove_parts(j->output, (unsigned)r->size); /* of a job of more ranks */
+    r->io.write = cli_write;
+    r->io.pwrite = cli_pwrite;
+    r->io.write_cookie = &r->out;
+    r->io.sink = r->rank == 0 || !r->out.tmp ? j->output : r->out.tmp; /* a write error names the part */
+    r->io.write_any_order = 1; /* removed unless the job succeeds or stops resumably */
+    rc = cli_resume_open(r, r->rank == 0 || !mp.npy_out ? j->dist.out_fmt : MR_FMT_F64, 1);
+    /* one line for the job: the first rank that could not resume says why, rank 0 what is kept */
+    int mine = r->jr.why ? r->rank : r->size, first = r->size;
+    MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    uint64_t kept[3] = { (uint64_t)r->jr.resumed, r->jr.resumed ? r->jr.start.rows - r->jr.part_rows0 : 0,
+                         r->jr.start.out_off }, sum[3] = { 0, 0, 0 };
+    MPI_CHECK(MPI_Reduce(kept, sum, 3, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
+    if (j->verbose >= 0 && first == r->rank && rc == 0)
+        say(1, "%s: cannot resume: %s; starting over", j->output, r->jr.why);
+    if (j->verbose >= 0 && r->rank == 0 && sum[0])
+        say(0, "%s: resuming: %" PRIu64 " of %d ranks continue their parts (%" PRIu64 " rows, %" PRIu64
+            " output bytes kept)", j->output, sum[0], r->size, sum[1], sum[2]);
+    rc = agree(rc, &mp.cap);
+    if (rc == 0) { /* the name of the job's output, for the assembly and the watchdog */
+        int plen = r->rank == 0 ? (int)strlen(r->out.tmp) + 1 : 0;
+        MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        mp.tmp = r->rank == 0 ? r->out.tmp : malloc((size_t)plen);
+        if (!mp.tmp)
+            MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
+        MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        mp.to_file = 1;
+        watchdog_output(mp.tmp);
+    }
     return rc;
 }
 
@@ -497,6 +798,8 @@ static int mpi_output_open(cli_run *r, int rc)
     rc = agree(rc, &mp.cap);
     if (rc)
         return rc;
+    if (j->resume)
+        return resume_open_parts(r);
     /* rank 0 owns the output: a temporary file beside it, or stdout; no
      * terminal check: launchers hand rank 0 a pseudo-terminal for the stdout
      * they forward, whatever the user redirected it to */
@@ -515,6 +818,7 @@ static int mpi_output_open(cli_run *r, int rc)
         if (!mp.tmp)
             MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
         MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        watchdog_output(mp.tmp);
     }
     /* binary rows to binary output in a file: every rank knows its byte
      * range in advance and writes it in place, no spill (the same decision
@@ -550,7 +854,11 @@ static int mpi_output_open(cli_run *r, int rc)
 static void mpi_combine(cli_run *r)
 {
     const mr_run_stats *st = &r->stats;
-    uint64_t mine[3] = { st->rows_in, r->plan.fmt == MR_FMT_CSV ? st->lines_in : 0, mp.sp.len };
+    struct stat ps;
+    if (r->job->resume && r->out.fd >= 0 && fstat(r->out.fd, &ps) == 0)
+        mp.part_len = (uint64_t)ps.st_size; /* rank 0's: the .npy header and its rows included */
+    uint64_t mine[3] = { st->rows_in, r->plan.fmt == MR_FMT_CSV ? st->lines_in : 0,
+                         r->job->resume ? mp.part_len : mp.sp.len };
     uint64_t before[3] = { 0, 0, 0 };
     MPI_CHECK(MPI_Exscan(mine, before, 3, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
     if (r->rank == 0)
@@ -578,9 +886,11 @@ static void mpi_combine(cli_run *r)
         MPI_Type_free(&t);
         free(none);
     }
-    uint64_t local[5] = { st->rows_in, st->rows_out, st->bytes_in, st->bytes_out, (uint64_t)st->last_record_unterminated };
-    uint64_t tot[5] = { 0 };
-    MPI_CHECK(MPI_Allreduce(local, tot, 5, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    uint64_t local[6] = { st->rows_in, st->rows_out, st->bytes_in, st->bytes_out,
+                          (uint64_t)st->last_record_unterminated, mp.part_len };
+    uint64_t tot[6] = { 0 };
+    MPI_CHECK(MPI_Allreduce(local, tot, 6, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD));
+    mp.total_len = tot[5];
     r->totals = *st;
     r->totals.rows_in = tot[0];
     r->totals.rows_out = tot[1];
@@ -589,6 +899,49 @@ static void mpi_combine(cli_run *r)
     r->totals.last_record_unterminated = tot[4] != 0; /* only the last part can end without one */
     r->totals.columns = mp.cols;
     r->last_row = tot[0];
+}
+
+/* --resume: the job succeeded: the parts after rank 0's, the .npy header
+ * of all the rows, the rename; then the parts and journals go. It stopped
+ * for a signal on every failing rank: everything stays for a rerun. Any
+ * other failure is for good (a rerun would meet it again): everything goes. */
+static int resume_assemble(cli_run *r, int rc)
+{
+    const cli_job *j = r->job;
+    const int rank = r->rank;
+    int hard = mp.own_rc && !r->stopped, any_hard = 0;
+    MPI_CHECK(MPI_Allreduce(&hard, &any_hard, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    rc = resume_finish(&r->jr, &r->out, &r->rs, r->stats.rows_out, rc); /* the committer stops */
+    rc = agree(rc, &mp.cap);
+    if (rc == 0 && !mp.tmp)
+        rc = MR_EXIT_INTERNAL;
+    if (rc == 0) {
+        spill part = { .fd = r->out.fd, .len = rank == 0 ? 0 : mp.part_len }; /* rank 0's is in place */
+        rc = write_collective(mp.tmp, mp.spilled_before, &part, mp.buf);
+        if (rc == 0 && rank == 0 && mp.npy_out) { /* its header counted rank 0's rows only */
+            unsigned char h[256];
+            const size_t nvals = j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 1;
+            const size_t hl = mr_npy_output_header(h, sizeof h, 0, nvals, j->mode);
+            const uint64_t rows = (mp.total_len - hl) / (nvals * 8);
+            if (mr_npy_output_header(h, sizeof h, rows, nvals, j->mode) != hl ||
+                pwrite(r->out.fd, h, hl, 0) != (ssize_t)hl)
+                rc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
+        }
+        rc = agree(rc, &mp.cap);
+        if (rank == 0 && rc == 0)
+            rc = cli_output_commit(&r->out);
+        MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+        any_hard = rc != 0;
+    }
+    if (rc == 0 || any_hard) {
+        journal_remove(&r->jr);
+        cli_output_abort(&r->out); /* a part, or rank 0's output after a failure */
+    } else {
+        if (mp.own_rc == 0 && r->ran)
+            journal_flush(&r->jr); /* this part is done: a rerun skips it */
+        cli_output_keep(&r->out);
+    }
+    return rc;
 }
 
 static int mpi_output_finish(cli_run *r, int rc)
@@ -606,7 +959,9 @@ static int mpi_output_finish(cli_run *r, int rc)
     if (rc == 0 && mp.npy_out)
         head_len = mr_npy_output_header(head, sizeof head, r->totals.rows_out, mr_model_n_terms(r->m), j->mode);
     const double t0 = cli_now();
-    if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */
+    if (j->resume) {
+        rc = resume_assemble(r, rc);
+    } else if (mp.in_place) { /* the rows are in place: the header, a collective close, the rename */
         int hrc = 0;
         if (rc == 0 && rank == 0 && head_len && cli_pwrite(&r->out, head, head_len, 0) != 0)
             hrc = (cli_msg("%s: write error: %s", j->output, strerror(errno)), MR_EXIT_IO);
@@ -641,6 +996,7 @@ static int mpi_output_finish(cli_run *r, int rc)
             MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
         }
     }
+    watchdog_stop(); /* the output is renamed or removed: nothing left to wait for */
     capture_end(&mp.cap);
     if (rank == 0 && rc == 0 && mp.cap.buf && *mp.cap.buf)
         capture_print(&mp.cap, 0); /* a commit error printed on rank 0 */
@@ -670,6 +1026,10 @@ static int mpi_final(cli_run *r, int rc)
 
 static void mpi_release(cli_run *r)
 {
+    watchdog_stop();
+    journal_free(&r->jr);
+    free(r->resume_opts);
+    r->resume_opts = NULL;
     if (r->rank != 0)
         free(mp.tmp);
     mp.tmp = NULL;

@@ -14,7 +14,7 @@
 
 
 /* What the module exports (symbol mr_cli_mpi_module). */
-#define CLI_MPI_MODULE_ABI 2
+#define CLI_MPI_MODULE_ABI 3
 typedef struct cli_mpi_module {
     int abi;                  /* CLI_MPI_MODULE_ABI */
     size_t job_size;          /* sizeof(cli_job) */

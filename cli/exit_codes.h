@@ -11,6 +11,7 @@ enum {
     MR_EXIT_IO = 5,       /* I/O error: cannot open/read/write, disk full */
     MR_EXIT_DEVICE = 6,   /* the requested device (--device opencl) cannot run */
     MR_EXIT_MPI = 7,      /* MPI failed (init, a collective): the job is aborted */
+    MR_EXIT_PEER = 8,     /* an MPI rank stopped (no heartbeat for --peer-timeout): the job fails */
     MR_EXIT_SIGNAL = 128  /* + N: a --resume run stopped by signal N, resumable (journal.c) */
 };
 

@@ -169,8 +169,9 @@ static int create_engine(cli_run *r)
 
 /* --resume: continue from a journal that matches this run (truncate the
  * temporary output, advance the plan past what it covers, no output header),
- * or start over saying why; then journal every committed chunk. */
-static int resume_open(cli_run *r)
+ * or start over saying why (unless quiet); then journal every committed
+ * chunk. An MPI rank calls it for its own part (dist_mpi.c). */
+int cli_resume_open(cli_run *r, int out_fmt, int quiet)
 {
     const cli_job *j = r->job;
     if (!r->out.tmp) {
@@ -182,8 +183,8 @@ static int resume_open(cli_run *r)
         return MR_EXIT_INTERNAL;
     r->rs = (resume_spec){
         .output = j->output, .options = r->resume_opts, .every_bytes = j->resume_every,
-        .every_seconds = (double)j->resume_seconds, .quiet = j->verbose < 0,
-        .out_fmt = j->dist.out_fmt, .npy_cols = j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 0,
+        .every_seconds = (double)j->resume_seconds, .quiet = quiet,
+        .out_fmt = out_fmt, .npy_cols = j->mode == MR_MODE_DESIGN ? mr_model_n_terms(r->m) : 0,
         .mode = j->mode,
     };
     int rc = resume_begin(&r->jr, &r->out, &r->in, &r->plan, r->m, j->opt, &r->rs);
@@ -195,6 +196,14 @@ static int resume_open(cli_run *r)
     r->io.commit = journal_commit;
     r->io.commit_cookie = &r->jr;
     return rc;
+}
+
+static int resume_open(cli_run *r)
+{
+    const cli_job *j = r->job;
+    if (r->out.tmp && !j->dist.shard)
+        resume_remove_parts(j->output, 0); /* the parts of an MPI job: its rank 0's journal says why not */
+    return cli_resume_open(r, j->dist.out_fmt, j->verbose < 0);
 }
 
 /* The read side of the part: the whole input, or the part's bytes shown as

@@ -35,6 +35,7 @@ typedef struct cli_job {
     uint64_t resume_every;
     long resume_seconds;
     journal_opts shape;       /* the options that shape the output, for the journal */
+    long peer_timeout;        /* --peer-timeout: seconds without a peer's heartbeat (MPI); 0: off */
 } cli_job;
 
 /* One run's state, shared by the orchestrator and its spread. */
@@ -66,7 +67,7 @@ typedef struct cli_run {
     time_t started;           /* wall clock, for --report */
     double t0, plan_s, run_s, write_s;
     cli_rank_stat *ranks;     /* rank 0 of an MPI job: one per rank, in rank order */
-    /* --resume (one process): the journal beside the temporary output */
+    /* --resume (one process, a shard, an MPI rank): the journal beside this part's output */
     journal jr;
     resume_spec rs;
     char *resume_opts;        /* the journal's options line */
@@ -100,5 +101,10 @@ int cli_job_run(const cli_job *j, const cli_spread *spread, int rank, int size);
 
 /* Helpers a spread shares with the orchestrator. */
 double cli_now(void);
+/* --resume, once r->out is the resumable output of this part and r->plan
+ * its plan: continue from its journal or start over (saying why unless
+ * quiet), and journal the run. out_fmt: what this part writes (MR_FMT_*).
+ * 0, or an exit code after printing why. */
+int cli_resume_open(cli_run *r, int out_fmt, int quiet);
 
 #endif

@@ -1,6 +1,8 @@
 /* journal.c — see journal.h. */
 #include "journal.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -236,8 +238,31 @@ static const char *identity_differs(const char *got, const char *want)
     return NULL;
 }
 
+/* The N of "part=K/N" in a record's options line, or 0. */
+static uint64_t parts_of(const char *rec)
+{
+    const char *o = strstr(rec, "\noptions ");
+    const char *p = o ? strstr(o, " part=") : NULL;
+    uint64_t k = 0, n = 0;
+    return p && sscanf(p, " part=%" SCNu64 "/%" SCNu64, &k, &n) == 2 ? n : 0;
+}
+
+/* Another number of parts (MPI ranks, --shard N, one process): the reason
+ * names both, since the cut points and so every part moved. */
+static const char *parts_differ(journal *j, const char *got, const char *want)
+{
+    const uint64_t was = parts_of(got), now = parts_of(want);
+    if (!was || !now || was == now)
+        return NULL;
+    snprintf(j->why_buf, sizeof j->why_buf,
+             "it was written by a job of %" PRIu64 " part%s, this one has %" PRIu64
+             " (another MPI rank count or --shard N)", was, was == 1 ? "" : "s", now);
+    return j->why_buf;
+}
+
 int journal_load(journal *j, uint64_t out_size, int quiet, journal_pos *pos)
 {
+    j->why = NULL;
     memset(pos, 0, sizeof *pos);
     const int fd = open(j->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -268,7 +293,7 @@ int journal_load(journal *j, uint64_t out_size, int quiet, journal_pos *pos)
             why = "its journal is damaged";
         else if (render(j, &p, want, cap) == 0)
             why = "out of memory";
-        else
+        else if (!(why = parts_differ(j, got, want)))
             why = identity_differs(got, want);
     }
     if (!why && p.out_off > out_size)
@@ -277,6 +302,7 @@ int journal_load(journal *j, uint64_t out_size, int quiet, journal_pos *pos)
         why = "its journal points past the end of the input";
     free(got);
     free(want);
+    j->why = why;
     if (why) {
         if (!quiet)
             cli_msg("%s: cannot resume: %s; starting over", j->output, why);
@@ -351,14 +377,15 @@ int journal_commit(void *cookie, const struct mr_commit *c)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     const double dt = (double)(now.tv_sec - j->last_t.tv_sec) + (double)(now.tv_nsec - j->last_t.tv_nsec) * 1e-9;
-    if (!stop && out - j->last_out < j->every_bytes && dt < j->every_seconds)
-        return 0;
     const journal_pos p = {
         .in_off = dist_file_offset(j->plan, c->in_offset),
         .rows = j->plan->row_off + c->rows,
         .lines = j->plan->line_off + c->lines,
         .out_off = out,
     };
+    j->seen = p;
+    if (!stop && out - j->last_out < j->every_bytes && dt < j->every_seconds)
+        return 0;
     j->last_out = out;
     j->last_t = now;
     if (!j->thread_started && !stop) {
@@ -399,6 +426,15 @@ int journal_commit(void *cookie, const struct mr_commit *c)
     return 0;
 }
 
+void journal_flush(journal *j)
+{
+    stop_committer(j);
+    if (j->path && !j->write_failed && j->seen.out_off > j->last_out && write_journal(j, &j->seen) == 0) {
+        j->last_out = j->seen.out_off;
+        j->commits++;
+    }
+}
+
 void journal_remove(journal *j)
 {
     stop_committer(j);
@@ -416,6 +452,40 @@ void journal_free(journal *j)
     free(j->dir);
     free(j->options);
     memset(j, 0, sizeof *j);
+}
+
+void resume_remove_parts(const char *output, unsigned from)
+{
+    char *d = strdup(output), *b = strdup(output);
+    DIR *dir = d && b ? opendir(dirname(d)) : NULL;
+    if (dir) {
+        char prefix[4096];
+        const char *base = basename(b);
+        char beat[4096];
+        snprintf(prefix, sizeof prefix, ".%s.rank-", base);
+        snprintf(beat, sizeof beat, ".%s.resume.alive.", base);
+        const size_t pl = strlen(prefix), bl = strlen(beat);
+        const struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            char *end = NULL;
+            if (strncmp(e->d_name, prefix, pl) != 0 || !isdigit((unsigned char)e->d_name[pl]))
+                continue;
+            const unsigned long k = strtoul(e->d_name + pl, &end, 10);
+            if (k >= from && (strcmp(end, ".resume") == 0 || strcmp(end, ".resume.journal") == 0 ||
+                              strcmp(end, ".resume.journal.new") == 0))
+                unlinkat(dirfd(dir), e->d_name, 0);
+        }
+        rewinddir(dir); /* the ranks' heartbeats (dist_mpi.c) */
+        while ((e = readdir(dir)) != NULL) {
+            char *end = NULL;
+            if (strncmp(e->d_name, beat, bl) == 0 && isdigit((unsigned char)e->d_name[bl]) &&
+                strtoul(e->d_name + bl, &end, 10) >= from && !*end)
+                unlinkat(dirfd(dir), e->d_name, 0);
+        }
+        closedir(dir);
+    }
+    free(d);
+    free(b);
 }
 
 /* ---- the run's side: what cmd_run calls ---------------------------------- */
@@ -436,9 +506,9 @@ int resume_begin(journal *j, cli_output *out, const cli_input *in, dist_plan *pl
     journal_pos pos;
     int ok = journal_load(j, (uint64_t)st.st_size, rs->quiet, &pos);
     if (ok && dist_plan_resume(plan, pos.in_off, pos.rows, pos.lines) != 0) {
+        j->why = "its journal does not fit this part of the input";
         if (!rs->quiet)
-            cli_msg("%s: cannot resume: its journal does not fit this part of the input; starting over",
-                    rs->output);
+            cli_msg("%s: cannot resume: %s; starting over", rs->output, j->why);
         ok = 0;
     }
     if (!ok) {
@@ -451,6 +521,7 @@ int resume_begin(journal *j, cli_output *out, const cli_input *in, dist_plan *pl
     }
     j->start = pos;
     j->last_out = pos.out_off;
+    j->resumed = ok;
     if (!ok)
         return 0;
     out->base = pos.out_off;

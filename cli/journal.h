@@ -67,6 +67,9 @@ typedef struct journal {
     uint64_t last_out;        /* output offset of the last commit */
     struct timespec last_t;
     unsigned commits;         /* journals written */
+    const char *why;          /* journal_load: why a journal was not used (NULL: used or none) */
+    char why_buf[160];
+    int resumed;              /* resume_begin continued from the journal */
     int write_failed;         /* errno of a failed journal write, reported by the caller */
     /* the committer thread: takes the newest position handed to it */
     pthread_t thread;
@@ -75,6 +78,7 @@ typedef struct journal {
     pthread_cond_t wake, idle;
     int pending, busy, quit;
     journal_pos next;
+    journal_pos seen;         /* the last commit point the library reported */
 } journal;
 
 /* Set up the journal of the temporary output `tmp` (its fd `out_fd`) for a
@@ -83,13 +87,16 @@ int journal_init(journal *j, const char *tmp, int out_fd, const cli_input *in, c
                  const char *output, const char *options, const dist_plan *plan);
 /* Read the existing journal: 1 and *pos when it matches this run (model,
  * input, options, output, part) and the temporary output holds what it
- * covers; 0 when there is none (silently) or it does not match (one line
- * saying why, unless quiet). */
+ * covers; 0 when there is none (silently) or it does not match (j->why
+ * says why; printed on one line unless quiet). */
 int journal_load(journal *j, uint64_t out_size, int quiet, journal_pos *pos);
 /* mr_io.commit: every every_bytes/every_seconds hand the position to the
  * committer (fdatasync the output, then the journal); once a stop was asked
  * for (cli_stop_signal), wait for it, commit here and stop the run. */
 int journal_commit(void *cookie, const struct mr_commit *c);
+/* A part that finished while its job stopped (an MPI rank whose peers were
+ * signalled): journal its last commit point, so that a rerun skips it. */
+void journal_flush(journal *j);
 /* Success or a failure that is not a stop: the journal goes (the
  * committer is stopped first). */
 void journal_remove(journal *j);
@@ -106,6 +113,13 @@ typedef struct resume_spec {
     int mode;                 /* MR_MODE_PREDICT (1-D .npy) or MR_MODE_DESIGN */
     int quiet;
 } resume_spec;
+
+/* The parts of an MPI job's --resume run: rank K > 0 writes its part to
+ * the resumable output of path "OUTPUT.rank-K" (.OUTPUT.rank-K.resume,
+ * with its own journal), and every rank its heartbeat to
+ * .OUTPUT.resume.alive.K. Remove those of ranks >= from (a job of more
+ * ranks before this one; from 0: a single process). */
+void resume_remove_parts(const char *output, unsigned from);
 
 /* After the output (cli_output_open_resumable) and the part's plan: load a
  * matching journal and continue from it (truncate the temporary output,

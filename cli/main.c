@@ -58,6 +58,7 @@ enum {
     OPT_RESUME, /* --resume (journal.c) */
     OPT_RESUME_EVERY,
     OPT_RESUME_SECONDS,
+    OPT_PEER_TIMEOUT, /* the MPI ranks' watchdog (dist_mpi.c) */
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +103,7 @@ static const struct option long_opts[] = {
     { "resume", no_argument, NULL, OPT_RESUME },
     { "resume-every", required_argument, NULL, OPT_RESUME_EVERY },
     { "resume-seconds", required_argument, NULL, OPT_RESUME_SECONDS },
+    { "peer-timeout", required_argument, NULL, OPT_PEER_TIMEOUT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -185,6 +187,9 @@ static const char usage_text[] =
     "                            128 + the signal, both files kept (docs/distributed.md)\n"
     "      --resume-every SIZE   --resume: commit every SIZE of output (default: 64M)\n"
     "      --resume-seconds S    --resume: ... or every S seconds (default: 30)\n"
+    "      --peer-timeout S      MPI with -o FILE: a rank whose heartbeat stops for S\n"
+    "                            seconds (a lost node, a killed or frozen rank) fails\n"
+    "                            the job with exit 8, naming it (default: 60; 0: off)\n"
     "      --progress            rows/s and % done on stderr\n"
     "      --report FILE|-       JSON run report at exit (- = stderr); FILE may not be\n"
     "                            the model, the input or the output (exit 2)\n"
@@ -196,8 +201,9 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 ok (also when a downstream pipe closes), 1 internal error,\n"
     "2 usage, 3 invalid model, 4 bad input data, 5 I/O error, 6 the requested\n"
-    "device (--device opencl) cannot run, 7 MPI failure, 128+N a --resume run\n"
-    "stopped by signal N (143: SIGTERM; rerun with --resume).\n"
+    "device (--device opencl) cannot run, 7 MPI failure, 8 an MPI rank stopped\n"
+    "(--peer-timeout), 128+N a --resume run stopped by signal N (143: SIGTERM;\n"
+    "rerun with --resume).\n"
     "See man mars-replay (man/mars-replay.1) for details.\n";
 
 typedef struct cli {
@@ -277,7 +283,7 @@ static int shapes_output(int opt)
     switch (opt) {
     case 'm': case 'o': case '@': case 'q': case 'v': case OPT_CHUNK_ROWS: case OPT_CHUNK_BYTES:
     case OPT_PROGRESS: case OPT_REPORT: case OPT_JSON: case OPT_IO_RETRIES: case OPT_MAX_MEMORY:
-    case OPT_MPI: case OPT_RESUME: case OPT_RESUME_EVERY: case OPT_RESUME_SECONDS:
+    case OPT_MPI: case OPT_RESUME: case OPT_RESUME_EVERY: case OPT_RESUME_SECONDS: case OPT_PEER_TIMEOUT:
     case OPT_NO_MPI: case OPT_INDEX: case OPT_EVERY: case OPT_NO_CACHE: case OPT_MAX_MODEL:
         return 0;
     default:
@@ -404,6 +410,7 @@ int main(int argc, char **argv)
     opterr = 0; /* getopt's own messages would start with argv[0]: ours say mars-replay */
     c.job.resume_every = 64ULL << 20;
     c.job.resume_seconds = 30;
+    c.job.peer_timeout = 60;
     while (rc == 0 && (opt = getopt_long(argc, argv, "-:m:o:@:I:O:d:qvh", long_opts, NULL)) != -1) {
         if (opt != 1)
             note_option(&c, opt, optarg);
@@ -559,6 +566,10 @@ int main(int argc, char **argv)
             if (parse_count(optarg, 1, 86400, &c.job.resume_seconds) != 0)
                 rc = cli_usage_error("--resume-seconds: expected a whole number from 1 to 86400, found '%s'", optarg);
             break;
+        case OPT_PEER_TIMEOUT:
+            if (parse_count(optarg, 0, 86400, &c.job.peer_timeout) != 0)
+                rc = cli_usage_error("--peer-timeout: expected a whole number of seconds from 0 to 86400, found '%s'", optarg);
+            break;
         case ':':
             rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]);
             break;
@@ -606,8 +617,6 @@ int main(int argc, char **argv)
     if (rc == 0 && c.job.dist.mpi && c.job.dist.no_mpi)
         rc = cli_usage_error("%s", "--mpi and --no-mpi contradict each other");
     const int mpi = mode >= 0 && !c.job.dist.no_mpi && (c.job.dist.mpi || (cli_mpi_launched() && !c.job.dist.shard));
-    if (rc == 0 && mpi && c.job.resume) /* refused before MPI_Init: each rank says it once */
-        rc = cli_usage_error("%s", "--resume is not supported under MPI yet: run the parts as --shard K/N jobs (a job array) to resume each");
     if (rc == 0 && mpi)
         rc = cli_mpi_init(&argc, &argv, &c.ranks);
     if (rc == 0)

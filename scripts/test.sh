@@ -96,7 +96,7 @@ if [ "${QUICK:-0}" != 1 ]; then
 fi
 
 if [ "${QUICK:-0}" != 1 ]; then
-  say "3-node cluster in namespaces: srun -N 3, mpirun --hostfile, node loss, full /tmp (tests/cluster)"
+  say "3-node cluster in namespaces: srun -N 3, mpirun --hostfile, node loss (and the watchdog), full /tmp, --resume (tests/cluster)"
   cluster_rc=0
   timeout -k 10 600 bash tests/cluster/run.sh build-ci/release || cluster_rc=$?
   if [ "$cluster_rc" != 0 ] && [ "$cluster_rc" != 77 ]; then failed+=("cluster"); fi

@@ -5,8 +5,9 @@
 # over TCP, started by `srun --mpi=pmix -N 3` and by `mpirun --hostfile` with an nsenter-based
 # launcher agent (tests/cluster/rsh-agent.sh) in place of ssh. Checks: outputs byte-identical
 # to the serial run (CSV, npy, stdout), the report's per-rank hosts, a job array over the
-# nodes, a node lost mid-job (and the rerun), a node with a full /tmp, the packaging/slurm
-# scripts on 3 nodes.
+# nodes, a node lost mid-job (and the rerun; the watchdog naming the lost rank and node), a node
+# with a full /tmp, the packaging/slurm scripts on 3 nodes, --resume of an MPI job and of a job
+# array.
 #
 #   tests/cluster/run.sh BUILD_DIR
 #   MR_CLUSTER_ONLY=tmp-full tests/cluster/run.sh BUILD_DIR   # only the tests whose name has it
@@ -216,6 +217,74 @@ slurm_node_lost() {
     want_rc 0 && want_same keep.csv "$SHARED/num.want"
 }
 
+# the watchdog (--peer-timeout): n3's slurmd and ranks killed while every task is in the middle
+# of its part, and srun left to its default (no --kill-on-bad-exit: it waits for the survivors,
+# which wait in MPI for the dead): within the timeout a survivor says which rank on which node
+# stopped, removes the temporary output and ends the job (exit 8); no heartbeat file is left;
+# after n3's slurmd is back the rerun gives the output
+slurm_node_lost_watchdog() {
+    mkdir st
+    printf 'old\n' >keep.csv
+    (LD_PRELOAD="$STALL" MR_TEST_STALL_AT=2 MR_TEST_STALL_PATH=num.csv MR_TEST_STALL_DIR="$PWD/st" \
+        "$CL/on.sh" n1 timeout -k 5 150 srun --mpi=pmix -N 3 -n 6 \
+        "$BIN" predict -m "$NUM_MODEL" --peer-timeout 4 -o "$PWD/keep.csv" "$NUM" >srun.out 2>srun.err </dev/null
+     echo $? >srun.rc) &
+    local job=$! i t0
+    for i in $(seq 1 600); do [ "$(ls st | wc -l)" -ge 6 ] && break; sleep 0.1; done
+    if [ "$(cat st/at.4 st/at.5 2>/dev/null | tr '\n' ' ')" != "n3 n3 " ]; then
+        touch st/go; wait $job
+        echo "the 6 tasks did not all reach their part (ranks 4 and 5 on n3): $(ls st | tr '\n' ' '); $(peek srun.err 300)"; return 1
+    fi
+    bash "$CL/cluster.sh" kill "$C" n3 slurmd mars-replay
+    t0=$(date +%s)
+    touch st/go
+    wait $job
+    echo "    | the job ended $(($(date +%s) - t0)) s after n3's ranks were killed (--peer-timeout 4), srun exit $(cat srun.rc)"
+    [ "$(cat srun.rc)" != 0 ] && [ "$(cat srun.rc)" != 124 ] && [ "$(cat srun.rc)" != 137 ] || { echo "srun exit status $(cat srun.rc): $(peek srun.err 400)"; return 1; }
+    grep '^mars-replay: ' srun.err >ours
+    [ "$(wc -l <ours)" = 1 ] && grep -Eq '^mars-replay: rank 5 of 6 on n3 stopped \(no heartbeat for 4 s\): the job fails, no output written$' ours ||
+        { echo "stderr: $(peek srun.err 600)"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left || return 1
+    [ -z "$(find . -maxdepth 1 -name '.*.alive.*')" ] || { echo "heartbeat files left: $(ls -A)"; return 1; }
+    timeout -k 5 90 bash "$ROOT/tests/slurm/slurm-local.sh" slurmd "$SLURM_LOCAL_DIR" n3 || return 1
+    r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/keep.csv" "$NUM"
+    want_rc 0 && want_same keep.csv "$SHARED/num.want"
+}
+
+# --resume of an MPI job over the 3 nodes: srun -N 3 -n 6 (block: ranks 0-1 on n1, 2-3 on n2,
+# 4-5 on n3) held in the middle of the parts and sent SIGTERM by Slurm (scancel --signal=TERM,
+# as at preemption): every rank stops resumably (143), its part and journal in the shared
+# directory; the rerun with the ranks laid out cyclically (rank 1 on n2, rank 2 on n3, ...)
+# continues each part wherever it now runs, and gives the serial output
+slurm_mpi_resume() {
+    mkdir st
+    (LD_PRELOAD="$STALL" MR_TEST_STALL_AT=4 MR_TEST_STALL_PATH=num.csv MR_TEST_STALL_DIR="$PWD/st" \
+        "$CL/on.sh" n1 timeout -k 5 150 srun --mpi=pmix -N 3 -n 6 --job-name=mr-resume \
+        "$BIN" predict -m "$NUM_MODEL" --resume --resume-every 1K --chunk-rows 2000 -o "$PWD/out.csv" "$NUM" \
+        >srun.out 2>srun.err </dev/null
+     echo $? >srun.rc) &
+    local job=$! i id
+    for i in $(seq 1 600); do [ "$(ls st | wc -l)" -ge 6 ] && break; sleep 0.1; done
+    id=$(on squeue -h -n mr-resume -o %i)
+    [ "$(ls st | wc -l)" -ge 6 ] && [ -n "$id" ] || { touch st/go; wait $job; echo "the tasks did not all reach their part: $(ls st)"; return 1; }
+    on scancel --signal=TERM "$id" || { on scancel "$id"; touch st/go; wait $job; echo "scancel failed"; return 1; }
+    sleep 1
+    touch st/go
+    wait $job
+    [ "$(cat srun.rc)" = 143 ] || { echo "srun exit status $(cat srun.rc), expected 143: $(peek srun.err 400)"; return 1; }
+    grep '^mars-replay: ' srun.err >ours
+    [ "$(wc -l <ours)" = 1 ] && grep -Eq '^mars-replay: rank [0-5] of 6 on n[1-3]: [^ ]*/out\.csv: stopped by signal 15 after [0-9]+ commits?: rerun with --resume' ours ||
+        { echo "stderr: $(peek srun.err 600)"; return 1; }
+    want_absent out.csv && want_exists .out.csv.resume.journal && want_exists .out.csv.rank-5.resume.journal || return 1
+    r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 --distribution=cyclic "$BIN" predict -m "$NUM_MODEL" --resume \
+        --chunk-rows 2000 -o "$PWD/out.csv" --report "$PWD/rep.json" "$NUM"
+    want_rc 0 || return 1
+    grep -Eq '^mars-replay: [^ ]*/out\.csv: resuming: 6 of 6 ranks continue their parts \([1-9][0-9]* rows' "$W/err" || { echo "stderr: $(peek "$W/err" 400)"; return 1; }
+    want_same out.csv "$SHARED/num.want" || return 1
+    [ -z "$(find . -maxdepth 1 -name '.out.csv.*')" ] || { echo "left: $(ls -A)"; return 1; }
+    jcheck rep.json "[k['host'] for k in j['ranks']] == ['n1', 'n2', 'n3', 'n1', 'n2', 'n3']"
+}
+
 # fill_tmp NODE / unfill_tmp NODE: NODE's /tmp full, then free again
 fill_tmp() { onto "$1" sh -c 'dd if=/dev/zero of=/tmp/.fill bs=1M 2>/dev/null; [ "$(df -P /tmp | awk "NR == 2 {print \$4}")" = 0 ]'; }
 unfill_tmp() { onto "$1" rm -f /tmp/.fill; }
@@ -279,6 +348,8 @@ if [ "$HAVE_SLURM" = 1 ]; then
                 '^srun: error: n3: tasks 4-5: Killed$'
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
             tc "cluster/slurm/n3-lost-mid-job-then-rerun" slurm_node_lost "" '^srun: error: Node failure on n3$'
+            tc "cluster/slurm/n3-slurmd-and-ranks-killed-watchdog-names-rank-and-node-then-rerun" slurm_node_lost_watchdog
+            tc "cluster/slurm/srun-N3-n6-resume-after-sigterm-ranks-moved" slurm_mpi_resume
             tc "cluster/slurm/requeue-script-resume-3-nodes" slurm_requeue_resume
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
         else

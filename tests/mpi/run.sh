@@ -3,6 +3,7 @@
 # failures, the no-hidden-MPI contract (docs/distributed.md).
 #
 #   tests/mpi/run.sh BUILD_DIR
+#   MR_MPI_ONLY=resume tests/mpi/run.sh BUILD_DIR   # only the tests whose name has it
 #
 # Exits 77 (meson: skipped) with a reason when mpirun is missing, the binary
 # was built without MPI, or it is a TSan build (OpenMPI's own threads and
@@ -18,6 +19,7 @@ BUILD=$(cd "${1:?usage: tests/mpi/run.sh BUILD_DIR}" && pwd) || exit 2
 BIN="$BUILD/cli/mars-replay"
 PROBE="$BUILD/tests/mr_mpi_init_probe.so"
 FAULT_SO="$BUILD/tests/mr_fault_read.so"
+STALL_SO="$BUILD/tests/mr_stall_read.so"
 cd "$ROOT" || exit 2
 
 if ! command -v mpirun >/dev/null; then
@@ -39,6 +41,10 @@ if ldd "$BIN" | grep -q 'libasan'; then
 fi
 
 . "$HERE/lib.sh"
+if [ -n "${MR_MPI_ONLY:-}" ]; then # t, for the tests whose name contains $MR_MPI_ONLY
+    eval "t_all() $(declare -f t | tail -n +2)"
+    t() { case $1 in *"$MR_MPI_ONLY"*) t_all "$@" ;; esac; }
+fi
 
 # OpenMPI: root in containers, more ranks than cores, no ptrace-based copies
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -53,9 +59,9 @@ want_ours_line() { # exactly one line of ours, matching $1
     [ "$n" = 1 ] || { echo "expected one mars-replay line, found $n: $(peek "$W/ours" 400)"; return 1; }
     grep -Eq -- "$1" "$W/ours" || { echo "stderr does not match /$1/: $(peek "$W/ours" 300)"; return 1; }
 }
-no_tmp_left() {
+no_tmp_left() { # nor the ranks' heartbeat files (the watchdog's)
     local left
-    left=$(find . -maxdepth 1 -name '.*.tmp.*' | head -3)
+    left=$(find . -maxdepth 1 \( -name '.*.tmp.*' -o -name '.*.alive.*' \) | head -3)
     [ -z "$left" ] || { echo "temporary files left: $left"; return 1; }
 }
 
@@ -381,17 +387,235 @@ mpi_closed_pipe() {
 }
 t "mpi/closed-pipe" mpi_closed_pipe
 
-mpi_resume_refused() { # not yet: every rank refuses before MPI_Init, nothing is written
-    r mpir 2 predict -m "$NUM_MODEL" --resume -o out.csv "$NUM"
-    want_rc 2 && want_absent out.csv || return 1
-    ours
-    [ "$(wc -l <"$W/ours")" = 2 ] || { echo "expected one line per rank: $(peek "$W/ours" 400)"; return 1; }
-    if grep -v -- '--resume is not supported under MPI yet: run the parts as --shard K/N jobs' "$W/ours" | grep -q .; then
-        echo "stderr: $(peek "$W/ours" 400)"; return 1
-    fi
-    [ -z "$(find . -maxdepth 1 -name '.out.csv.*')" ] || { echo "left: $(ls -A)"; return 1; }
+# ---- --resume under MPI: every rank journals its own part ----
+RS_BIG="$SHARED/resume_1e6.csv"; RS_NPY="$SHARED/resume_1e6.npy"
+gen num "$RS_BIG" 1000000 && gen npy "$RS_NPY" "$RS_BIG" x0,x1,x2 '<f8' || echo "resume: cannot generate the 1e6-row inputs" >&2
+"$BIN" predict -m "$NUM_MODEL" -o "$SHARED/resume_ref.csv" "$RS_BIG"
+"$BIN" predict -m "$NUM_MODEL" -o "$SHARED/resume_ref.npy" -O npy "$RS_BIG"
+"$BIN" predict -m "$NUM_MODEL" -o "$SHARED/resume_ref_npyin.f64" -O f64 "$RS_NPY"
+
+# the job in a session of its own: mpirun and every rank (OpenMPI gives each rank its own
+# process group, so only the session holds them all)
+rs_ranks() { ps -o pid=,comm= -s "$1" | awk '$2 == "mars-replay" { print $1 }'; }
+# rs_start N ARGS...: start mpirun -n N ARGS --resume in its own session; its pid in $JOB
+rs_start() {
+    local n=$1
+    shift
+    setsid timeout -k 5 120 mpirun "${MPI_X[@]}" -n "$n" --oversubscribe "$BIN" "$@" --resume \
+        >/dev/null 2>"$W/killed.err" </dev/null &
+    JOB=$!
 }
-t "mpi/resume-refused" mpi_resume_refused
+# rs_parts_open N OUT: wait until every rank has its part file (its signal handlers are set)
+rs_parts_open() {
+    local n=$1 out=$2 i k ok
+    for ((i = 0; i < 2000; i++)); do
+        ok=1
+        [ -e ".$out.resume" ] || ok=0
+        for ((k = 1; k < n; k++)); do [ -e ".$out.rank-$k.resume" ] || ok=0; done
+        [ "$ok" = 1 ] && return 0
+        sleep 0.005
+    done
+    echo "the ranks' part files did not appear: $(ls -A | tr '\n' ' ')"
+    return 1
+}
+rs_wait() { wait "$JOB"; RC=$?; }
+rs_left() { # nothing of a --resume run is left beside the output
+    local left
+    left=$(find . -maxdepth 1 -name '.*.resume*' -o -maxdepth 1 -name '.*.alive.*' | head -5 | tr '\n' ' ')
+    [ -z "$left" ] || { echo "left: $left"; return 1; }
+}
+
+# How long an uninterrupted job works here once its parts are open (ms): the kills fall inside
+# that window, so that most of them find journals to resume from.
+mkdir -p "$SHARED/timing"
+(cd "$SHARED/timing" && W=$PWD && rs_start 3 predict -m "$NUM_MODEL" -@ 1 --resume-every 256K -o out.csv "$RS_BIG" &&
+    rs_parts_open 3 out.csv >/dev/null && t1=$(date +%s%N) && rs_wait && echo $((($(date +%s%N) - t1) / 1000000)) >ms)
+RS_MS=$(cat "$SHARED/timing/ms" 2>/dev/null || echo 0)
+[ "$RS_MS" -ge 100 ] || RS_MS=100
+
+# kill -9 of the whole job (mpirun and every rank, as a lost allocation) at N random instants
+# (a fixed seed), then --resume with the same ranks: the output of an uninterrupted run
+mpi_resume_kill9() { # RANKS KILLS SEED
+    local n=$1 kills=$2 i ms resumed=0 off
+    RANDOM=$3
+    for ((i = 0; i < kills; i++)); do
+        ms=$((RANDOM % RS_MS))
+        rs_start "$n" predict -m "$NUM_MODEL" -@ 1 --resume-every 256K -o out.csv "$RS_BIG"
+        rs_parts_open "$n" out.csv || { kill -9 $(rs_ranks "$JOB") "$JOB"; return 1; }
+        sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+        kill -9 $(rs_ranks "$JOB") "$JOB" 2>/dev/null
+        rs_wait
+        if [ -e out.csv ]; then # renamed before the kill: complete; a kill while the ranks were
+            want_same out.csv "$SHARED/resume_ref.csv" || return 1 # removing their parts leaves
+            if rs_left >/dev/null; then # them, and a rerun replaces the output and removes them
+                rm -f out.csv
+                continue
+            fi
+        fi
+        # rank 0's journal describes a prefix of its part, the output's start
+        if [ -e .out.csv.resume.journal ]; then
+            off=$(awk '$1 == "at" { print $5 }' .out.csv.resume.journal)
+            cmp -s -n "$off" .out.csv.resume "$SHARED/resume_ref.csv" || { echo "kill $i at $ms ms: rank 0's journal ($off bytes) is not a prefix of the output"; return 1; }
+        fi
+        r mpir "$n" predict -m "$NUM_MODEL" -@ 1 -o out.csv --resume "$RS_BIG"
+        want_rc 0 || { echo "resume $i (killed at $ms ms)"; return 1; }
+        grep -q "resuming: [1-9][0-9]* of $n ranks continue their parts" "$W/err" && resumed=$((resumed + 1))
+        want_same out.csv "$SHARED/resume_ref.csv" && rs_left || { echo "resume $i (killed at $ms ms)"; return 1; }
+        rm -f out.csv
+    done
+    [ "$resumed" -ge $((kills / 3)) ] || { echo "only $resumed of $kills jobs resumed (a job: $RS_MS ms)"; return 1; }
+    echo "    | $resumed of $kills killed jobs resumed (kills within $RS_MS ms)"
+}
+t "mpi/resume/kill9-8-instants/n=2" mpi_resume_kill9 2 8 1515
+t "mpi/resume/kill9-8-instants/n=3" mpi_resume_kill9 3 8 4242
+
+# rs_stop N INPUT ARGS...: mpirun -n N ARGS --resume, every rank held in the middle of its part
+# (stall_read.c) and sent SIGTERM there: the job must stop resumably (143)
+rs_stop() {
+    local n=$1 input=$2 i
+    shift 2
+    [ -f "$STALL_SO" ] || { echo "no shim $STALL_SO"; return 1; }
+    mkdir -p st
+    setsid timeout -k 5 120 mpirun "${MPI_X[@]}" -n "$n" --oversubscribe -x LD_PRELOAD="$STALL_SO" \
+        -x MR_TEST_STALL_PATH="$(basename "$input")" -x MR_TEST_STALL_DIR="$PWD/st" -x MR_TEST_STALL_AT=6 \
+        "$BIN" "$@" --chunk-rows 20000 --resume >/dev/null 2>"$W/killed.err" </dev/null &
+    JOB=$!
+    for ((i = 0; i < 600; i++)); do [ "$(ls st | wc -l)" -ge "$n" ] && break; sleep 0.05; done
+    [ "$(ls st | wc -l)" -ge "$n" ] || { kill -9 $(rs_ranks "$JOB") "$JOB"; echo "the ranks did not all reach their part: $(ls st)"; return 1; }
+    kill -TERM $(rs_ranks "$JOB")
+    touch st/go
+    rs_wait
+    rm -rf st
+    [ "$RC" = 143 ] || { echo "stopped job: status $RC, expected 143: $(peek "$W/killed.err" 400)"; return 1; }
+}
+
+# SIGTERM to every rank (what Slurm does at preemption): each stops at its next commit, the
+# job exits 143 with one line, every part and journal is kept; the rerun resumes each part
+mpi_resume_sigterm() { # RANKS FORMAT REF INPUT ARGS...
+    local n=$1 fmt=$2 ref=$3 input=$4
+    shift 4
+    rs_stop "$n" "$input" predict -m "$NUM_MODEL" -@ 1 --resume-every 64K -O "$fmt" -o "out.$fmt" "$@" "$input" || return 1
+    grep '^mars-replay: ' "$W/killed.err" >ours
+    [ "$(wc -l <ours)" = 1 ] && grep -Eq "^mars-replay: rank [0-9] of $n: out\.$fmt: stopped by signal 15 after [0-9]+ commits?: rerun with --resume" ours ||
+        { echo "stderr: $(peek ours 400)"; return 1; }
+    want_absent "out.$fmt" && want_exists ".out.$fmt.resume.journal" && want_exists ".out.$fmt.rank-$((n - 1)).resume.journal" || return 1
+    r mpir "$n" predict -m "$NUM_MODEL" -O "$fmt" -o "out.$fmt" "$@" --resume "$input"
+    want_rc 0 && want_ours_line "^mars-replay: out\.$fmt: resuming: $n of $n ranks continue their parts \([1-9][0-9]* rows" || return 1
+    want_same "out.$fmt" "$ref" && rs_left
+}
+t "mpi/resume/sigterm-csv/n=3" mpi_resume_sigterm 3 csv "$SHARED/resume_ref.csv" "$RS_BIG"
+t "mpi/resume/sigterm-csv-to-npy/n=2" mpi_resume_sigterm 2 npy "$SHARED/resume_ref.npy" "$RS_BIG"
+t "mpi/resume/sigterm-npy-to-f64/n=3" mpi_resume_sigterm 3 f64 "$SHARED/resume_ref_npyin.f64" "$RS_NPY"
+
+# stopped with one rank count, rerun with another: cannot resume (one line, why), starts over,
+# and no part of the earlier job is left
+mpi_resume_ranks_changed() { # RANKS_BEFORE RANKS_AFTER (1: a plain process)
+    local a=$1 b=$2
+    rs_stop "$a" "$RS_BIG" predict -m "$NUM_MODEL" -@ 1 --resume-every 64K -o out.csv "$RS_BIG" || return 1
+    if [ "$b" = 1 ]; then
+        r mr predict -m "$NUM_MODEL" -o out.csv --resume "$RS_BIG"
+    else
+        r mpir "$b" predict -m "$NUM_MODEL" -o out.csv --resume "$RS_BIG"
+    fi
+    want_rc 0 && want_ours_line "out\.csv: cannot resume: it was written by a job of $a parts, this one has $b \(another MPI rank count or --shard N\); starting over" || return 1
+    want_same out.csv "$SHARED/resume_ref.csv" && rs_left
+}
+t "mpi/resume/ranks-3-then-2-restarts" mpi_resume_ranks_changed 3 2
+t "mpi/resume/ranks-2-then-4-restarts" mpi_resume_ranks_changed 2 4
+t "mpi/resume/ranks-3-then-one-process-restarts" mpi_resume_ranks_changed 3 1
+
+# a journal of another model: refused by the first rank, the job starts over
+mpi_resume_model_changed() {
+    rs_stop 3 "$RS_BIG" predict -m "$NUM_MODEL" -@ 1 --resume-every 64K -o out.csv "$RS_BIG" || return 1
+    { cat "$NUM_MODEL"; echo ' '; } >model.json # the same predictions, another sha256
+    r mpir 3 predict -m model.json -o out.csv --resume "$RS_BIG"
+    want_rc 0 && want_ours_line '^mars-replay: rank 0 of 3: out\.csv: cannot resume: the model is not the same \(sha256\); starting over$' || return 1
+    want_same out.csv "$SHARED/resume_ref.csv" && rs_left
+}
+t "mpi/resume/model-changed-restarts" mpi_resume_model_changed
+
+mpi_resume_bad_data() { # bad data in rank 2's part: exit 4, every part and journal removed
+    r mpir 4 predict -m "$NUM_MODEL" --resume --resume-every 1K -o out.csv "$NUM_BAD"
+    want_rc 4 && want_ours_line '^mars-replay: rank 2 of 4: .*:62501:2: ' && want_absent out.csv && rs_left
+}
+t "mpi/resume/bad-data-leaves-nothing" mpi_resume_bad_data
+
+mpi_resume_usage() { # stdout: refused on every rank before anything is written
+    r mpir 2 predict -m "$NUM_MODEL" --resume "$NUM"
+    want_rc 2 && want_ours_line 'needs -o FILE' && want_no_out
+}
+t "mpi/resume/usage-stdout" mpi_resume_usage
+
+# ---- the watchdog: a rank that stops fails the job within --peer-timeout, naming it ----
+# pid_of_rank JOB K: the pid of rank K of the job started by rs_start/peer_start
+pid_of_rank() {
+    local p
+    for p in $(rs_ranks "$1"); do
+        grep -qz "^OMPI_COMM_WORLD_RANK=$2\$" "/proc/$p/environ" 2>/dev/null && echo "$p"
+    done
+}
+# peer_stop SIG INPUT ARGS...: mpirun -n 3 ARGS, every rank held at its $STALL_AT-th (default
+# 6th) read of INPUT (stall_read.c); rank 1 gets SIG there, then the others go on (into
+# waiting for it)
+peer_stop() {
+    local sig=$1 input=$2 i p
+    shift 2
+    [ -f "$STALL_SO" ] || { echo "no shim $STALL_SO"; return 1; }
+    mkdir -p st
+    setsid timeout -k 5 120 mpirun "${MPI_X[@]}" -n 3 --oversubscribe -x LD_PRELOAD="$STALL_SO" \
+        -x MR_TEST_STALL_PATH="$(basename "$input")" -x MR_TEST_STALL_DIR="$PWD/st" -x MR_TEST_STALL_AT="${STALL_AT:-6}" \
+        "$BIN" "$@" >/dev/null 2>"$W/err" </dev/null &
+    JOB=$!
+    for ((i = 0; i < 600; i++)); do [ "$(ls st | wc -l)" -ge 3 ] && break; sleep 0.05; done
+    p=$(pid_of_rank "$JOB" 1)
+    [ "$(ls st | wc -l)" -ge 3 ] && [ -n "$p" ] || { kill -9 $(rs_ranks "$JOB") "$JOB"; echo "the ranks did not all reach their part: $(ls st)"; return 1; }
+    T0=$(date +%s)
+    kill -s "$sig" "$p"
+    touch st/go
+    rs_wait
+    T1=$(date +%s)
+    rm -rf st
+}
+
+# rank 1 frozen (SIGSTOP: a node that stopped answering): without the watchdog the others wait
+# in MPI for ever; with --peer-timeout 3 rank 2 says so within seconds, exit 8, no output
+peer_frozen() {
+    printf 'old\n' >keep.csv
+    peer_stop STOP "$RS_BIG" predict -m "$NUM_MODEL" -@ 1 --peer-timeout 3 -o keep.csv "$RS_BIG" || return 1
+    want_rc 8 && want_ours_line '^mars-replay: rank 1 of 3 on [^ ]+ stopped \(no heartbeat for 3 s\): the job fails, no output written$' || return 1
+    [ $((T1 - T0)) -le 20 ] || { echo "detected after $((T1 - T0)) s"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left
+}
+t "mpi/watchdog/rank-frozen-fails-naming-it" peer_frozen
+
+# the same under --resume, held inside the replay (.npy input: no CSV scan before it; the
+# journal's hash of the first MiB takes 16 reads): the parts and journals stay, and the rerun
+# continues them
+peer_frozen_resume() {
+    STALL_AT=24 peer_stop STOP "$RS_NPY" predict -m "$NUM_MODEL" -@ 1 --peer-timeout 3 --resume --resume-every 64K --chunk-rows 20000 -O f64 -o out.f64 "$RS_NPY" || return 1
+    want_rc 8 && want_ours_line '^mars-replay: rank 1 of 3 on [^ ]+ stopped \(no heartbeat for 3 s\): the job fails, its parts and journals are kept: rerun with --resume to continue$' || return 1
+    want_absent out.f64 && no_tmp_left && want_exists .out.f64.rank-2.resume.journal || return 1
+    r mpir 3 predict -m "$NUM_MODEL" -O f64 -o out.f64 --resume "$RS_NPY"
+    want_rc 0 && want_ours_line 'resuming: [23] of 3 ranks continue their parts' && want_same out.f64 "$SHARED/resume_ref_npyin.f64" && rs_left
+}
+t "mpi/watchdog/rank-frozen-resume-then-rerun" peer_frozen_resume
+
+# rank 1 killed: mpirun sees it first and ends the job (its message names the rank and node);
+# no output, and no heartbeat file left (the killed rank's is removed by the rank watching it)
+peer_killed() {
+    printf 'old\n' >keep.csv
+    peer_stop KILL "$RS_BIG" predict -m "$NUM_MODEL" -@ 1 --peer-timeout 3 -o keep.csv "$RS_BIG" || return 1
+    [ "$RC" != 0 ] || { echo "the job succeeded"; return 1; }
+    grep -Eq 'rank 1 .*(exited on signal 9|stopped \(no heartbeat)' "$W/err" || { echo "stderr: $(peek "$W/err" 400)"; return 1; }
+    want_text keep.csv $'old\n' && no_tmp_left
+}
+t "mpi/watchdog/rank-killed-no-output-no-heartbeat-left" peer_killed
+
+peer_timeout_usage() {
+    r mr predict -m "$NUM_MODEL" --peer-timeout soon -o x.csv "$NUM"
+    want_rc 2 && want_err_line 'peer-timeout: expected a whole number of seconds' && want_absent x.csv
+}
+t "mpi/watchdog/usage" peer_timeout_usage
 
 echo "$NPASS passed, $NFAIL failed"
 [ "$NFAIL" -eq 0 ]

@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="c6f31b8361b6067a7ba7a72afc118795a44979ac2ccd85844d650edd972c007c")
+    version("1.0.0", sha256="3e39ac29f448a93acf783f1eddf7f6f626088fd5d41bbade8d1cfb09ca176ac3")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
