@@ -80,6 +80,7 @@ typedef struct amap {
     const double *rv;       /* per batch: the list's values */
     int64_t rbase;          /* index in rv of row 0's first value */
     const uint8_t *rvalid;  /* the values' validity; NULL: no nulls */
+    mr_prefetch *pf;        /* n_features: the next block's columns */
 } amap;
 
 static void map_free(amap *p)
@@ -90,6 +91,7 @@ static void map_free(amap *p)
             free(p->col[f].dcell);
         }
     free(p->col);
+    free(p->pf);
     if (p->names)
         for (size_t i = 0; i < p->n_fields; i++)
             free(p->names[i]);
@@ -143,7 +145,8 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
     p->n_fields = n;
     p->names = calloc(n + 1, sizeof *p->names);
     p->col = calloc(m->n_features ? m->n_features : 1, sizeof *p->col);
-    if (!p->names || !p->col)
+    p->pf = calloc(m->n_features ? m->n_features : 1, sizeof *p->pf);
+    if (!p->names || !p->col || !p->pf)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         const struct ArrowSchema *c = s->children[i];
@@ -404,22 +407,36 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
 }
 
 /* Copy n float64 values; nonzero if one is NaN or infinite (v - v is NaN
- * then, 0 otherwise; four sums, so that the loop is vectorised without
- * reassociating anything). */
+ * then, 0 otherwise). Four vectors of four sums: one chain of additions
+ * would hold the loop to one vector per addition's latency. */
+typedef double v4d __attribute__((vector_size(32)));
+
 static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size_t n)
 {
-    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
+    v4d z0 = { 0 }, z1 = { 0 }, z2 = { 0 }, z3 = { 0 };
     size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (int k = 0; k < 4; k++) {
-            x[i + k] = v[i + k];
-            z[k] = z[k] + (v[i + k] - v[i + k]);
-        }
+    for (; i + 16 <= n; i += 16) {
+        v4d a, b, c, d;
+        memcpy(&a, v + i, sizeof a);
+        memcpy(&b, v + i + 4, sizeof b);
+        memcpy(&c, v + i + 8, sizeof c);
+        memcpy(&d, v + i + 12, sizeof d);
+        memcpy(x + i, &a, sizeof a);
+        memcpy(x + i + 4, &b, sizeof b);
+        memcpy(x + i + 8, &c, sizeof c);
+        memcpy(x + i + 12, &d, sizeof d);
+        z0 += a - a;
+        z1 += b - b;
+        z2 += c - c;
+        z3 += d - d;
+    }
+    double t = 0.0;
     for (; i < n; i++) {
         x[i] = v[i];
-        z[0] = z[0] + (v[i] - v[i]);
+        t = t + (v[i] - v[i]);
     }
-    return z[0] + z[1] + z[2] + z[3] != 0.0;
+    const v4d z = (z0 + z1) + (z2 + z3);
+    return t + ((z[0] + z[1]) + (z[2] + z[3])) != 0.0;
 }
 
 /* Numeric values of rows [r0, r0+n) of a primitive column as doubles. */
@@ -584,25 +601,39 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
     return MR_OK;
 }
 
-/* Ask for the next block's primitive values while this one is evaluated:
- * the columns are separate streams, which the hardware prefetchers pick up
- * late (measured: bench/arrow_bench.c, docs/arrow.md). */
-static void prefetch_next(const amap *p, int64_t r0, int64_t len)
+static size_t kind_size(akind k)
 {
-    if (r0 >= len)
-        return;
+    return k == AK_F64 || k == AK_I64 || k == AK_U64 ? 8
+         : k == AK_F32 || k == AK_I32 || k == AK_U32 ? 4
+         : k == AK_I16 || k == AK_U16 ? 2 : 1;
+}
+
+/* The next block's primitive values, one region per column (pf[0..nf)),
+ * for the evaluator to prefetch while it computes this block: the columns
+ * are separate streams, which the hardware prefetchers pick up late
+ * (measured: bench/arrow_bench.c, docs/arrow.md). Strings and dictionaries
+ * get an empty region. */
+static void next_regions(const amap *p, int64_t r0, int64_t len, mr_prefetch *pf)
+{
+    const int64_t n = r0 >= len ? 0 : len - r0 < MR_BLOCK ? len - r0 : MR_BLOCK;
     for (size_t f = 0; f < p->m->n_features; f++) {
         const acol *c = &p->col[f];
-        if (c->dkind != AK_NONE || is_str(c->kind))
+        pf[f] = (mr_prefetch){ NULL, 0 };
+        if (n == 0 || c->dkind != AK_NONE || is_str(c->kind))
             continue;
-        const size_t size = c->kind == AK_F64 || c->kind == AK_I64 || c->kind == AK_U64 ? 8
-                          : c->kind == AK_F32 || c->kind == AK_I32 || c->kind == AK_U32 ? 4
-                          : c->kind == AK_I16 || c->kind == AK_U16 ? 2 : 1;
-        const int64_t n = len - r0 < MR_BLOCK ? len - r0 : MR_BLOCK;
-        const char *v = (const char *)c->a->buffers[1] + (size_t)(c->base + r0) * size;
-        for (size_t o = 0; o < (size_t)n * size; o += 64)
-            __builtin_prefetch(v + o);
+        const size_t size = kind_size(c->kind);
+        pf[f].p = (const char *)c->a->buffers[1] + (size_t)(c->base + r0) * size;
+        pf[f].bytes = (size_t)n * size;
     }
+}
+
+/* The same, asked for at once (mr_eval_design does not prefetch). */
+static void prefetch_next(const amap *p, int64_t r0, int64_t len, mr_prefetch *pf)
+{
+    next_regions(p, r0, len, pf);
+    for (size_t f = 0; f < p->m->n_features; f++)
+        for (size_t o = 0; o < pf[f].bytes; o += 64)
+            __builtin_prefetch((const char *)pf[f].p + o);
 }
 
 /* Rows [r0, r0+n) of a row-major batch into x (x[f*MR_STRIDE + i]): the
@@ -649,6 +680,7 @@ static mr_status eval_batch(amap *p, mr_engine *e, const struct ArrowArray *b, i
 {
     FORWARD_IF(bind_batch(p, b, err));
     const size_t nf = p->m->n_features;
+    mr_prefetch *pf = p->pf;
     for (int64_t r0 = 0; r0 < b->length; r0 += MR_BLOCK) {
         const size_t n = b->length - r0 < MR_BLOCK ? (size_t)(b->length - r0) : MR_BLOCK;
         if (p->rowmajor) {
@@ -656,18 +688,21 @@ static mr_status eval_batch(amap *p, mr_engine *e, const struct ArrowArray *b, i
         } else {
             for (size_t f = 0; f < nf; f++)
                 FORWARD_IF(decode_col(p, f, r0, n, e->xblock + f * MR_STRIDE, err));
-            prefetch_next(p, r0 + MR_BLOCK, b->length);
         }
-        if (mode == MR_MODE_DESIGN)
+        if (mode == MR_MODE_DESIGN) {
+            if (!p->rowmajor)
+                prefetch_next(p, r0 + MR_BLOCK, b->length, pf);
             mr_eval_design(e->plan, e->xblock, MR_STRIDE, n, e->scratch,
                            out + (size_t)r0 * ld_out, ld_out);
-        else if (p->rowmajor) /* the next block's rows fetched while this one computes */
+        } else if (p->rowmajor) { /* the next block's rows fetched while this one computes */
             mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0,
                             p->rv + p->rbase + (r0 + (int64_t)n) * (int64_t)nf,
                             (size_t)(b->length - r0 - (int64_t)n < MR_BLOCK
                                          ? b->length - r0 - (int64_t)n : MR_BLOCK) * nf * sizeof(double));
-        else
-            mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0, NULL, 0);
+        } else { /* and the next block's columns */
+            next_regions(p, r0 + MR_BLOCK, b->length, pf);
+            mr_eval_predict_pf(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0, pf, nf);
+        }
     }
     p->rows_done += (uint64_t)b->length;
     return MR_OK;
