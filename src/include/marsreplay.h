@@ -711,6 +711,29 @@ MR_API mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *
  * elsewhere while out's get_next runs. */
 MR_API mr_status mr_arrow_stream_export(mr_engine *e, struct ArrowArrayStream *in, int mode,
                                         struct ArrowArrayStream *out, mr_error *err);
+/*! mr_arrow_validate() : check every cell of one record batch as
+ * mr_arrow_predict would, evaluating nothing: mr_validate for Arrow input.
+ * Returns MR_OK, or the error mr_arrow_predict would return: a schema or
+ * batch that does not fit (MR_E_SHAPE, MR_E_INVAL), else the first bad cell
+ * in row order (MR_E_DATA, MR_E_PARSE, or MR_E_SHAPE for a malformed cell)
+ * with err->row / column / field naming it. `columns` (NULL, or
+ * mr_model_n_features entries in the model's feature order, caller-owned)
+ * receives every feature's counts over the whole batch, as mr_validate's:
+ * missing cells (nulls, NaN, missing tokens; also those not allowed), unseen
+ * labels (also with MR_UNKNOWN_ERROR) with the first one and its row; a
+ * malformed cell stops the counting there. */
+MR_API mr_status mr_arrow_validate(mr_engine *e, const struct ArrowSchema *schema,
+                                   const struct ArrowArray *batch, mr_column_stats *columns,
+                                   mr_error *err);
+/*! mr_arrow_stream_validate() : the same over a whole stream, which the call
+ * takes (released before return, whatever happens). A bad cell does not stop
+ * the reading: the counts cover every row read (*n_rows, may be NULL); a
+ * malformed batch or cell or a failing producer (MR_E_IO) stops it. The
+ * status and err are the first error in row order of all that was read:
+ * what mr_arrow_stream_collect would return. */
+MR_API mr_status mr_arrow_stream_validate(mr_engine *e, struct ArrowArrayStream *in,
+                                          mr_column_stats *columns, uint64_t *n_rows,
+                                          mr_error *err);
 /*! mr_buffer_free() : release a buffer the library handed to the caller. */
 MR_API void mr_buffer_free(void *p);
 
