@@ -875,8 +875,8 @@ typedef struct apool {
     int mode;
     double *out;
     size_t ld_out;
-    int counting;
     int64_t stop;              /* chunks from this row on need not run (atomic) */
+    uint64_t tickets;          /* handed out so far, over all batches (mr_ordered's count) */
 } apool;
 
 static void pool_job(void *ctx, size_t slot, unsigned worker)
@@ -1000,19 +1000,20 @@ static mr_status run_batch(amap *p, mr_engine *e, apool **pool, int64_t len, int
     int64_t chunk = len / (4 * (int64_t)T);
     chunk = chunk < ARROW_MIN_CHUNK ? ARROW_MIN_CHUNK : (chunk + MR_BLOCK - 1) / MR_BLOCK * MR_BLOCK;
     const uint64_t n_chunks = (uint64_t)((len + chunk - 1) / chunk);
+    const uint64_t base = P->tickets, mask = P->slots - 1;
     mr_status first = MR_OK;
     int go = 1;
-    uint64_t submitted = 0;
+    uint64_t submitted = 0; /* chunk k is ticket base + k */
     for (uint64_t u = 0; u < submitted || (go && u < n_chunks); u++) {
         while (go && submitted < n_chunks && submitted < u + P->slots) {
-            ajob *j = &P->jobs[submitted & (P->slots - 1)];
+            ajob *j = &P->jobs[(base + submitted) & mask];
             j->r0 = (int64_t)submitted * chunk;
             j->r1 = j->r0 + chunk < len ? j->r0 + chunk : len;
-            j->cols = cols ? P->colbuf + (submitted & (P->slots - 1)) * P->nf : NULL;
-            mr_ordered_submit(P->q, submitted++);
+            j->cols = cols ? P->colbuf + ((base + submitted) & mask) * P->nf : NULL;
+            mr_ordered_submit(P->q, base + submitted++);
         }
-        mr_ordered_wait(P->q, u);
-        const ajob *j = &P->jobs[u & (P->slots - 1)];
+        mr_ordered_wait(P->q, base + u);
+        const ajob *j = &P->jobs[(base + u) & mask];
         if (!go || j->skipped)
             continue;
         if (cols)
@@ -1027,6 +1028,7 @@ static mr_status run_batch(amap *p, mr_engine *e, apool **pool, int64_t len, int
             go = 0; /* wait for the chunks handed out, take nothing more from them */
         }
     }
+    P->tickets = base + submitted;
     return first;
 }
 
