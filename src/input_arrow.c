@@ -411,11 +411,22 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
     return MR_OK;
 }
 
-/* Copy n float64 values; nonzero if one is NaN or infinite (v - v is NaN
- * then, 0 otherwise). Four vectors of four sums: one chain of additions
- * would hold the loop to one vector per addition's latency. */
+/* A sum of doubles is finite only if every term is (an infinity stays
+ * infinite or becomes NaN, a NaN stays NaN), so one addition per value
+ * tells that a run of values is all finite; a sum that is not may also have
+ * overflowed, so "not finite" only means "look at each value" (the callers
+ * do, cell by cell). Four vectors of sums, so that the additions do not wait
+ * on each other; the order of the sums does not matter for the answer. */
 typedef double v4d __attribute__((vector_size(32)));
 
+static inline int sum_not_finite(v4d s0, v4d s1, v4d s2, v4d s3, double t)
+{
+    const v4d s = (s0 + s1) + (s2 + s3);
+    const double z = ((s[0] + s[1]) + (s[2] + s[3])) + t;
+    return !(z - z == 0.0);
+}
+
+/* Copy n float64 values; 0 if all are finite, else 1 (maybe not all). */
 static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size_t n)
 {
     v4d z0 = { 0 }, z1 = { 0 }, z2 = { 0 }, z3 = { 0 };
@@ -430,18 +441,39 @@ static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size
         memcpy(x + i + 4, &b, sizeof b);
         memcpy(x + i + 8, &c, sizeof c);
         memcpy(x + i + 12, &d, sizeof d);
-        z0 += a - a;
-        z1 += b - b;
-        z2 += c - c;
-        z3 += d - d;
+        z0 += a;
+        z1 += b;
+        z2 += c;
+        z3 += d;
     }
     double t = 0.0;
     for (; i < n; i++) {
         x[i] = v[i];
-        t = t + (v[i] - v[i]);
+        t = t + v[i];
     }
-    const v4d z = (z0 + z1) + (z2 + z3);
-    return t + ((z[0] + z[1]) + (z[2] + z[3])) != 0.0;
+    return sum_not_finite(z0, z1, z2, z3, t);
+}
+
+/* The same test without the copy: 0 if v[0..n) are all finite. */
+static MR_CLONES int rows_maybe_nonfinite(const double *v, size_t n)
+{
+    v4d z0 = { 0 }, z1 = { 0 }, z2 = { 0 }, z3 = { 0 };
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v4d a, b, c, d;
+        memcpy(&a, v + i, sizeof a);
+        memcpy(&b, v + i + 4, sizeof b);
+        memcpy(&c, v + i + 8, sizeof c);
+        memcpy(&d, v + i + 12, sizeof d);
+        z0 += a;
+        z1 += b;
+        z2 += c;
+        z3 += d;
+    }
+    double t = 0.0;
+    for (; i < n; i++)
+        t = t + v[i];
+    return sum_not_finite(z0, z1, z2, z3, t);
 }
 
 /* Numeric values of rows [r0, r0+n) of a primitive column as doubles. */
@@ -774,7 +806,7 @@ static mr_status decode_block(const amap *p, const lane *ln, int64_t r0, size_t 
                     if (!bit(p->rvalid, j0 + (int64_t)(i * nf + f)))
                         ln->x[f * MR_STRIDE + i] = NAN;
         } else if (!p->any_cat && ((p->m->allow_missing && !cols) ||
-                                   !mr_any_nonfinite(p->rv + j0, n * nf))) {
+                                   !rows_maybe_nonfinite(p->rv + j0, n * nf))) {
             return MR_OK; /* one pass over the rows: nothing to check or count */
         }
     }

@@ -1171,6 +1171,50 @@ static void test_threads(void **state)
     assert_int_equal(ab_double_release, 0);
 }
 
+/* Values whose sum overflows are finite all the same: the fast test (a sum
+ * per block) only sends them to the cell-by-cell check, which accepts them. */
+static void test_huge_values(void **state)
+{
+    (void)state;
+    mr_model *m = model(0); /* allow_missing false: every cell is checked */
+    mr_engine *e;
+    assert_int_equal(mr_engine_create(m, NULL, &e, NULL), MR_OK);
+    data d;
+    make_data(&d, 300, 51, 0, 0);
+    static const char *codes[] = { "0", "1", "2" };
+    for (int64_t r = 0; r < d.n; r++) {
+        d.b[r] = r % 2 ? 1.7e308 : 1.6e308;
+        d.c[r] = r % 3 ? -1.75e308 : 1.75e308;
+    }
+    double got[300];
+    mr_column_stats cols[3];
+    for (int rows = 0; rows < 2; rows++) {
+        struct ArrowSchema s;
+        struct ArrowArray a;
+        if (rows) {
+            for (int64_t r = 0; r < d.n; r++)
+                d.colour[r] = codes[r % 3];
+            build_rows(&d, d.n, "+w:3", "g", &s, &a);
+        } else {
+            const shape sh = { "g", 0, 0, 0, 0 };
+            build(&d, 0, d.n, &sh, &s, &a);
+        }
+        double *want = oracle(m, &d, 0, d.n, MR_MODE_PREDICT, MR_UNKNOWN_MODE);
+        mr_error err;
+        if (mr_arrow_predict(e, &s, &a, got, &err) != MR_OK)
+            fail_msg("%s", err.text);
+        assert_bits(got, want, 300);
+        assert_int_equal(mr_arrow_validate(e, &s, &a, cols, NULL), MR_OK);
+        assert_int_equal(cols[1].missing + cols[2].missing, 0);
+        free(want);
+        s.release(&s);
+        a.release(&a);
+    }
+    mr_engine_free(e);
+    mr_model_free(m);
+    assert_int_equal(ab_made, ab_released);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1184,6 +1228,7 @@ int main(void)
         cmocka_unit_test(test_rowmajor),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_huge_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
