@@ -454,28 +454,6 @@ static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size
     return sum_not_finite(z0, z1, z2, z3, t);
 }
 
-/* The same test without the copy: 0 if v[0..n) are all finite. */
-static MR_CLONES int rows_maybe_nonfinite(const double *v, size_t n)
-{
-    v4d z0 = { 0 }, z1 = { 0 }, z2 = { 0 }, z3 = { 0 };
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        v4d a, b, c, d;
-        memcpy(&a, v + i, sizeof a);
-        memcpy(&b, v + i + 4, sizeof b);
-        memcpy(&c, v + i + 8, sizeof c);
-        memcpy(&d, v + i + 12, sizeof d);
-        z0 += a;
-        z1 += b;
-        z2 += c;
-        z3 += d;
-    }
-    double t = 0.0;
-    for (; i < n; i++)
-        t = t + v[i];
-    return sum_not_finite(z0, z1, z2, z3, t);
-}
-
 /* Numeric values of rows [r0, r0+n) of a primitive column as doubles. */
 static void load_numbers(akind k, const void *buf, int64_t j0, size_t n, double *x)
 {
@@ -798,16 +776,20 @@ static mr_status decode_block(const amap *p, const lane *ln, int64_t r0, size_t 
     const size_t nf = p->m->n_features;
     if (p->rowmajor) {
         const int64_t j0 = p->rbase + r0 * (int64_t)nf;
-        if (nf)
+        /* nothing to check at all, or the transpose's own sum says all are finite */
+        const int plain = p->any_cat || p->rvalid || (p->m->allow_missing && !cols);
+        int finite = 1;
+        if (nf && plain)
             mr_transpose_rows(p->rv + j0, nf, nf, n, ln->x, MR_STRIDE);
+        else if (nf)
+            finite = mr_transpose_rows_finite(p->rv + j0, nf, nf, n, ln->x, MR_STRIDE);
         if (p->rvalid) {
             for (size_t i = 0; i < n; i++)
                 for (size_t f = 0; f < nf; f++)
                     if (!bit(p->rvalid, j0 + (int64_t)(i * nf + f)))
                         ln->x[f * MR_STRIDE + i] = NAN;
-        } else if (!p->any_cat && ((p->m->allow_missing && !cols) ||
-                                   !rows_maybe_nonfinite(p->rv + j0, n * nf))) {
-            return MR_OK; /* one pass over the rows: nothing to check or count */
+        } else if (!p->any_cat && ((p->m->allow_missing && !cols) || finite)) {
+            return MR_OK; /* nothing to check or count */
         }
     }
     mr_status first = MR_OK;
