@@ -17,8 +17,10 @@ median of P, default 3, after the others):
                       ModelSpec by bench/pymars_spec.py)
 All legs' outputs are compared with c_mr_predict's: bit for bit for the
 package, pymars to 1e-9 relative (it sums in another order). The ratios are
-given of the medians and of the fastest runs (min_ratio_vs_c): on a shared
-machine the fastest run is the least disturbed by other processes.
+given of the medians, of the fastest runs (min_ratio_vs_c: the runs least
+disturbed by other processes) and as the median of each run's own ratio
+(paired_ratio_vs_c: a run's legs follow each other, so a slow moment of the
+machine hits them alike; not for pymars, timed apart).
 """
 import argparse
 import ctypes
@@ -95,10 +97,14 @@ def main():
             assert np.allclose(y, ref, rtol=1e-9, atol=0), "pymars differs beyond 1e-9"
     med = {k: statistics.median(v) for k, v in times.items()}
     low = {k: min(v) for k, v in times.items()}
+    n_c = len(times["c_mr_predict"])
+    paired = {k: statistics.median(times[k][i] / times["c_mr_predict"][i] for i in range(n_c))
+              for k in legs}
     res = {"rows": a.rows, "features": X.shape[1], "runs": a.runs,
            "pymars_runs": a.pymars_runs if slow else 0, "median_s": med,
            "ratio_vs_c": {k: med[k] / med["c_mr_predict"] for k in med},
            "min_s": low, "min_ratio_vs_c": {k: low[k] / low["c_mr_predict"] for k in low},
+           "paired_ratio_vs_c": paired,
            "library": marsreplay.version(), "numpy": np.__version__}
     if a.json:
         print(json.dumps(res))
