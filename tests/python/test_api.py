@@ -289,25 +289,28 @@ def expected_counts(t):
 
 
 def producers(t):
-    """The same table from every producer the package takes (name, object)."""
-    out = [("pyarrow Table", t), ("chunked", pa.Table.from_batches(t.to_batches(max_chunksize=97))),
-           ("RecordBatch", t.combine_chunks().to_batches()[0]),
-           ("RecordBatchReader", pa.RecordBatchReader.from_batches(t.schema, t.to_batches(max_chunksize=50)))]
-    import pandas as pd
-    out.append(("pandas", t.to_pandas()))
+    """The same table from every producer the package takes, as (name, object),
+    made one at a time (a generator: DuckDB's connection lives as long as its
+    relation is in use; duckdb 1.1 closes it with its last reference)."""
+    yield "pyarrow Table", t
+    yield "chunked", pa.Table.from_batches(t.to_batches(max_chunksize=97))
+    yield "RecordBatch", t.combine_chunks().to_batches()[0]
+    yield "RecordBatchReader", pa.RecordBatchReader.from_batches(t.schema, t.to_batches(max_chunksize=50))
+    yield "pandas", t.to_pandas()
     try:
         import polars as pl
-        out.append(("polars", pl.from_arrow(t)))
     except ImportError:
-        pass
+        pl = None
+    if pl is not None:
+        yield "polars", pl.from_arrow(t)
     try:
         import duckdb
-        con = duckdb.connect()
-        con.register("t", t)
-        out.append(("duckdb", con.sql("select * from t")))
     except ImportError:
-        pass
-    return out
+        return
+    con = duckdb.connect()
+    con.register("t", t)
+    yield "duckdb", con.sql("select * from t")
+    con.close()
 
 
 class ArrowValidate(unittest.TestCase):
