@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="c6f31b8361b6067a7ba7a72afc118795a44979ac2ccd85844d650edd972c007c")
+    version("1.0.0", sha256="e2dbcfc63f355521827a314994c770342da7d72df40047c78409c6090e1cbbdf")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
