@@ -175,17 +175,38 @@ mr_map_result mr_map_features(const mr_model *m, const char *const *names, size_
 
 /* 1 if some value is ±inf or NaN (every exponent bit set), on the bits so that
  * it vectorises; AVX2 has the 64-bit compare that SSE2 lacks (about 4x fewer
- * instructions per cell under callgrind). */
+ * instructions per cell under callgrind). The exponent plus one carries into
+ * the sign bit exactly when it is all ones: an and, an add and an or per
+ * vector (a compare and a mask to 0/1 took two more), sixteen values a turn
+ * (the compiler did not unroll the plain loop: 1.5 instructions a value, now
+ * about 0.9). */
+typedef uint64_t mr_v4u __attribute__((vector_size(32)));
+
 MR_CLONES static int any_nonfinite(const double *col, size_t n)
 {
-    const uint64_t exp = 0x7ff0000000000000u;
-    uint64_t nonfinite = 0;
-    for (size_t j = 0; j < n; j++) {
+    const uint64_t exp = 0x7ff0000000000000u, one = 0x0010000000000000u;
+    const mr_v4u e = { exp, exp, exp, exp }, o = { one, one, one, one };
+    mr_v4u c0 = { 0 }, c1 = { 0 }, c2 = { 0 }, c3 = { 0 };
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        mr_v4u a, b, c, d;
+        memcpy(&a, col + j, sizeof a);
+        memcpy(&b, col + j + 4, sizeof b);
+        memcpy(&c, col + j + 8, sizeof c);
+        memcpy(&d, col + j + 12, sizeof d);
+        c0 |= (a & e) + o;
+        c1 |= (b & e) + o;
+        c2 |= (c & e) + o;
+        c3 |= (d & e) + o;
+    }
+    const mr_v4u c = (c0 | c1) | (c2 | c3);
+    uint64_t carry = c[0] | c[1] | c[2] | c[3];
+    for (; j < n; j++) {
         uint64_t u;
         memcpy(&u, &col[j], sizeof u);
-        nonfinite |= (u & exp) == exp;
+        carry |= (u & exp) + one;
     }
-    return nonfinite != 0;
+    return (carry >> 63) != 0;
 }
 
 /* Not cloned itself: clang 14 names a cloned extern function's ifunc

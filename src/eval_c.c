@@ -220,28 +220,60 @@ static inline double term_sign(const mr_plan *p, size_t i)
     return p->term_hinge[i] == 2 ? -1.0 : 1.0;
 }
 
-/* Spreads prefetches of [next, end) over the passes of one block, a slice
- * after each: the next block's rows arrive while this one computes, instead
- * of in one burst that stalls the transpose (bench_model from memory: 27.6 ->
- * 24.2 ns/row; all at once was slower than none: it evicts this block from L1). */
+/* Spreads prefetches of the next block's memory over the passes of one
+ * block, a slice after each: the next block's rows arrive while this one
+ * computes, instead of in one burst that stalls the transpose (bench_model
+ * from memory: 27.6 -> 24.2 ns/row; all at once was slower than none: it
+ * evicts this block from L1). The memory is one region (rows) or several
+ * (an Arrow batch's columns), walked in order. */
 typedef struct {
-    const char *next, *end;
-    size_t slice; /* bytes per slice, a multiple of 64 */
+    const mr_prefetch *reg;   /* the regions; reg[0..nreg) */
+    size_t nreg, i;           /* the region being walked */
+    const char *next, *end;   /* what is left of it */
+    size_t slice;             /* bytes per slice, a multiple of 64 */
 } prefetcher;
 
 static inline void prefetch_slice(prefetcher *pf)
 {
-    if (!pf->next)
-        return;
-    const char *stop = pf->end - pf->next > (ptrdiff_t)pf->slice ? pf->next + pf->slice : pf->end;
-    for (; pf->next < stop; pf->next += 64)
-        __builtin_prefetch(pf->next, 0, 3);
+    size_t budget = pf->slice; /* bytes, a multiple of 64 */
+    while (pf->next && budget) {
+        const char *const from = pf->next;
+        const char *const stop = (size_t)(pf->end - from) > budget ? from + budget : pf->end;
+        for (; pf->next < stop; pf->next += 64)
+            __builtin_prefetch(pf->next, 0, 3);
+        budget -= (size_t)(pf->next - from);
+        if (pf->next >= pf->end) { /* the next region, or done */
+            pf->next = NULL;
+            while (++pf->i < pf->nreg && !pf->reg[pf->i].bytes)
+                ;
+            if (pf->i < pf->nreg) {
+                pf->next = pf->reg[pf->i].p;
+                pf->end = pf->next + pf->reg[pf->i].bytes;
+            }
+        }
+    }
 }
 
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                      double *scratch, double *out, const void *next, size_t next_bytes)
 {
-    prefetcher pf = { next, next ? (const char *)next + next_bytes : NULL, 0 };
+    const mr_prefetch r = { next, next ? next_bytes : 0 };
+    mr_eval_predict_pf(p, x, stride, n, scratch, out, &r, next ? 1 : 0);
+}
+
+void mr_eval_predict_pf(const mr_plan *p, const double *x, size_t stride, size_t n,
+                        double *scratch, double *out, const mr_prefetch *next, size_t n_next)
+{
+    size_t next_bytes = 0;
+    for (size_t r = 0; r < n_next; r++)
+        next_bytes += next[r].bytes;
+    prefetcher pf = { next, n_next, 0, NULL, NULL, 0 };
+    if (next_bytes) {
+        while (!next[pf.i].bytes)
+            pf.i++;
+        pf.next = next[pf.i].p;
+        pf.end = pf.next + next[pf.i].bytes;
+    }
     pf.slice = ((next_bytes / (p->n_term4 + 1)) + 64) & ~(size_t)63;
     run_ops(p, x, stride, n, scratch);
     prefetch_slice(&pf);
@@ -266,7 +298,7 @@ void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
         prefetch_slice(&pf);
     }
     size_t i = 4 * p->n_term4;
-    pf.slice = next_bytes;
+    pf.slice = (SIZE_MAX / 2) & ~(size_t)63; /* the rest */
     prefetch_slice(&pf);
     for (; i < p->n_terms; i++) {
         const double c = p->coef[i], k = p->term_k[i], s = term_sign(p, i);

@@ -26,6 +26,8 @@
 #include "error.h"
 #include "model.h"
 #include "cpu_clones.h"
+#include "numfmt.h"
+#include "ordered.h"
 #include "plan.h"
 #include "transpose.h"
 
@@ -77,9 +79,11 @@ typedef struct amap {
     uint64_t rows_done;     /* rows of earlier batches (stream) */
     /* row-major input: one fixed_size_list<float64>[n_features] field */
     int rowmajor;
+    int any_cat;            /* a categorical feature */
     const double *rv;       /* per batch: the list's values */
     int64_t rbase;          /* index in rv of row 0's first value */
     const uint8_t *rvalid;  /* the values' validity; NULL: no nulls */
+    mr_prefetch *pf;        /* n_features: the next block's columns */
 } amap;
 
 static void map_free(amap *p)
@@ -90,6 +94,7 @@ static void map_free(amap *p)
             free(p->col[f].dcell);
         }
     free(p->col);
+    free(p->pf);
     if (p->names)
         for (size_t i = 0; i < p->n_fields; i++)
             free(p->names[i]);
@@ -132,6 +137,8 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
     const mr_model *m = e->m;
     memset(p, 0, sizeof *p);
     p->m = m;
+    for (size_t f = 0; f < m->n_features; f++)
+        p->any_cat |= m->encoders && m->encoders[f];
     if (!s || !s->release)
         return FAIL(MR_E_INVAL, "Arrow schema is NULL or released");
     if (!s->format || strcmp(s->format, "+s") != 0)
@@ -143,7 +150,8 @@ static mr_status map_schema(amap *p, const mr_engine *e, const struct ArrowSchem
     p->n_fields = n;
     p->names = calloc(n + 1, sizeof *p->names);
     p->col = calloc(m->n_features ? m->n_features : 1, sizeof *p->col);
-    if (!p->names || !p->col)
+    p->pf = calloc(m->n_features ? m->n_features : 1, sizeof *p->pf);
+    if (!p->names || !p->col || !p->pf)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         const struct ArrowSchema *c = s->children[i];
@@ -403,23 +411,43 @@ static mr_status bind_batch(amap *p, const struct ArrowArray *b, mr_error *err)
     return MR_OK;
 }
 
-/* Copy n float64 values; nonzero if one is NaN or infinite (v - v is NaN
- * then, 0 otherwise; four sums, so that the loop is vectorised without
- * reassociating anything). */
+/* A sum of doubles is finite only if every term is (an infinity stays
+ * infinite or becomes NaN, a NaN stays NaN), so one addition per value
+ * tells that a run of values is all finite; a sum that is not may also have
+ * overflowed, so "not finite" only means "look at each value" (the callers
+ * do, cell by cell). Four vectors of sums, so that the additions do not wait
+ * on each other; the order of the sums does not matter for the answer. */
+typedef double v4d __attribute__((vector_size(32)));
+
+/* Copy n float64 values; 0 if all are finite, else 1 (maybe not all). */
 static MR_CLONES int copy_f64(const double *restrict v, double *restrict x, size_t n)
 {
-    double z[4] = { 0.0, 0.0, 0.0, 0.0 };
+    v4d z0 = { 0 }, z1 = { 0 }, z2 = { 0 }, z3 = { 0 };
     size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (int k = 0; k < 4; k++) {
-            x[i + k] = v[i + k];
-            z[k] = z[k] + (v[i + k] - v[i + k]);
-        }
+    for (; i + 16 <= n; i += 16) {
+        v4d a, b, c, d;
+        memcpy(&a, v + i, sizeof a);
+        memcpy(&b, v + i + 4, sizeof b);
+        memcpy(&c, v + i + 8, sizeof c);
+        memcpy(&d, v + i + 12, sizeof d);
+        memcpy(x + i, &a, sizeof a);
+        memcpy(x + i + 4, &b, sizeof b);
+        memcpy(x + i + 8, &c, sizeof c);
+        memcpy(x + i + 12, &d, sizeof d);
+        z0 += a;
+        z1 += b;
+        z2 += c;
+        z3 += d;
+    }
+    double t = 0.0;
     for (; i < n; i++) {
         x[i] = v[i];
-        z[0] = z[0] + (v[i] - v[i]);
+        t = t + v[i];
     }
-    return z[0] + z[1] + z[2] + z[3] != 0.0;
+    /* (no vector passed to a function: the baseline clone has no AVX) */
+    const v4d z = (z0 + z1) + (z2 + z3);
+    const double sum = ((z[0] + z[1]) + (z[2] + z[3])) + t;
+    return !(sum - sum == 0.0);
 }
 
 /* Numeric values of rows [r0, r0+n) of a primitive column as doubles. */
@@ -515,13 +543,78 @@ static mr_status cell_error(const amap *p, size_t f, mr_cell code, uint64_t row,
 
 static int cell_ok(mr_cell c) { return c == MR_CELL_VALUE || c == MR_CELL_MISSING || c == MR_CELL_UNKNOWN; }
 
-/* Rows [r0, r0+n) of feature f into x[0..n). */
-static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, mr_error *err)
+/* A cell's label as mr_validate gives it: a string cell's text, a number
+ * as the shortest text that reads back the same. */
+static size_t label_text(const acol *c, int64_t j, char *buf, size_t cap)
 {
-    acol *c = &p->col[f];
+    const struct ArrowArray *a = c->a;
+    akind k = c->kind;
+    if (c->dkind != AK_NONE) {
+        j = a->dictionary->offset + index_at(c->kind, a->buffers[1], j);
+        a = a->dictionary;
+        k = c->dkind;
+    }
+    if (is_str(k)) {
+        const char *s;
+        size_t len = 0;
+        if (str_at(a, k, j, &s, &len) != 0)
+            len = 0;
+        len = len < cap - 1 ? len : cap - 1;
+        memcpy(buf, s, len);
+        return len;
+    }
+    double x = NAN;
+    load_numbers(k, a->buffers[1], j, 1, &x);
+    char t[32];
+    const size_t len = mr_format_double(x, t);
+    memcpy(buf, t, len < cap - 1 ? len : cap - 1);
+    return len < cap - 1 ? len : cap - 1;
+}
+
+/* mr_validate's counts of one cell: missing cells (also those not allowed),
+ * unseen labels (also with MR_UNKNOWN_ERROR), the first of them. `raw` is
+ * the value of a row-major cell (c NULL). */
+static void count_cell(const acol *c, mr_cell cl, uint64_t row, int64_t j, double raw,
+                       mr_column_stats *cs)
+{
+    if (cl == MR_CELL_MISSING || cl == MR_CELL_MISSING_NOT_ALLOWED) {
+        cs->missing++;
+    } else if ((cl == MR_CELL_UNKNOWN || cl == MR_CELL_UNKNOWN_ERROR) && cs->unknown++ == 0) {
+        cs->first_unknown_row = row;
+        memset(cs->first_unknown, 0, sizeof cs->first_unknown);
+        if (c) {
+            label_text(c, j, cs->first_unknown, sizeof cs->first_unknown);
+        } else {
+            char t[32];
+            const size_t len = mr_format_double(raw, t);
+            memcpy(cs->first_unknown, t, len < sizeof cs->first_unknown ? len : sizeof cs->first_unknown - 1);
+        }
+    }
+}
+
+/* Rows [r0, r0+n) of feature f into x[0..n). Returns the column's first bad
+ * cell (err filled); without cs at once, with cs (validate) after counting
+ * every cell. A malformed cell (a dictionary index out of range, string
+ * offsets that go back) sets *fatal and stops. */
+static mr_status decode_col(const amap *p, size_t f, int64_t r0, size_t n, double *x,
+                            mr_column_stats *cs, int *fatal, mr_error *err)
+{
+    const acol *c = &p->col[f];
     const struct ArrowArray *a = c->a;
     const int64_t j0 = c->base + r0;
     const uint64_t row1 = p->rows_done + (uint64_t)r0 + 1;
+    mr_status first = MR_OK;
+    /* one decoded cell i: counted, and the column's first bad one kept */
+#define CELL(cl, i, j, raw)                                                        \
+    do {                                                                           \
+        if (cs)                                                                    \
+            count_cell(c, (cl), row1 + (i), (j), (raw), cs);                       \
+        if (!cell_ok(cl) && first == MR_OK) {                                      \
+            first = cell_error(p, f, (cl), row1 + (i), (j), err);                  \
+            if (!cs)                                                               \
+                return first;                                                      \
+        }                                                                          \
+    } while (0)
     if (c->dkind != AK_NONE) {
         const int64_t dn = a->dictionary->length;
         for (size_t i = 0; i < n; i++) {
@@ -531,17 +624,19 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
                 cl = mr_decode_binary(&p->dec, f, NAN, &x[i]);
             } else {
                 const int64_t ix = index_at(c->kind, a->buffers[1], j);
-                if (ix < 0 || ix >= dn)
-                    return fail_col(err, MR_E_SHAPE, row1 + i, c->field, p->m->feature_names[f],
+                if (ix < 0 || ix >= dn) {
+                    *fatal = 1;
+                    return first != MR_OK ? first
+                         : fail_col(err, MR_E_SHAPE, row1 + i, c->field, p->m->feature_names[f],
                                     "dictionary index %" PRId64 " is outside the dictionary "
                                     "(%" PRId64 " entries)", ix, dn);
+                }
                 cl = c->dcell[ix];
                 x[i] = c->dval[ix];
             }
-            if (!cell_ok(cl))
-                return cell_error(p, f, cl, row1 + i, j, err);
+            CELL(cl, i, j, 0.0);
         }
-        return MR_OK;
+        return first;
     }
     if (is_str(c->kind)) {
         for (size_t i = 0; i < n; i++) {
@@ -552,20 +647,22 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
             } else {
                 const char *t;
                 size_t tl;
-                if (str_at(a, c->kind, j, &t, &tl) != 0)
-                    return fail_col(err, MR_E_SHAPE, row1 + i, c->field, p->m->feature_names[f],
+                if (str_at(a, c->kind, j, &t, &tl) != 0) {
+                    *fatal = 1;
+                    return first != MR_OK ? first
+                         : fail_col(err, MR_E_SHAPE, row1 + i, c->field, p->m->feature_names[f],
                                     "malformed Arrow array: string offsets go back or a view "
                                     "points outside its buffer");
+                }
                 cl = mr_decode_text(&p->dec, f, t, tl, &x[i]);
             }
-            if (!cell_ok(cl))
-                return cell_error(p, f, cl, row1 + i, j, err);
+            CELL(cl, i, j, 0.0);
         }
-        return MR_OK;
+        return first;
     }
     const int cat = p->m->encoders && p->m->encoders[f];
     if (c->kind == AK_F64 && !c->valid && !cat) {
-        if (!copy_f64((const double *)a->buffers[1] + j0, x, n) || p->m->allow_missing)
+        if (!copy_f64((const double *)a->buffers[1] + j0, x, n) || (p->m->allow_missing && !cs))
             return MR_OK; /* all finite, or NaN is missing and inf a value */
     } else {
         load_numbers(c->kind, a->buffers[1], j0, n, x);
@@ -574,119 +671,413 @@ static mr_status decode_col(amap *p, size_t f, int64_t r0, size_t n, double *x, 
         for (size_t i = 0; i < n; i++)
             if (!bit(c->valid, j0 + (int64_t)i))
                 x[i] = NAN;
-    if (!cat && p->m->allow_missing)
+    if (!cat && p->m->allow_missing && !cs)
         return MR_OK; /* NaN is missing, inf a value: as mr_decode_binary decides */
     for (size_t i = 0; i < n; i++) {
         const mr_cell cl = mr_decode_binary(&p->dec, f, x[i], &x[i]);
-        if (!cell_ok(cl))
-            return cell_error(p, f, cl, row1 + i, j0 + (int64_t)i, err);
+        CELL(cl, i, j0 + (int64_t)i, 0.0);
     }
-    return MR_OK;
+    return first;
 }
 
-/* Ask for the next block's primitive values while this one is evaluated:
- * the columns are separate streams, which the hardware prefetchers pick up
- * late (measured: bench/arrow_bench.c, docs/arrow.md). */
-static void prefetch_next(const amap *p, int64_t r0, int64_t len)
+static size_t kind_size(akind k)
 {
-    if (r0 >= len)
-        return;
+    return k == AK_F64 || k == AK_I64 || k == AK_U64 ? 8
+         : k == AK_F32 || k == AK_I32 || k == AK_U32 ? 4
+         : k == AK_I16 || k == AK_U16 ? 2 : 1;
+}
+
+/* The primitive values of rows [r0, min(r0 + MR_BLOCK, len)), one region
+ * per column (pf[0..nf)), for the evaluator to prefetch while it computes
+ * the block before: the columns are separate streams, which the hardware
+ * prefetchers pick up late, and asked for at once they evict the block
+ * being computed (measured: bench/arrow_bench.c, docs/arrow.md). Strings
+ * and dictionaries get an empty region. */
+static void next_regions(const amap *p, int64_t r0, int64_t len, mr_prefetch *pf)
+{
+    const int64_t n = r0 >= len ? 0 : len - r0 < MR_BLOCK ? len - r0 : MR_BLOCK;
     for (size_t f = 0; f < p->m->n_features; f++) {
         const acol *c = &p->col[f];
-        if (c->dkind != AK_NONE || is_str(c->kind))
+        pf[f] = (mr_prefetch){ NULL, 0 };
+        if (n == 0 || c->dkind != AK_NONE || is_str(c->kind))
             continue;
-        const size_t size = c->kind == AK_F64 || c->kind == AK_I64 || c->kind == AK_U64 ? 8
-                          : c->kind == AK_F32 || c->kind == AK_I32 || c->kind == AK_U32 ? 4
-                          : c->kind == AK_I16 || c->kind == AK_U16 ? 2 : 1;
-        const int64_t n = len - r0 < MR_BLOCK ? len - r0 : MR_BLOCK;
-        const char *v = (const char *)c->a->buffers[1] + (size_t)(c->base + r0) * size;
-        for (size_t o = 0; o < (size_t)n * size; o += 64)
-            __builtin_prefetch(v + o);
+        const size_t size = kind_size(c->kind);
+        pf[f].p = (const char *)c->a->buffers[1] + (size_t)(c->base + r0) * size;
+        pf[f].bytes = (size_t)n * size;
     }
 }
 
-/* Rows [r0, r0+n) of a row-major batch into x (x[f*MR_STRIDE + i]): the
- * transpose mr_predict uses, then each column checked as a float64 field is. */
-static mr_status decode_rows(amap *p, int64_t r0, size_t n, double *x, mr_error *err)
+/* The same, asked for at once (mr_eval_design does not prefetch). */
+static void prefetch_next(const amap *p, int64_t r0, int64_t len, mr_prefetch *pf)
+{
+    next_regions(p, r0, len, pf);
+    for (size_t f = 0; f < p->m->n_features; f++)
+        for (size_t o = 0; o < pf[f].bytes; o += 64)
+            __builtin_prefetch((const char *)pf[f].p + o);
+}
+
+/* Feature f of rows [r0, r0+n) of a row-major batch, transposed into c:
+ * checked as a float64 field is (the decode_col contract, no malformed
+ * cells). */
+static mr_status check_rows_col(const amap *p, size_t f, int64_t r0, size_t n, double *c,
+                                mr_column_stats *cs, mr_error *err)
 {
     const size_t nf = p->m->n_features;
     const int64_t j0 = p->rbase + r0 * (int64_t)nf;
-    if (nf)
-        mr_transpose_rows(p->rv + j0, nf, nf, n, x, MR_STRIDE);
-    if (p->rvalid)
-        for (size_t i = 0; i < n; i++)
-            for (size_t f = 0; f < nf; f++)
-                if (!bit(p->rvalid, j0 + (int64_t)(i * nf + f)))
-                    x[f * MR_STRIDE + i] = NAN;
-    for (size_t f = 0; f < nf; f++) {
-        double *c = x + f * MR_STRIDE;
-        const int cat = p->m->encoders && p->m->encoders[f];
-        if (!cat && (p->m->allow_missing || !mr_any_nonfinite(c, n)))
-            continue; /* as a float64 field: all finite, or NaN is missing and inf a value */
-        for (size_t i = 0; i < n; i++) {
-            const mr_cell cl = mr_decode_binary(&p->dec, f, c[i], &c[i]);
-            if (cell_ok(cl))
-                continue;
-            const int64_t j = j0 + (int64_t)(i * nf + f);
-            const int null = p->rvalid && !bit(p->rvalid, j);
-            char num[40];
-            snprintf(num, sizeof num, "%.17g", p->rv[j]);
-            const char *what = cl == MR_CELL_UNKNOWN_ERROR ? "unknown categorical level"
-                             : cl == MR_CELL_INF_NOT_ALLOWED ? "infinite value" : "missing value";
-            return fail_col(err, MR_E_DATA, p->rows_done + (uint64_t)(r0 + (int64_t)i) + 1, f,
-                            p->m->feature_names[f], "%s (\"%s\")%s", what, null ? "null" : num,
-                            cl == MR_CELL_UNKNOWN_ERROR ? " with MR_UNKNOWN_ERROR"
-                            : " but the model does not allow missing values "
-                              "(params.allow_missing is false)");
-        }
+    const int cat = p->m->encoders && p->m->encoders[f];
+    if (!cat && ((p->m->allow_missing && !cs) || !mr_any_nonfinite(c, n)))
+        return MR_OK; /* as a float64 field: all finite, or NaN is missing and inf a value */
+    mr_status first = MR_OK;
+    for (size_t i = 0; i < n; i++) {
+        const double raw = c[i];
+        const mr_cell cl = mr_decode_binary(&p->dec, f, raw, &c[i]);
+        const uint64_t row = p->rows_done + (uint64_t)(r0 + (int64_t)i) + 1;
+        if (cs)
+            count_cell(NULL, cl, row, 0, raw, cs);
+        if (cell_ok(cl) || first != MR_OK)
+            continue;
+        const int64_t j = j0 + (int64_t)(i * nf + f);
+        const int null = p->rvalid && !bit(p->rvalid, j);
+        char num[40];
+        snprintf(num, sizeof num, "%.17g", p->rv[j]);
+        const char *what = cl == MR_CELL_UNKNOWN_ERROR ? "unknown categorical level"
+                         : cl == MR_CELL_INF_NOT_ALLOWED ? "infinite value" : "missing value";
+        first = fail_col(err, MR_E_DATA, row, f, p->m->feature_names[f], "%s (\"%s\")%s", what,
+                         null ? "null" : num,
+                         cl == MR_CELL_UNKNOWN_ERROR ? " with MR_UNKNOWN_ERROR"
+                         : " but the model does not allow missing values "
+                           "(params.allow_missing is false)");
+        if (!cs)
+            return first;
     }
-    return MR_OK;
+    return first;
 }
 
-/* One bound batch through the engine: predictions or design rows. */
-static mr_status eval_batch(amap *p, mr_engine *e, const struct ArrowArray *b, int mode,
-                            double *out, size_t ld_out, mr_error *err)
+/* What one thread decodes and evaluates blocks with: the calling thread's
+ * are the engine's, each worker has its own. */
+typedef struct lane {
+    double *x;              /* n_features * MR_STRIDE: the block, column-wise */
+    double *scratch;        /* mr_plan_scratch_len */
+    mr_prefetch *pf;        /* n_features */
+} lane;
+
+/* Rows [r0, r0+n) of the bound batch into ln->x. Returns the first bad cell
+ * in row order (then the feature order) with err filled: a column's bad
+ * cell at block row i leaves only rows before i for the columns after it
+ * to beat. With cols (validate) every cell is counted, unless a malformed
+ * cell (*fatal) stops the block. */
+static mr_status decode_block(const amap *p, const lane *ln, int64_t r0, size_t n,
+                              mr_column_stats *cols, int *fatal, mr_error *err)
 {
-    FORWARD_IF(bind_batch(p, b, err));
     const size_t nf = p->m->n_features;
-    for (int64_t r0 = 0; r0 < b->length; r0 += MR_BLOCK) {
-        const size_t n = b->length - r0 < MR_BLOCK ? (size_t)(b->length - r0) : MR_BLOCK;
-        if (p->rowmajor) {
-            FORWARD_IF(decode_rows(p, r0, n, e->xblock, err));
-        } else {
-            for (size_t f = 0; f < nf; f++)
-                FORWARD_IF(decode_col(p, f, r0, n, e->xblock + f * MR_STRIDE, err));
-            prefetch_next(p, r0 + MR_BLOCK, b->length);
+    if (p->rowmajor) {
+        const int64_t j0 = p->rbase + r0 * (int64_t)nf;
+        /* nothing to check at all, or the transpose's own sum says all are finite */
+        const int plain = p->any_cat || p->rvalid || (p->m->allow_missing && !cols);
+        int finite = 1;
+        if (nf && plain)
+            mr_transpose_rows(p->rv + j0, nf, nf, n, ln->x, MR_STRIDE);
+        else if (nf)
+            finite = mr_transpose_rows_finite(p->rv + j0, nf, nf, n, ln->x, MR_STRIDE);
+        if (p->rvalid) {
+            for (size_t i = 0; i < n; i++)
+                for (size_t f = 0; f < nf; f++)
+                    if (!bit(p->rvalid, j0 + (int64_t)(i * nf + f)))
+                        ln->x[f * MR_STRIDE + i] = NAN;
+        } else if (!p->any_cat && ((p->m->allow_missing && !cols) || finite)) {
+            return MR_OK; /* nothing to check or count */
         }
-        if (mode == MR_MODE_DESIGN)
-            mr_eval_design(e->plan, e->xblock, MR_STRIDE, n, e->scratch,
-                           out + (size_t)r0 * ld_out, ld_out);
-        else if (p->rowmajor) /* the next block's rows fetched while this one computes */
-            mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0,
-                            p->rv + p->rbase + (r0 + (int64_t)n) * (int64_t)nf,
-                            (size_t)(b->length - r0 - (int64_t)n < MR_BLOCK
-                                         ? b->length - r0 - (int64_t)n : MR_BLOCK) * nf * sizeof(double));
-        else
-            mr_eval_predict(e->plan, e->xblock, MR_STRIDE, n, e->scratch, out + r0, NULL, 0);
     }
+    mr_status first = MR_OK;
+    size_t lim = n; /* block rows that can still hold the first bad cell */
+    mr_error tmp;
+    for (size_t f = 0; f < nf && (cols || lim > 0); f++) {
+        const size_t m = cols ? n : lim;
+        double *x = ln->x + f * MR_STRIDE;
+        const mr_status st = p->rowmajor
+                                 ? check_rows_col(p, f, r0, m, x, cols ? &cols[f] : NULL, &tmp)
+                                 : decode_col(p, f, r0, m, x, cols ? &cols[f] : NULL, fatal, &tmp);
+        if (st != MR_OK) {
+            const uint64_t at = p->rows_done + (uint64_t)r0 + 1;
+            const size_t i = tmp.row >= at ? (size_t)(tmp.row - at) : 0;
+            if (i < lim) {
+                first = st;
+                lim = i;
+                if (err)
+                    *err = tmp;
+            }
+            if (*fatal)
+                break;
+        }
+    }
+    return first;
+}
+
+/* Rows [r0, r1) of the bound batch: decoded block by block and, unless mode
+ * is MR_MODE_CHECK, evaluated into out (row r at out[r * ld_out]). Returns
+ * the first bad cell (err). With cols (MR_MODE_CHECK) it goes on counting
+ * after a bad cell, up to a malformed one (*fatal). */
+static mr_status run_rows(const amap *p, const mr_plan *plan, const lane *ln, int64_t r0,
+                          int64_t r1, int mode, double *out, size_t ld_out,
+                          mr_column_stats *cols, int *fatal, mr_error *err)
+{
+    const size_t nf = p->m->n_features;
+    mr_status first = MR_OK;
+    for (int64_t b0 = r0; b0 < r1; b0 += MR_BLOCK) {
+        const size_t n = (size_t)(r1 - b0 < MR_BLOCK ? r1 - b0 : MR_BLOCK);
+        const mr_status st = decode_block(p, ln, b0, n, cols, fatal, first == MR_OK ? err : NULL);
+        if (st != MR_OK && first == MR_OK)
+            first = st;
+        if (first != MR_OK && (!cols || *fatal))
+            return first;
+        if (mode == MR_MODE_CHECK)
+            continue;
+        const int64_t nx = b0 + MR_BLOCK; /* the next block */
+        if (mode == MR_MODE_DESIGN) {
+            if (!p->rowmajor)
+                prefetch_next(p, nx, r1, ln->pf);
+            mr_eval_design(plan, ln->x, MR_STRIDE, n, ln->scratch, out + (size_t)b0 * ld_out,
+                           ld_out);
+        } else if (p->rowmajor) { /* the next block's rows fetched while this one computes */
+            const size_t nn = nx < r1 ? (size_t)(r1 - nx < MR_BLOCK ? r1 - nx : MR_BLOCK) : 0;
+            mr_eval_predict(plan, ln->x, MR_STRIDE, n, ln->scratch, out + b0,
+                            nn ? p->rv + p->rbase + nx * (int64_t)nf : NULL,
+                            nn * nf * sizeof(double));
+        } else { /* and the next block's columns */
+            next_regions(p, nx, r1, ln->pf);
+            mr_eval_predict_pf(plan, ln->x, MR_STRIDE, n, ln->scratch, out + b0, ln->pf, nf);
+        }
+    }
+    return first;
+}
+
+/* ---- MR_OPT_THREADS workers ----------------------------------------------
+ * A batch of at least 2 * ARROW_MIN_CHUNK rows is cut into chunks of whole
+ * blocks, run by the engine's MR_OPT_THREADS workers (the pool of mr_run,
+ * src/ordered.c), each with its own lane; the calling thread hands out the
+ * chunks and takes their results in row order. Rows are independent, so the
+ * values do not depend on the cut; the error reported is the first chunk's
+ * first, as one thread would find it; counts are summed in row order. The
+ * workers exist only during one call (or one get_next of an exported
+ * stream). */
+#define ARROW_MIN_CHUNK 8192
+
+typedef struct ajob {
+    int64_t r0, r1;
+    mr_status st;
+    int fatal;
+    int skipped;               /* a chunk before had failed: not run */
+    mr_column_stats *cols;     /* validate: this chunk's counts */
+    mr_error err;
+} ajob;
+
+typedef struct apool {
+    mr_ordered *q;
+    unsigned workers;
+    lane *lanes;
+    size_t nf;
+    ajob *jobs;                /* slots */
+    size_t slots;
+    mr_column_stats *colbuf;   /* slots * nf */
+    /* the batch being run */
+    const amap *p;
+    const mr_plan *plan;
+    int mode;
+    double *out;
+    size_t ld_out;
+    int64_t stop;              /* chunks from this row on need not run (atomic) */
+    uint64_t tickets;          /* handed out so far, over all batches (mr_ordered's count) */
+} apool;
+
+static void pool_job(void *ctx, size_t slot, unsigned worker)
+{
+    apool *P = ctx;
+    ajob *j = &P->jobs[slot];
+    j->fatal = 0;
+    j->skipped = 0;
+    j->st = MR_OK;
+    if (j->r0 >= __atomic_load_n(&P->stop, __ATOMIC_ACQUIRE)) {
+        j->skipped = 1;
+        return;
+    }
+    if (j->cols)
+        memset(j->cols, 0, P->nf * sizeof *j->cols);
+    j->st = run_rows(P->p, P->plan, &P->lanes[worker], j->r0, j->r1, P->mode, P->out, P->ld_out,
+                     j->cols, &j->fatal, &j->err);
+    if (j->st != MR_OK && (!j->cols || j->fatal)) { /* later chunks need not run */
+        int64_t s = __atomic_load_n(&P->stop, __ATOMIC_ACQUIRE);
+        while (j->r1 < s &&
+               !__atomic_compare_exchange_n(&P->stop, &s, j->r1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            ;
+    }
+}
+
+static void pool_free(apool *P)
+{
+    if (!P)
+        return;
+    mr_ordered_destroy(P->q);
+    if (P->lanes)
+        for (unsigned w = 0; w < P->workers; w++) {
+            free(P->lanes[w].x);
+            free(P->lanes[w].scratch);
+            free(P->lanes[w].pf);
+        }
+    free(P->lanes);
+    free(P->jobs);
+    free(P->colbuf);
+    free(P);
+}
+
+/* The engine's workers, or NULL with *st MR_OK when they cannot start (then
+ * the calling thread runs alone). */
+static apool *pool_new(const mr_engine *e, mr_status *st)
+{
+    const unsigned T = e->opt.threads;
+    const size_t nf = e->m->n_features ? e->m->n_features : 1;
+    *st = MR_E_NOMEM;
+    apool *P = calloc(1, sizeof *P);
+    if (!P)
+        return NULL;
+    P->nf = e->m->n_features;
+    P->workers = T;
+    P->slots = 1;
+    while (P->slots < 2 * (size_t)T)
+        P->slots *= 2;
+    P->lanes = calloc(T, sizeof *P->lanes);
+    P->jobs = calloc(P->slots, sizeof *P->jobs);
+    P->colbuf = calloc(P->slots * nf, sizeof *P->colbuf);
+    int ok = P->lanes && P->jobs && P->colbuf;
+    for (unsigned w = 0; ok && w < T; w++) {
+        P->lanes[w].x = malloc(nf * MR_STRIDE * sizeof(double));
+        P->lanes[w].scratch = malloc(mr_plan_scratch_len(e->plan) * sizeof(double));
+        P->lanes[w].pf = malloc(nf * sizeof(mr_prefetch));
+        ok = P->lanes[w].x && P->lanes[w].scratch && P->lanes[w].pf;
+    }
+    unsigned started = 0;
+    if (ok && mr_ordered_create(T, P->slots, pool_job, P, &P->q, &started) != MR_OK)
+        ok = 0;
+    if (!ok) {
+        pool_free(P);
+        return NULL;
+    }
+    *st = MR_OK;
+    if (started == 0) { /* no thread: the calling thread alone */
+        pool_free(P);
+        return NULL;
+    }
+    return P;
+}
+
+static void add_counts(mr_column_stats *to, const mr_column_stats *from, size_t nf)
+{
+    for (size_t f = 0; f < nf; f++) {
+        to[f].missing += from[f].missing;
+        if (from[f].unknown && !to[f].unknown) {
+            to[f].first_unknown_row = from[f].first_unknown_row;
+            memcpy(to[f].first_unknown, from[f].first_unknown, sizeof to[f].first_unknown);
+        }
+        to[f].unknown += from[f].unknown;
+    }
+}
+
+/* Rows [0, len) of the bound batch, on the calling thread or, when the
+ * engine has MR_OPT_THREADS > 1 and the batch is big enough, on the workers
+ * (*pool: started at the first such batch; the caller frees it). */
+static mr_status run_batch(amap *p, mr_engine *e, apool **pool, int64_t len, int mode,
+                           double *out, size_t ld_out, mr_column_stats *cols, int *fatal,
+                           mr_error *err)
+{
+    const unsigned T = e->opt.threads;
+    if (T > 1 && len >= 2 * ARROW_MIN_CHUNK && !*pool) {
+        mr_status st;
+        *pool = pool_new(e, &st);
+        if (st != MR_OK)
+            return FAIL(MR_E_NOMEM, "out of memory");
+    }
+    if (T <= 1 || len < 2 * ARROW_MIN_CHUNK || !*pool) {
+        const lane ln = { e->xblock, e->scratch, p->pf };
+        return run_rows(p, e->plan, &ln, 0, len, mode, out, ld_out, cols, fatal, err);
+    }
+    apool *P = *pool;
+    P->p = p;
+    P->plan = e->plan;
+    P->mode = mode;
+    P->out = out;
+    P->ld_out = ld_out;
+    P->stop = INT64_MAX;
+    /* a few chunks per worker, whole blocks, at least ARROW_MIN_CHUNK rows */
+    int64_t chunk = len / (4 * (int64_t)T);
+    chunk = chunk < ARROW_MIN_CHUNK ? ARROW_MIN_CHUNK : (chunk + MR_BLOCK - 1) / MR_BLOCK * MR_BLOCK;
+    const uint64_t n_chunks = (uint64_t)((len + chunk - 1) / chunk);
+    const uint64_t base = P->tickets, mask = P->slots - 1;
+    mr_status first = MR_OK;
+    int go = 1;
+    uint64_t submitted = 0; /* chunk k is ticket base + k */
+    for (uint64_t u = 0; u < submitted || (go && u < n_chunks); u++) {
+        while (go && submitted < n_chunks && submitted < u + P->slots) {
+            ajob *j = &P->jobs[(base + submitted) & mask];
+            j->r0 = (int64_t)submitted * chunk;
+            j->r1 = j->r0 + chunk < len ? j->r0 + chunk : len;
+            j->cols = cols ? P->colbuf + ((base + submitted) & mask) * P->nf : NULL;
+            mr_ordered_submit(P->q, base + submitted++);
+        }
+        mr_ordered_wait(P->q, base + u);
+        const ajob *j = &P->jobs[(base + u) & mask];
+        if (!go || j->skipped)
+            continue;
+        if (cols)
+            add_counts(cols, j->cols, P->nf);
+        if (j->st != MR_OK && first == MR_OK) {
+            first = j->st;
+            if (err)
+                *err = j->err;
+        }
+        if (first != MR_OK && (!cols || j->fatal)) {
+            *fatal = j->fatal;
+            go = 0; /* wait for the chunks handed out, take nothing more from them */
+        }
+    }
+    P->tickets = base + submitted;
+    return first;
+}
+
+/* One batch through the engine: bound (checked against the schema), then
+ * run; rows_done counts it. A batch that cannot be bound sets *fatal. */
+static mr_status eval_batch(amap *p, mr_engine *e, apool **pool, const struct ArrowArray *b,
+                            int mode, double *out, size_t ld_out, mr_column_stats *cols,
+                            int *fatal, mr_error *err)
+{
+    *fatal = 0;
+    const mr_status st = bind_batch(p, b, err);
+    if (st != MR_OK) {
+        *fatal = 1;
+        return st;
+    }
+    const mr_status r = run_batch(p, e, pool, b->length, mode, out, ld_out, cols, fatal, err);
     p->rows_done += (uint64_t)b->length;
-    return MR_OK;
+    return r;
 }
 
 static mr_status batch_call(mr_engine *e, const struct ArrowSchema *s,
                             const struct ArrowArray *b, int mode, double *out, size_t ld_out,
-                            mr_error *err)
+                            mr_column_stats *cols, mr_error *err)
 {
     mr_err_clear(err);
-    RETURN_IF(!e || !s || !b || !out, MR_E_INVAL, err, "NULL argument");
+    RETURN_IF(!e || !s || !b || (!out && mode != MR_MODE_CHECK), MR_E_INVAL, err, "NULL argument");
     if (mode == MR_MODE_DESIGN)
         RETURN_IF(ld_out < e->m->n_terms, MR_E_SHAPE, err,
                   "output leading dimension %zu is smaller than the model's %zu terms", ld_out,
                   e->m->n_terms);
+    if (cols)
+        memset(cols, 0, e->m->n_features * sizeof *cols);
     amap p;
+    apool *pool = NULL;
+    int fatal = 0;
     mr_status st = map_schema(&p, e, s, err);
     if (st == MR_OK)
-        st = eval_batch(&p, e, b, mode, out, ld_out, err);
+        st = eval_batch(&p, e, &pool, b, mode, out, ld_out, cols, &fatal, err);
+    pool_free(pool);
     map_free(&p);
     return st;
 }
@@ -694,14 +1085,21 @@ static mr_status batch_call(mr_engine *e, const struct ArrowSchema *s,
 mr_status mr_arrow_predict(mr_engine *e, const struct ArrowSchema *schema,
                            const struct ArrowArray *batch, double *out, mr_error *err)
 {
-    return batch_call(e, schema, batch, MR_MODE_PREDICT, out, 1, err);
+    return batch_call(e, schema, batch, MR_MODE_PREDICT, out, 1, NULL, err);
 }
 
 mr_status mr_arrow_design(mr_engine *e, const struct ArrowSchema *schema,
                           const struct ArrowArray *batch, double *out, size_t ld_out,
                           mr_error *err)
 {
-    return batch_call(e, schema, batch, MR_MODE_DESIGN, out, ld_out, err);
+    return batch_call(e, schema, batch, MR_MODE_DESIGN, out, ld_out, NULL, err);
+}
+
+mr_status mr_arrow_validate(mr_engine *e, const struct ArrowSchema *schema,
+                            const struct ArrowArray *batch, mr_column_stats *columns,
+                            mr_error *err)
+{
+    return batch_call(e, schema, batch, MR_MODE_CHECK, NULL, 0, columns, err);
 }
 
 /* ---- streams ----------------------------------------------------------- */
@@ -732,8 +1130,8 @@ static mr_status open_stream(mr_engine *e, struct ArrowArrayStream *in, int mode
     RETURN_IF(!e || !in, MR_E_INVAL, err, "NULL argument");
     RETURN_IF(!in->release || !in->get_schema || !in->get_next, MR_E_INVAL, err,
               "Arrow stream is released or has no callbacks");
-    RETURN_IF(mode != MR_MODE_PREDICT && mode != MR_MODE_DESIGN, MR_E_INVAL, err,
-              "mode %d: MR_MODE_PREDICT or MR_MODE_DESIGN", mode);
+    RETURN_IF(mode != MR_MODE_PREDICT && mode != MR_MODE_DESIGN && mode != MR_MODE_CHECK,
+              MR_E_INVAL, err, "mode %d: MR_MODE_PREDICT or MR_MODE_DESIGN", mode);
     struct ArrowSchema s;
     memset(&s, 0, sizeof s);
     const int rc = in->get_schema(in, &s);
@@ -760,7 +1158,13 @@ mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *in, int
         release_stream(in);
         return mr_err_set(err, MR_E_INVAL, "NULL argument");
     }
+    if (mode == MR_MODE_CHECK) {
+        release_stream(in);
+        return mr_err_set(err, MR_E_INVAL, "mode %d: MR_MODE_PREDICT or MR_MODE_DESIGN", mode);
+    }
     amap p;
+    apool *pool = NULL;
+    int fatal = 0;
     mr_status st = open_stream(e, in, mode, &p, err);
     if (st != MR_OK) {
         release_stream(in);
@@ -793,13 +1197,15 @@ mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *in, int
         }
         /* an empty batch too: its structure is checked all the same */
         if (st == MR_OK)
-            st = eval_batch(&p, e, &b, mode, buf ? buf + n * width : NULL, width, err);
+            st = eval_batch(&p, e, &pool, &b, mode, buf ? buf + n * width : NULL, width, NULL,
+                            &fatal, err);
         if (st == MR_OK)
             n += (size_t)b.length;
         b.release(&b);
         if (st != MR_OK)
             break;
     }
+    pool_free(pool);
     map_free(&p);
     release_stream(in);
     if (st != MR_OK) {
@@ -809,6 +1215,56 @@ mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *in, int
     *out = buf;
     *n_rows = n;
     return MR_OK;
+}
+
+mr_status mr_arrow_stream_validate(mr_engine *e, struct ArrowArrayStream *in,
+                                   mr_column_stats *columns, uint64_t *n_rows, mr_error *err)
+{
+    if (n_rows)
+        *n_rows = 0;
+    if (columns && e)
+        memset(columns, 0, e->m->n_features * sizeof *columns);
+    amap p;
+    mr_status st = open_stream(e, in, MR_MODE_CHECK, &p, err);
+    if (st != MR_OK) {
+        release_stream(in);
+        return st;
+    }
+    /* the first bad cell in row order, and the counts of every cell read: a
+     * bad cell does not stop the stream, a malformed batch or cell or a
+     * failing producer does (the error then is the first in row order of
+     * all that was read) */
+    apool *pool = NULL;
+    mr_error first, cur;
+    mr_err_clear(&first);
+    for (;;) {
+        struct ArrowArray b;
+        memset(&b, 0, sizeof b);
+        const int rc = in->get_next(in, &b);
+        if (rc != 0) {
+            producer_error(in, "get_next", rc, p.rows_done, &cur);
+            if (first.status == MR_OK)
+                first = cur;
+            break;
+        }
+        if (!b.release)
+            break; /* the end */
+        int fatal = 0;
+        st = eval_batch(&p, e, &pool, &b, MR_MODE_CHECK, NULL, 0, columns, &fatal, &cur);
+        b.release(&b);
+        if (st != MR_OK && first.status == MR_OK)
+            first = cur;
+        if (fatal)
+            break;
+    }
+    if (n_rows)
+        *n_rows = p.rows_done;
+    pool_free(pool);
+    map_free(&p);
+    release_stream(in);
+    if (err)
+        *err = first;
+    return first.status;
 }
 
 void mr_buffer_free(void *p)
@@ -822,6 +1278,7 @@ typedef struct xstream {
     mr_engine *e;
     struct ArrowArrayStream in;   /* moved in: ours to release */
     amap p;
+    apool *pool;                  /* during one get_next */
     int mode;
     int failed;                   /* errno of a failed get_next: repeated after */
     char msg[600];
@@ -973,8 +1430,12 @@ static int xs_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
         if (!xb || !xb->ptr || !xb->kids || !rows)
             s = mr_err_set(&err, MR_E_NOMEM, "out of memory");
     }
-    if (s == MR_OK)
-        s = eval_batch(&x->p, x->e, &b, x->mode, rows, k, &err);
+    if (s == MR_OK) {
+        int fatal = 0;
+        s = eval_batch(&x->p, x->e, &x->pool, &b, x->mode, rows, k, NULL, &fatal, &err);
+        pool_free(x->pool); /* threads only inside a call */
+        x->pool = NULL;
+    }
     b.release(&b);
     *out = (struct ArrowArray){ .length = (int64_t)n, .n_buffers = 1, .n_children = 0,
                                 .buffers = xb ? xb->buffers : NULL,
@@ -1028,6 +1489,10 @@ mr_status mr_arrow_stream_export(mr_engine *e, struct ArrowArrayStream *in, int 
         return mr_err_set(err, MR_E_INVAL, "NULL argument");
     }
     memset(out, 0, sizeof *out);
+    if (mode == MR_MODE_CHECK) {
+        release_stream(in);
+        return mr_err_set(err, MR_E_INVAL, "mode %d: MR_MODE_PREDICT or MR_MODE_DESIGN", mode);
+    }
     xstream *x = calloc(1, sizeof *x);
     if (!x) {
         release_stream(in);

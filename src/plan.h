@@ -99,6 +99,16 @@ size_t mr_plan_scratch_len(const mr_plan *p);
  * it computes. */
 void mr_eval_predict(const mr_plan *p, const double *x, size_t stride, size_t n,
                      double *scratch, double *out, const void *next, size_t next_bytes);
+/* One region of memory to prefetch: bytes from p. */
+typedef struct mr_prefetch {
+    const void *p;
+    size_t bytes;
+} mr_prefetch;
+/* mr_eval_predict, prefetching several regions (in order, spread over the
+ * computation as mr_eval_predict spreads its one): an Arrow batch's next
+ * block is one region per column. */
+void mr_eval_predict_pf(const mr_plan *p, const double *x, size_t stride, size_t n,
+                        double *scratch, double *out, const mr_prefetch *next, size_t n_next);
 /* Every NaN among v[0..n) becomes +NaN (0x7ff8000000000000), as the
  * evaluators leave their values; for values computed elsewhere (a device). */
 void mr_canonical_nans(double *v, size_t n);

@@ -14,6 +14,25 @@ static void transpose_c(const double *x, size_t ld, size_t nf, size_t n, double 
     }
 }
 
+/* The same, and the sum of the values moved (see mr_transpose_rows_finite). */
+static double transpose_c_sum(const double *x, size_t ld, size_t nf, size_t n, double *blk,
+                              size_t stride)
+{
+    double s = 0.0;
+    for (size_t f = 0; f < nf; f++) {
+        double *restrict col = blk + f * stride;
+        const double *restrict src = x + f;
+        for (size_t r = 0; r < n; r++)
+            s = s + (col[r] = src[r * ld]);
+    }
+    return s;
+}
+
+static int finite(double s)
+{
+    return s - s == 0.0;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
@@ -43,6 +62,45 @@ __attribute__((target("avx2"))) static void transpose_avx2(const double *x, size
         transpose_c(x + r * ld, ld, nf, n - r, blk + r, stride);
 }
 
+/* transpose_avx2, summing every value it loads into two registers (the
+ * odd last feature's pair twice: only finiteness is asked). */
+__attribute__((target("avx2"))) static int transpose_avx2_finite(const double *x, size_t ld,
+                                                                 size_t nf, size_t n,
+                                                                 double *blk, size_t stride)
+{
+    size_t r = 0;
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    for (; nf >= 2 && r + 4 <= n; r += 4) {
+        const double *p0 = x + r * ld, *p1 = p0 + ld, *p2 = p1 + ld, *p3 = p2 + ld;
+        for (size_t f = 0; f < nf; f += 2) {
+            const size_t g = f + 2 <= nf ? f : f - 1;
+            const __m256d a = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(p0 + g)),
+                                                   _mm_loadu_pd(p2 + g), 1);
+            const __m256d b = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(p1 + g)),
+                                                   _mm_loadu_pd(p3 + g), 1);
+            s0 = _mm256_add_pd(s0, a);
+            s1 = _mm256_add_pd(s1, b);
+            double *o = blk + g * stride + r;
+            _mm256_storeu_pd(o, _mm256_unpacklo_pd(a, b));
+            _mm256_storeu_pd(o + stride, _mm256_unpackhi_pd(a, b));
+        }
+    }
+    double t = 0.0;
+    if (r < n)
+        t = transpose_c_sum(x + r * ld, ld, nf, n - r, blk + r, stride);
+    double v[4];
+    _mm256_storeu_pd(v, _mm256_add_pd(s0, s1));
+    return finite(((v[0] + v[1]) + (v[2] + v[3])) + t);
+}
+
+int mr_transpose_rows_finite(const double *x, size_t ld, size_t nf, size_t n, double *blk,
+                             size_t stride)
+{
+    if (__builtin_cpu_supports("avx2"))
+        return transpose_avx2_finite(x, ld, nf, n, blk, stride);
+    return finite(transpose_c_sum(x, ld, nf, n, blk, stride));
+}
+
 void mr_transpose_rows(const double *x, size_t ld, size_t nf, size_t n, double *blk,
                        size_t stride)
 {
@@ -55,5 +113,11 @@ void mr_transpose_rows(const double *x, size_t ld, size_t nf, size_t n, double *
                        size_t stride)
 {
     transpose_c(x, ld, nf, n, blk, stride);
+}
+
+int mr_transpose_rows_finite(const double *x, size_t ld, size_t nf, size_t n, double *blk,
+                             size_t stride)
+{
+    return finite(transpose_c_sum(x, ld, nf, n, blk, stride));
 }
 #endif

@@ -796,6 +796,425 @@ static void test_rowmajor(void **state)
     assert_int_equal(ab_made, ab_released);
 }
 
+
+/* ---- validate: counts and the first bad cell ---- */
+
+/* The counts mr_arrow_validate must give for rows [0, n) of d. */
+static void want_counts(const data *d, int64_t n, mr_column_stats *w)
+{
+    memset(w, 0, 3 * sizeof *w);
+    for (int64_t r = 0; r < n; r++) {
+        const char *c = d->colour[r];
+        if (!c || strcmp(c, "NA") == 0) {
+            w[0].missing++;
+        } else if (strcmp(c, "blue") && strcmp(c, "green") && strcmp(c, "red") && w[0].unknown++ == 0) {
+            w[0].first_unknown_row = (uint64_t)r + 1;
+            snprintf(w[0].first_unknown, sizeof w[0].first_unknown, "%s", c);
+        }
+        w[1].missing += !d->bvalid[r];
+        w[2].missing += !d->cvalid[r];
+    }
+}
+
+static void assert_counts(const mr_column_stats *got, const mr_column_stats *want, size_t nf)
+{
+    for (size_t f = 0; f < nf; f++) {
+        if (got[f].missing != want[f].missing || got[f].unknown != want[f].unknown ||
+            got[f].first_unknown_row != want[f].first_unknown_row ||
+            strcmp(got[f].first_unknown, want[f].first_unknown) != 0 || got[f].absent != 0)
+            fail_msg("feature %zu: missing %" PRIu64 "/%" PRIu64 ", unknown %" PRIu64 "/%" PRIu64
+                     ", first %" PRIu64 " \"%s\"/%" PRIu64 " \"%s\"", f, got[f].missing,
+                     want[f].missing, got[f].unknown, want[f].unknown, got[f].first_unknown_row,
+                     got[f].first_unknown, want[f].first_unknown_row, want[f].first_unknown);
+    }
+}
+
+/* validate and predict on the same batch: the same status and place */
+static void expect_same_error(mr_engine *e, const struct ArrowSchema *s, const struct ArrowArray *a,
+                              mr_status st, uint64_t row, const char *field, mr_column_stats *cols)
+{
+    static double out[MAXR];
+    mr_error ev, ep;
+    assert_int_equal(mr_arrow_validate(e, s, a, cols, &ev), st);
+    assert_int_equal(mr_arrow_predict(e, s, a, out, &ep), st);
+    assert_int_equal(ev.row, row);
+    assert_string_equal(ev.field, field);
+    assert_int_equal(ep.row, ev.row);
+    assert_int_equal(ep.column, ev.column);
+    assert_string_equal(ep.field, ev.field);
+    assert_string_equal(ep.text, ev.text);
+}
+
+static void test_validate(void **state)
+{
+    (void)state;
+    mr_model *m = model(1);
+    mr_engine *e;
+    assert_int_equal(mr_engine_create(m, NULL, &e, NULL), MR_OK);
+    data d;
+    mr_column_stats got[3], want[3];
+    /* every column kind and offset: the counts of the cells */
+    for (int colour = 0; colour < 5; colour++)
+        for (int off = 0; off < 3; off++) {
+            make_data(&d, 290 + off, 31 + (uint64_t)colour, 1, 0);
+            const shape sh = { "g", colour, off == 1 ? 3 : off == 2 ? 130 : 0, off == 2 ? 5 : off,
+                               off == 1 };
+            struct ArrowSchema s;
+            struct ArrowArray a;
+            build(&d, 0, d.n, &sh, &s, &a);
+            memset(got, 0xff, sizeof got);
+            mr_error err;
+            assert_int_equal(mr_arrow_validate(e, &s, &a, got, &err), MR_OK);
+            assert_int_equal(err.status, MR_OK);
+            want_counts(&d, d.n, want);
+            assert_true(want[0].unknown > 0 && want[0].missing > 0 && want[1].missing > 0);
+            assert_counts(got, want, 3);
+            assert_int_equal(mr_arrow_validate(e, &s, &a, NULL, NULL), MR_OK);
+            s.release(&s);
+            a.release(&a);
+        }
+    /* a stream: the counts of every batch, rows counted across the stream */
+    make_data(&d, 700, 77, 1, 0);
+    static const int64_t lens[] = { 1, 0, 128, 129, 300, 142 };
+    chunks c;
+    chunk_plan(&c, &d, lens, 6);
+    struct ArrowArrayStream st;
+    ab_stream p;
+    ab_stream_init(&st, &p, make_chunk, &c);
+    uint64_t rows = 0;
+    assert_int_equal(mr_arrow_stream_validate(e, &st, got, &rows, NULL), MR_OK);
+    assert_int_equal(rows, 700);
+    assert_int_equal(p.releases, 1);
+    want_counts(&d, 700, want);
+    assert_counts(got, want, 3);
+    /* unseen labels with MR_UNKNOWN_ERROR: counted, the first one is the error */
+    mr_options *o;
+    mr_options_create(&o);
+    mr_options_set_int(o, MR_OPT_UNKNOWN_LEVEL, MR_UNKNOWN_ERROR);
+    mr_engine *eu;
+    assert_int_equal(mr_engine_create(m, o, &eu, NULL), MR_OK);
+    ab_stream_init(&st, &p, make_chunk, &c);
+    mr_error err;
+    assert_int_equal(mr_arrow_stream_validate(eu, &st, got, &rows, &err), MR_E_DATA);
+    assert_int_equal(rows, 700);
+    assert_int_equal(err.row, want[0].first_unknown_row);
+    assert_string_equal(err.field, "colour");
+    assert_counts(got, want, 3);
+    /* the same error as collect's */
+    ab_stream_init(&st, &p, make_chunk, &c);
+    double *out;
+    size_t n;
+    mr_error ec;
+    assert_int_equal(mr_arrow_stream_collect(eu, &st, MR_MODE_PREDICT, &out, &n, &ec), MR_E_DATA);
+    assert_int_equal(ec.row, err.row);
+    assert_string_equal(ec.text, err.text);
+    /* a producer failing after a bad cell: the bad cell (first in row order), counts of what was read */
+    ab_stream_init(&st, &p, make_chunk, &c);
+    p.fail_at = 5;
+    assert_int_equal(mr_arrow_stream_validate(eu, &st, got, &rows, &err), MR_E_DATA);
+    assert_int_equal(rows, 1 + 128 + 129 + 300);
+    assert_int_equal(p.releases, 1);
+    want_counts(&d, 558, want);
+    assert_counts(got, want, 3);
+    /* ... and before any: MR_E_IO */
+    ab_stream_init(&st, &p, make_chunk, &c);
+    p.fail_at = 1;
+    assert_int_equal(mr_arrow_stream_validate(e, &st, got, &rows, &err), MR_E_IO);
+    assert_int_equal(rows, 1);
+    assert_int_equal(err.row, 2);
+    assert_non_null(strstr(err.text, "disk on fire"));
+    mr_engine_free(eu);
+    mr_options_free(o);
+    /* schema errors, NULLs, a released stream */
+    static const char *missing[] = { "b", "colour", "x" };
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    batch_of(missing, "g", 3, &s, &a);
+    assert_int_equal(mr_arrow_validate(e, &s, &a, got, &err), MR_E_SHAPE);
+    assert_string_equal(err.field, "c");
+    s.release(&s);
+    a.release(&a);
+    assert_int_equal(mr_arrow_validate(NULL, &s, &a, got, &err), MR_E_INVAL);
+    assert_int_equal(mr_arrow_stream_validate(e, NULL, got, &rows, &err), MR_E_INVAL);
+    assert_int_equal(mr_arrow_stream_validate(e, &st, got, &rows, &err), MR_E_INVAL); /* released */
+    mr_engine_free(e);
+    /* allow_missing false: the first bad cell in row order, across columns
+     * of one block, the same for predict and validate; counts of the whole */
+    mr_model *strict = model(0);
+    assert_int_equal(mr_engine_create(strict, NULL, &e, NULL), MR_OK);
+    make_data(&d, 300, 41, 0, 0);
+    d.cvalid[30] = 0;      /* row 31, feature c (after b) */
+    d.b[40] = INFINITY;    /* row 41, feature b */
+    d.bvalid[250] = 0;
+    const shape sh = { "g", 2, 2, 1, 1 };
+    build(&d, 0, d.n, &sh, &s, &a);
+    expect_same_error(e, &s, &a, MR_E_DATA, 31, "c", got);
+    want_counts(&d, d.n, want);
+    assert_counts(got, want, 3);
+    s.release(&s);
+    a.release(&a);
+    d.bvalid[30] = 0;      /* row 31 in b too: the earlier feature */
+    build(&d, 0, d.n, &sh, &s, &a);
+    expect_same_error(e, &s, &a, MR_E_DATA, 31, "b", got);
+    s.release(&s);
+    a.release(&a);
+    /* row-major batches: the same rules */
+    static const char *codes[] = { "0", "1", "2" };
+    for (int64_t r = 0; r < d.n; r++)
+        d.colour[r] = codes[r % 3];
+    d.colour[260] = NULL;
+    build_rows(&d, d.n, "+w:3", "g", &s, &a);
+    expect_same_error(e, &s, &a, MR_E_DATA, 31, "b", got);
+    /* the classes have text labels: a number matches none (docs/abi.md) */
+    assert_int_equal(got[0].missing, 1);
+    assert_int_equal(got[0].unknown, 299);
+    assert_int_equal(got[0].first_unknown_row, 1);
+    assert_string_equal(got[0].first_unknown, "0.0"); /* as mr_validate writes it */
+    assert_int_equal(got[1].missing, 2);
+    assert_int_equal(got[2].missing, 1);
+    s.release(&s);
+    a.release(&a);
+    mr_engine_free(e);
+    mr_model_free(strict);
+    mr_model_free(m);
+    assert_int_equal(ab_made, ab_released);
+    assert_int_equal(ab_double_release, 0);
+}
+
+/* ---- MR_OPT_THREADS: the same bits, errors and counts ---- */
+
+#define BIGN 50000
+
+typedef struct bigdata {
+    double b[BIGN], c[BIGN];
+    int bvalid[BIGN];
+    int32_t idx[BIGN];
+} bigdata;
+
+static const char *bigdict[] = { "red", NULL, "junk", "purple", "NA", "green", "blue" };
+
+/* rows [r0, r0+n) of g as a batch: b (float64, nulls), colour (dictionary
+ * of utf8) and c (float64), or c as utf8 text (text != 0) */
+static void big_batch(const bigdata *g, int64_t r0, int64_t n, int text, struct ArrowSchema *s,
+                      struct ArrowArray *a)
+{
+    struct ArrowSchema cs[3], ds;
+    struct ArrowArray ca[3], da;
+    ab_f64(&cs[0], &ca[0], "b", g->b + r0, n, g->bvalid + r0);
+    ab_str(&ds, &da, "", "u", bigdict, 7, 0, -1);
+    ab_dict(&cs[1], &ca[1], "colour", g->idx + r0, n, &ds, &da);
+    if (text) {
+        char (*buf)[32] = malloc((size_t)n * sizeof *buf);
+        const char **strs = malloc((size_t)n * sizeof *strs);
+        for (int64_t i = 0; i < n; i++) {
+            snprintf(buf[i], sizeof buf[i], "%.17g", g->c[r0 + i]);
+            strs[i] = buf[i];
+        }
+        ab_str(&cs[2], &ca[2], "c", "u", strs, n, 0, -1);
+        free(buf);
+        free(strs);
+    } else {
+        ab_f64(&cs[2], &ca[2], "c", g->c + r0, n, NULL);
+    }
+    ab_batch(s, a, 3, cs, ca, 0, n);
+}
+
+static mr_engine *engine_threads(mr_model *m, int threads, int unknown)
+{
+    mr_options *o;
+    mr_options_create(&o);
+    assert_int_equal(mr_options_set_int(o, MR_OPT_THREADS, threads), MR_OK);
+    mr_options_set_int(o, MR_OPT_UNKNOWN_LEVEL, unknown);
+    mr_engine *e;
+    assert_int_equal(mr_engine_create(m, o, &e, NULL), MR_OK);
+    mr_options_free(o);
+    return e;
+}
+
+typedef struct bigchunks {
+    const bigdata *g;
+    int text;
+    int n;
+    int64_t start[4], len[4];
+} bigchunks;
+
+static int make_big(void *ctx, int k, struct ArrowSchema *s, struct ArrowArray *a)
+{
+    const bigchunks *c = ctx;
+    if (k >= c->n)
+        return 0;
+    big_batch(c->g, c->start[k], c->len[k], c->text, s, a);
+    return 1;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    static bigdata g;
+    uint64_t seed = 99;
+    for (int64_t r = 0; r < BIGN; r++) {
+        g.b[r] = rnd_unit(&seed) * 2 - 1;
+        g.c[r] = rnd_unit(&seed) * 10 - 5;
+        g.bvalid[r] = rnd_next(&seed) % 9 != 0;
+        const uint64_t x = rnd_next(&seed) % 8;
+        g.idx[r] = x == 7 ? -1 : (int32_t)(x == 2 ? 0 : x); /* no "junk": red, null entry, ... */
+    }
+    mr_model *m = model(1);
+    const size_t nt = mr_model_n_terms(m);
+    double *want = malloc(BIGN * sizeof *want), *got = malloc(BIGN * sizeof *got);
+    double *wantd = malloc(BIGN * nt * sizeof *wantd), *gotd = malloc(BIGN * nt * sizeof *gotd);
+    mr_column_stats wantc[3], gotc[3];
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    for (int text = 0; text < 2; text++) {
+        big_batch(&g, 0, BIGN, text, &s, &a);
+        mr_engine *e1 = engine_threads(m, 1, MR_UNKNOWN_MODE);
+        assert_int_equal(mr_arrow_predict(e1, &s, &a, want, NULL), MR_OK);
+        assert_int_equal(mr_arrow_design(e1, &s, &a, wantd, nt, NULL), MR_OK);
+        assert_int_equal(mr_arrow_validate(e1, &s, &a, wantc, NULL), MR_OK);
+        assert_true(wantc[0].unknown > 0 && wantc[0].missing > 0 && wantc[1].missing > 0);
+        for (int th = 2; th <= 5; th++) {
+            mr_engine *e = engine_threads(m, th, MR_UNKNOWN_MODE);
+            memset(got, 0, BIGN * sizeof *got);
+            assert_int_equal(mr_arrow_predict(e, &s, &a, got, NULL), MR_OK);
+            assert_bits(got, want, BIGN);
+            assert_int_equal(mr_arrow_design(e, &s, &a, gotd, nt, NULL), MR_OK);
+            assert_bits(gotd, wantd, BIGN * nt);
+            assert_int_equal(mr_arrow_validate(e, &s, &a, gotc, NULL), MR_OK);
+            assert_counts(gotc, wantc, 3);
+            /* a stream of batches, some split, some not */
+            bigchunks bc = { &g, text, 3, { 0, 20000, 21000 }, { 20000, 1000, BIGN - 21000 } };
+            struct ArrowArrayStream st;
+            ab_stream p;
+            ab_stream_init(&st, &p, make_big, &bc);
+            double *out;
+            size_t n;
+            assert_int_equal(mr_arrow_stream_collect(e, &st, MR_MODE_PREDICT, &out, &n, NULL), MR_OK);
+            assert_int_equal(n, BIGN);
+            assert_bits(out, want, BIGN);
+            mr_buffer_free(out);
+            ab_stream_init(&st, &p, make_big, &bc);
+            uint64_t rows;
+            assert_int_equal(mr_arrow_stream_validate(e, &st, gotc, &rows, NULL), MR_OK);
+            assert_int_equal(rows, BIGN);
+            assert_counts(gotc, wantc, 3);
+            struct ArrowArrayStream xs;
+            ab_stream_init(&st, &p, make_big, &bc);
+            assert_int_equal(mr_arrow_stream_export(e, &st, MR_MODE_PREDICT, &xs, NULL), MR_OK);
+            int64_t row = 0;
+            for (;;) {
+                struct ArrowArray x;
+                assert_int_equal(xs.get_next(&xs, &x), 0);
+                if (!x.release)
+                    break;
+                assert_bits(x.children[0]->buffers[1], want + row, (size_t)x.length);
+                row += x.length;
+                x.release(&x);
+            }
+            assert_int_equal(row, BIGN);
+            xs.release(&xs);
+            mr_engine_free(e);
+        }
+        mr_engine_free(e1);
+        s.release(&s);
+        a.release(&a);
+    }
+    /* errors: the first in row order, as on one thread, whatever chunk finds it */
+    mr_model *strict = model(0);
+    for (int k = 0; k < 3; k++) {
+        bigdata *h = malloc(sizeof *h);
+        memcpy(h, &g, sizeof *h);
+        for (int64_t r = 0; r < BIGN; r++) {
+            h->bvalid[r] = 1;
+            h->idx[r] = h->idx[r] < 0 || h->idx[r] == 1 || h->idx[r] == 3 || h->idx[r] == 4 ? 0 : h->idx[r];
+        }
+        h->c[47000] = NAN;                 /* in the last chunk */
+        if (k >= 1)
+            h->bvalid[30001] = 0;          /* a middle chunk */
+        if (k >= 2)
+            h->idx[30001] = 99;            /* the same row, an earlier feature, malformed */
+        mr_error e1err;
+        big_batch(h, 0, BIGN, 0, &s, &a);
+        mr_engine *e1 = engine_threads(strict, 1, MR_UNKNOWN_MODE);
+        assert_int_not_equal(mr_arrow_predict(e1, &s, &a, want, &e1err), MR_OK);
+        assert_int_equal(e1err.row, k == 0 ? 47001 : 30002);
+        assert_string_equal(e1err.field, k == 0 ? "c" : k == 1 ? "b" : "colour");
+        assert_int_equal(e1err.status, k == 2 ? MR_E_SHAPE : MR_E_DATA);
+        mr_error v1;
+        assert_int_equal(mr_arrow_validate(e1, &s, &a, wantc, &v1), e1err.status);
+        assert_int_equal(v1.row, e1err.row);
+        for (int th = 2; th <= 4; th++) {
+            mr_engine *e = engine_threads(strict, th, MR_UNKNOWN_MODE);
+            mr_error err;
+            assert_int_equal(mr_arrow_predict(e, &s, &a, got, &err), e1err.status);
+            assert_int_equal(err.row, e1err.row);
+            assert_int_equal(err.column, e1err.column);
+            assert_string_equal(err.text, e1err.text);
+            assert_int_equal(mr_arrow_validate(e, &s, &a, gotc, &err), e1err.status);
+            assert_int_equal(err.row, e1err.row);
+            if (k < 2) /* a malformed cell stops the counting where it is found */
+                assert_counts(gotc, wantc, 3);
+            mr_engine_free(e);
+        }
+        mr_engine_free(e1);
+        s.release(&s);
+        a.release(&a);
+        free(h);
+    }
+    mr_model_free(strict);
+    mr_model_free(m);
+    free(want);
+    free(got);
+    free(wantd);
+    free(gotd);
+    assert_int_equal(ab_made, ab_released);
+    assert_int_equal(ab_double_release, 0);
+}
+
+/* Values whose sum overflows are finite all the same: the fast test (a sum
+ * per block) only sends them to the cell-by-cell check, which accepts them. */
+static void test_huge_values(void **state)
+{
+    (void)state;
+    mr_model *m = model(0); /* allow_missing false: every cell is checked */
+    mr_engine *e;
+    assert_int_equal(mr_engine_create(m, NULL, &e, NULL), MR_OK);
+    data d;
+    make_data(&d, 300, 51, 0, 0);
+    static const char *codes[] = { "0", "1", "2" };
+    for (int64_t r = 0; r < d.n; r++) {
+        d.b[r] = r % 2 ? 1.7e308 : 1.6e308;
+        d.c[r] = r % 3 ? -1.75e308 : 1.75e308;
+    }
+    double got[300];
+    mr_column_stats cols[3];
+    for (int rows = 0; rows < 2; rows++) {
+        struct ArrowSchema s;
+        struct ArrowArray a;
+        if (rows) {
+            for (int64_t r = 0; r < d.n; r++)
+                d.colour[r] = codes[r % 3];
+            build_rows(&d, d.n, "+w:3", "g", &s, &a);
+        } else {
+            const shape sh = { "g", 0, 0, 0, 0 };
+            build(&d, 0, d.n, &sh, &s, &a);
+        }
+        double *want = oracle(m, &d, 0, d.n, MR_MODE_PREDICT, MR_UNKNOWN_MODE);
+        mr_error err;
+        if (mr_arrow_predict(e, &s, &a, got, &err) != MR_OK)
+            fail_msg("%s", err.text);
+        assert_bits(got, want, 300);
+        assert_int_equal(mr_arrow_validate(e, &s, &a, cols, NULL), MR_OK);
+        assert_int_equal(cols[1].missing + cols[2].missing, 0);
+        free(want);
+        s.release(&s);
+        a.release(&a);
+    }
+    mr_engine_free(e);
+    mr_model_free(m);
+    assert_int_equal(ab_made, ab_released);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -807,6 +1226,9 @@ int main(void)
         cmocka_unit_test(test_cell_errors),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_rowmajor),
+        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_huge_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_decode.c — cells to values: missing tokens, numbers, categorical
  * matching (docs/SEMANTICS.md §3, §4), unknown-level modes, allow_missing. */
+#include <float.h>
 #include <math.h>
 
 #include "decode.h"
@@ -112,12 +113,36 @@ static void allow_missing_false(void **state)
     mr_model_free(m);
 }
 
+/* mr_any_nonfinite: every position of a vector turn and of the tail, each
+ * kind of value that is not finite, and the largest finite ones. */
+static void any_nonfinite(void **state)
+{
+    (void)state;
+    double v[53];
+    for (size_t n = 0; n <= 53; n++) {
+        for (size_t i = 0; i < 53; i++)
+            v[i] = i % 3 == 0 ? DBL_MAX : i % 3 == 1 ? -DBL_MIN / 2 : -0.0;
+        assert_int_equal(mr_any_nonfinite(v, n), 0);
+        for (size_t k = 0; k < n; k++) {
+            static const double bad[] = { INFINITY, -INFINITY, NAN, -NAN };
+            for (size_t b = 0; b < 4; b++) {
+                const double keep = v[k];
+                v[k] = bad[b];
+                assert_int_equal(mr_any_nonfinite(v, n), 1);
+                assert_int_equal(mr_any_nonfinite(v, k), 0);
+                v[k] = keep;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(numbers_and_missing),
         cmocka_unit_test(categorical_matching),
         cmocka_unit_test(allow_missing_false),
+        cmocka_unit_test(any_nonfinite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

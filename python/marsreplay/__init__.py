@@ -50,17 +50,24 @@ class MarsReplayError(Exception):
         super().__init__(f"{status}: {message}" + (f" ({', '.join(where)})" if where else ""))
 
 
+def _error(status, err):
+    return MarsReplayError(STATUS_NAMES.get(status, str(status)), err.text.decode(errors="replace"),
+                           err.row, err.column, err.field.decode(errors="replace"),
+                           err.json_path.decode(errors="replace"))
+
+
 def _raise(status, err):
-    raise MarsReplayError(STATUS_NAMES.get(status, str(status)), err.text.decode(errors="replace"),
-                          err.row, err.column, err.field.decode(errors="replace"),
-                          err.json_path.decode(errors="replace"))
+    raise _error(status, err)
 
 
 class Validation:
     """What Model.validate found: `ok`, `rows` read, `error` (the first bad
-    cell or column as a MarsReplayError, or None) and, for a NumPy array,
-    `columns`: per feature, the missing cells and unseen labels of the whole
-    array (mr_validate), else None."""
+    cell or column as a MarsReplayError, or None: the error predict would
+    raise) and `columns`: per feature, in the model's order, a dict with
+    "name", "missing" (missing cells, also those the model does not allow),
+    "unseen" (unseen labels, also with unknown_level="error"),
+    "first_unseen" and "first_unseen_row" (1-based), over every row read; None
+    when the input could not be read at all (a missing column, a wrong type)."""
 
     def __init__(self, ok, rows, error, columns=None):
         self.ok, self.rows, self.error, self.columns = ok, rows, error, columns
@@ -98,6 +105,7 @@ class Model:
         self._unknown = UNKNOWN_LEVELS[unknown_level]
         self._lock = threading.Lock()
         self._engine = self._new_engine(1)
+        self._engines = {}  # threads -> an engine with MR_OPT_THREADS workers
         m = self._model
         self.feature_names = [lib.mr_model_feature_name(m, j).decode()
                               for j in range(lib.mr_model_n_features(m))]
@@ -124,6 +132,9 @@ class Model:
             lib.mr_options_free(opts)
 
     def __del__(self):
+        for eng in getattr(self, "_engines", {}).values():
+            lib.mr_engine_free(eng)
+        self._engines = {}
         if getattr(self, "_engine", None):
             lib.mr_engine_free(self._engine)
             self._engine = None
@@ -135,28 +146,57 @@ class Model:
 
     def predict(self, X, threads=1):
         """Predictions, one per row, as a float64 NumPy array. `threads` > 1
-        splits a NumPy array's rows over that many engines (the values do not
-        change); Arrow and pandas inputs run on one thread."""
+        splits the rows over that many threads (the library's MR_OPT_THREADS
+        workers; for a NumPy array of a model with nothing to check, that many
+        engines): the values do not change."""
         return self._run(X, MODE_PREDICT, threads)
 
     def design(self, X, threads=1):
         """The basis matrix: rows x len(term_names), float64."""
         return self._run(X, MODE_DESIGN, threads)
 
-    def validate(self, X):
+    def validate(self, X, threads=1):
         """Check X against the model without keeping any output: the first
         problem (missing column, wrong type, bad or disallowed cell, unseen
-        level with unknown_level="error") is returned, not raised. This goes
-        through the same decoding as predict; it reports the first error only
-        (no per-column counts)."""
+        level with unknown_level="error") is returned, not raised, with every
+        feature's missing and unseen counts over the whole input
+        (Validation.columns). A NumPy array goes to mr_validate over its own
+        strides; a DataFrame or an Arrow producer to mr_arrow_stream_validate
+        (or mr_arrow_validate for a single batch)."""
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == len(self.feature_names) \
                 and X.dtype.kind in "fiub":
             return self._validate_numpy(X.astype(np.float64, copy=False))
-        try:
-            y = self._run(X, MODE_PREDICT, 1)
-        except MarsReplayError as e:
-            return Validation(False, 0, e)
-        return Validation(True, len(y), None)
+        if isinstance(X, np.ndarray):
+            try:
+                y = self._run(X, MODE_PREDICT, 1)
+            except MarsReplayError as e:
+                return Validation(False, 0, e)
+            return Validation(True, len(y), None)
+        X = self._arrow_input(X)
+        nf = len(self.feature_names)
+        cols = (MrColumnStats * max(nf, 1))()
+        err = MrError()
+        with self._engine_for(threads) as eng:
+            if hasattr(X, "__arrow_c_stream__"):
+                stream = _arrow.take_stream(X)
+                n = ctypes.c_uint64()
+                st = lib.mr_arrow_stream_validate(eng, ctypes.byref(stream), cols, ctypes.byref(n),
+                                                  ctypes.byref(err))
+                rows = n.value
+            else:
+                sp, ap, rows, keep = _arrow.borrow_array(X)
+                st = lib.mr_arrow_validate(eng, sp, ap, cols, ctypes.byref(err))
+                del keep
+        # a schema that does not fit: nothing was read, nothing counted
+        read = not (st and err.row == 0)
+        return Validation(st == 0, rows if read else 0, _error(st, err) if st else None,
+                          self._columns(cols) if read else None)
+
+    def _columns(self, cols):
+        return [{"name": self.feature_names[j], "missing": cols[j].missing, "unseen": cols[j].unknown,
+                 "first_unseen": cols[j].first_unknown.decode(errors="replace") if cols[j].unknown else None,
+                 "first_unseen_row": cols[j].first_unknown_row or None}
+                for j in range(len(self.feature_names))]
 
     def _validate_numpy(self, X):
         """mr_validate on the array's own strides (no copy): the first bad
@@ -167,60 +207,82 @@ class Model:
         err = MrError()
         with self._lock:
             st = lib.mr_validate(self._engine, ctypes.byref(b), cols, ctypes.byref(err))
-        columns = [{"name": self.feature_names[j], "missing": cols[j].missing, "unseen": cols[j].unknown,
-                    "first_unseen": cols[j].first_unknown.decode(errors="replace") if cols[j].unknown else None,
-                    "first_unseen_row": cols[j].first_unknown_row or None} for j in range(nf)]
-        if st:
-            e = MarsReplayError(STATUS_NAMES.get(st, str(st)), err.text.decode(errors="replace"), err.row,
-                                err.column, err.field.decode(errors="replace"),
-                                err.json_path.decode(errors="replace"))
-            return Validation(False, X.shape[0], e, columns)
-        return Validation(True, X.shape[0], None, columns)
+        return Validation(st == 0, X.shape[0], _error(st, err) if st else None, self._columns(cols))
+
+    def _engine_for(self, threads):
+        """The engine for `threads` workers (MR_OPT_THREADS), held under the
+        model's lock for one call: the library splits a batch's rows over
+        them (the values do not change)."""
+        threads = max(int(threads), 1)
+        model = self
+
+        class _Held:
+            def __enter__(self_):
+                model._lock.acquire()
+                try:
+                    if threads == 1:
+                        return model._engine
+                    eng = model._engines.get(threads)
+                    if eng is None:
+                        eng = model._engines[threads] = model._new_engine(threads)
+                    return eng
+                except BaseException:
+                    model._lock.release()
+                    raise
+
+            def __exit__(self_, *exc):
+                model._lock.release()
+
+        return _Held()
 
     # ---- routing -------------------------------------------------------------
+
+    def _arrow_input(self, X):
+        if type(X).__module__.split(".")[0] == "pandas" and not hasattr(X, "__arrow_c_stream__"):
+            import pyarrow as pa  # older pandas: through pyarrow
+            X = pa.Table.from_pandas(X, preserve_index=False)
+        if not hasattr(X, "__arrow_c_stream__") and not hasattr(X, "__arrow_c_array__"):
+            raise TypeError("X must be a NumPy 2-D array, a pandas DataFrame, or an object with "
+                            f"__arrow_c_stream__ or __arrow_c_array__ (got {type(X).__name__})")
+        return X
 
     def _run(self, X, mode, threads):
         if isinstance(X, np.ndarray):
             return self._numpy(X, mode, int(threads))
-        if type(X).__module__.split(".")[0] == "pandas" and not hasattr(X, "__arrow_c_stream__"):
-            import pyarrow as pa  # older pandas: through pyarrow
-            X = pa.Table.from_pandas(X, preserve_index=False)
+        X = self._arrow_input(X)
         if hasattr(X, "__arrow_c_stream__"):
-            return self._stream(X, mode)
-        if hasattr(X, "__arrow_c_array__"):
-            sp, ap, rows, keep = _arrow.borrow_array(X)
-            out = self._batch(sp, ap, rows, mode)
-            del keep
-            return out
-        raise TypeError("X must be a NumPy 2-D array, a pandas DataFrame, or an object with "
-                        f"__arrow_c_stream__ or __arrow_c_array__ (got {type(X).__name__})")
+            return self._stream(X, mode, threads)
+        sp, ap, rows, keep = _arrow.borrow_array(X)
+        out = self._batch(sp, ap, rows, mode, threads)
+        del keep
+        return out
 
     def _width(self, mode):
         return len(self.term_names) if mode == MODE_DESIGN else 1
 
-    def _stream(self, X, mode):
+    def _stream(self, X, mode, threads=1):
         stream = _arrow.take_stream(X)
         out = ctypes.c_void_p()
         n = ctypes.c_size_t()
         err = MrError()
-        with self._lock:
-            st = lib.mr_arrow_stream_collect(self._engine, ctypes.byref(stream), mode,
+        with self._engine_for(threads) as eng:
+            st = lib.mr_arrow_stream_collect(eng, ctypes.byref(stream), mode,
                                              ctypes.byref(out), ctypes.byref(n), ctypes.byref(err))
         if st:
             _raise(st, err)
         return _owned(out.value, n.value, self._width(mode), mode == MODE_DESIGN)
 
-    def _batch(self, schema_ptr, array_ptr, rows, mode):
+    def _batch(self, schema_ptr, array_ptr, rows, mode, threads=1):
         w = self._width(mode)
         out = np.empty((rows, w) if mode == MODE_DESIGN else (rows,))
         err = MrError()
-        with self._lock:
+        with self._engine_for(threads) as eng:
             if mode == MODE_DESIGN:
-                st = lib.mr_arrow_design(self._engine, schema_ptr, array_ptr,
-                                         out.ctypes.data, w, ctypes.byref(err))
+                st = lib.mr_arrow_design(eng, schema_ptr, array_ptr, out.ctypes.data, w,
+                                         ctypes.byref(err))
             else:
-                st = lib.mr_arrow_predict(self._engine, schema_ptr, array_ptr,
-                                          out.ctypes.data, ctypes.byref(err))
+                st = lib.mr_arrow_predict(eng, schema_ptr, array_ptr, out.ctypes.data,
+                                          ctypes.byref(err))
         if st:
             _raise(st, err)
         return out
@@ -241,35 +303,14 @@ class Model:
         if X.flags.c_contiguous:
             # rows as one fixed_size_list field: the library checks the cells
             # (allow_missing, categorical labels as in a .npy file) in its pass
-            return self._row_batch(X, mode, max(threads, 1))
+            rb = _arrow.RowBatch(X)
+            return self._batch(ctypes.addressof(rb.schema), ctypes.addressof(rb.array),
+                               X.shape[0], mode, threads)
         # columns (a Fortran-ordered array's are views), as an Arrow batch
         cols = [np.ascontiguousarray(X[:, j]) for j in range(nf)]
         batch = _arrow.ColumnBatch(self.feature_names, cols, X.shape[0])
         return self._batch(ctypes.addressof(batch.schema), ctypes.addressof(batch.array),
-                           X.shape[0], mode)
-
-    def _row_batch(self, X, mode, threads):
-        n = X.shape[0]
-        w = self._width(mode)
-        out = np.empty((n, w) if mode == MODE_DESIGN else (n,))
-        rb = _arrow.RowBatch(X)
-
-        def part(engine, r0, r1):
-            err = MrError()
-            a = ctypes.addressof(rb.view(r0, r1))
-            s = ctypes.addressof(rb.schema)
-            if mode == MODE_DESIGN:
-                st = lib.mr_arrow_design(engine, s, a, out.ctypes.data + r0 * w * 8, w,
-                                         ctypes.byref(err))
-            else:
-                st = lib.mr_arrow_predict(engine, s, a, out.ctypes.data + r0 * 8, ctypes.byref(err))
-            if st:
-                if err.row:  # rows are counted from the slice's start
-                    err.row += r0
-                _raise(st, err)
-
-        self._parts(part, n, threads)
-        return out
+                           X.shape[0], mode, threads)
 
     def _parts(self, part, n, threads):
         """part(engine, r0, r1) over [0, n): on this thread, or split over

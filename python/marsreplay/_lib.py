@@ -20,7 +20,7 @@ MR_OK = 0
 STATUS_NAMES = {
     0: "MR_OK", 1: "MR_AGAIN", 2: "MR_E_NOMEM", 3: "MR_E_IO", 4: "MR_E_MODEL",
     5: "MR_E_PARSE", 6: "MR_E_SHAPE", 7: "MR_E_BACKEND", 8: "MR_E_INVAL", 9: "MR_E_DATA",
-    10: "MR_E_INTERNAL",
+    10: "MR_E_INTERNAL", 11: "MR_E_VERSION",
 }
 MODE_PREDICT, MODE_DESIGN = 0, 1
 OPT_THREADS, OPT_UNKNOWN_LEVEL = 1, 12
@@ -135,6 +135,8 @@ def _load():
         "mr_arrow_design": (ctypes.c_int, [P, P, P, P, ctypes.c_size_t, E]),
         "mr_arrow_stream_collect": (ctypes.c_int, [P, P, ctypes.c_int, ctypes.POINTER(P),
                                                    ctypes.POINTER(ctypes.c_size_t), E]),
+        "mr_arrow_validate": (ctypes.c_int, [P, P, P, P, E]),
+        "mr_arrow_stream_validate": (ctypes.c_int, [P, P, P, ctypes.POINTER(ctypes.c_uint64), E]),
         "mr_buffer_free": (None, [P]),
     }
     for name, (res, args) in sig.items():

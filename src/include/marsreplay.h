@@ -41,7 +41,8 @@
  * prints, exits or aborts on bad input.
  *
  * Threads and devices: loading the library starts no thread and initialises
- * no device or MPI. Threads exist only inside mr_run().
+ * no device or MPI. Threads exist only inside mr_run() and the Arrow calls
+ * (MR_OPT_THREADS > 1), started and joined within the call.
  */
 #ifndef MARSREPLAY_H
 #define MARSREPLAY_H
@@ -191,7 +192,9 @@ typedef enum {
     MR_OPT_THREADS = 1,       /* int: evaluation workers, >= 1 (default 1 = no pool: the
                                  calling thread does everything); with N > 1 the workers
                                  decode and evaluate (and, given mr_io.read_at, read their
-                                 own chunks) while the calling thread writes in order */
+                                 own chunks) while the calling thread writes in order; the
+                                 Arrow calls split a batch of 16384 rows or more over them.
+                                 Values never depend on it */
     MR_OPT_CHUNK_ROWS = 2,    /* int: rows per chunk; 0 (default) = 8192 for inputs of up to
                                  32 columns, else 262144 / columns (at least 64) */
     MR_OPT_INPUT_FORMAT = 3,  /* int: mr_format (default MR_FMT_AUTO) */
@@ -601,11 +604,10 @@ MR_API mr_status mr_input_part_advance(mr_part *p, uint64_t at, uint64_t rows, u
  * is too small. */
 MR_API size_t mr_npy_output_header(unsigned char *buf, size_t cap, uint64_t rows, uint64_t cols, int mode);
 
-/* ---- Arrow interchange (experimental) -------------------------------------
+/* ---- Arrow interchange (stable) ---------------------------------------------
  * Arrow record batches in, predictions or design matrices out, through the
  * Arrow C Data Interface and C Stream Interface (docs/arrow.md). No Arrow
- * library is needed on either side. Experimental: these calls may change in
- * a minor release until they are declared stable.
+ * library is needed on either side.
  *
  * The three structs below are the Arrow specification's ABI, written from
  * its "C Data Interface" and "C Stream Interface" pages, under the
@@ -685,12 +687,18 @@ struct ArrowArrayStream {
  * feature name; MR_E_SHAPE (missing feature, unsupported type, a malformed
  * array or schema), MR_E_PARSE (a string that is not a number), MR_E_DATA
  * (as for CSV), MR_E_IO (the producer failed: its get_last_error text is in
- * .text). On error the caller's output is unspecified.
+ * .text). A bad cell reported is the first in row order (then in the
+ * model's feature order), as the CLI reports it. On error the caller's
+ * output is unspecified.
  *
- * Threads: these calls run on the calling thread only (MR_OPT_THREADS is not
- * used) and use the engine's buffers: one call per engine at a time. Input
- * schemas, arrays and streams are read, never modified, except where a
- * call says it takes the stream. */
+ * Threads: one call per engine at a time (the calls use the engine's
+ * buffers). With the engine's MR_OPT_THREADS > 1, a batch of at least 16384
+ * rows is cut into chunks of whole rows that that many workers, started and
+ * joined inside the call (inside each get_next of an exported stream),
+ * decode and evaluate; the values, errors and counts are those of one
+ * thread. Input schemas, arrays and streams are read, never modified, except
+ * where a call says it takes the stream; producers' callbacks are called
+ * from the calling thread only. */
 
 /*! mr_arrow_predict() : predictions for one record batch (schema and array
  * stay the caller's, not released): out[r] for r < batch->length. */
@@ -720,6 +728,29 @@ MR_API mr_status mr_arrow_stream_collect(mr_engine *e, struct ArrowArrayStream *
  * elsewhere while out's get_next runs. */
 MR_API mr_status mr_arrow_stream_export(mr_engine *e, struct ArrowArrayStream *in, int mode,
                                         struct ArrowArrayStream *out, mr_error *err);
+/*! mr_arrow_validate() : check every cell of one record batch as
+ * mr_arrow_predict would, evaluating nothing: mr_validate for Arrow input.
+ * Returns MR_OK, or the error mr_arrow_predict would return: a schema or
+ * batch that does not fit (MR_E_SHAPE, MR_E_INVAL), else the first bad cell
+ * in row order (MR_E_DATA, MR_E_PARSE, or MR_E_SHAPE for a malformed cell)
+ * with err->row / column / field naming it. `columns` (NULL, or
+ * mr_model_n_features entries in the model's feature order, caller-owned)
+ * receives every feature's counts over the whole batch, as mr_validate's:
+ * missing cells (nulls, NaN, missing tokens; also those not allowed), unseen
+ * labels (also with MR_UNKNOWN_ERROR) with the first one and its row; a
+ * malformed cell stops the counting there. */
+MR_API mr_status mr_arrow_validate(mr_engine *e, const struct ArrowSchema *schema,
+                                   const struct ArrowArray *batch, mr_column_stats *columns,
+                                   mr_error *err);
+/*! mr_arrow_stream_validate() : the same over a whole stream, which the call
+ * takes (released before return, whatever happens). A bad cell does not stop
+ * the reading: the counts cover every row read (*n_rows, may be NULL); a
+ * malformed batch or cell or a failing producer (MR_E_IO) stops it. The
+ * status and err are the first error in row order of all that was read:
+ * what mr_arrow_stream_collect would return. */
+MR_API mr_status mr_arrow_stream_validate(mr_engine *e, struct ArrowArrayStream *in,
+                                          mr_column_stats *columns, uint64_t *n_rows,
+                                          mr_error *err);
 /*! mr_buffer_free() : release a buffer the library handed to the caller. */
 MR_API void mr_buffer_free(void *p);
 

@@ -2,8 +2,9 @@
 """The marsreplay package against its promises, without the conformance
 corpus: nulls, sliced and chunked inputs, wrong types and missing columns,
 a producer that fails mid-stream, release called exactly once (a counting
-producer written here over the C stream interface), NumPy paths and threads,
-Parquet streamed in bounded memory, errors as MarsReplayError.
+producer written here over the C stream interface), validate's counts from
+every producer, NumPy paths and threads (NumPy and Arrow inputs), Parquet
+streamed in bounded memory, errors as MarsReplayError.
 
     python3 tests/python/test_api.py      (unittest; needs numpy and pyarrow,
                                            pandas/polars/duckdb where used)
@@ -269,6 +270,137 @@ class ArrowInput(unittest.TestCase):
         self.assertFalse(y.flags.owndata)  # a view of the library's buffer, no copy
         self.assertIsInstance(y.base.obj if isinstance(y.base, memoryview) else y.base,
                               (ctypes.Array, memoryview, np.ndarray))
+
+
+def expected_counts(t):
+    """What validate must count in table(): per feature, in the model's order
+    (colour, b, c), missing cells and unseen labels."""
+    colour = t.column("colour").to_pylist()
+    unseen = [i for i, v in enumerate(colour) if v is not None and v not in ("blue", "green", "red", "NA")]
+    return [
+        {"name": "colour", "missing": sum(v is None or v == "NA" for v in colour), "unseen": len(unseen),
+         "first_unseen": colour[unseen[0]] if unseen else None,
+         "first_unseen_row": unseen[0] + 1 if unseen else None},
+        {"name": "b", "missing": t.column("b").null_count, "unseen": 0, "first_unseen": None,
+         "first_unseen_row": None},
+        {"name": "c", "missing": t.column("c").null_count, "unseen": 0, "first_unseen": None,
+         "first_unseen_row": None},
+    ]
+
+
+def producers(t):
+    """The same table from every producer the package takes, as (name, object),
+    made one at a time (a generator: DuckDB's connection lives as long as its
+    relation is in use; duckdb 1.1 closes it with its last reference)."""
+    yield "pyarrow Table", t
+    yield "chunked", pa.Table.from_batches(t.to_batches(max_chunksize=97))
+    yield "RecordBatch", t.combine_chunks().to_batches()[0]
+    yield "RecordBatchReader", pa.RecordBatchReader.from_batches(t.schema, t.to_batches(max_chunksize=50))
+    yield "pandas", t.to_pandas()
+    try:
+        import polars as pl
+    except ImportError:
+        pl = None
+    if pl is not None:
+        yield "polars", pl.from_arrow(t)
+    try:
+        import duckdb
+    except ImportError:
+        return
+    con = duckdb.connect()
+    con.register("t", t)
+    yield "duckdb", con.sql("select * from t")
+    con.close()
+
+
+class ArrowValidate(unittest.TestCase):
+    """validate on DataFrames and Arrow producers: mr_arrow_stream_validate /
+    mr_arrow_validate, the first bad cell (the error predict raises) and every
+    feature's missing and unseen counts."""
+
+    def test_counts_from_every_producer(self):
+        t = table(600, seed=12)
+        want = expected_counts(t)
+        self.assertTrue(want[0]["missing"] and want[0]["unseen"] and want[2]["missing"])
+        m = marsreplay.Model(write(MODEL))
+        for name, X in producers(t):
+            v = m.validate(X)
+            self.assertTrue(v.ok, name)
+            self.assertIsNone(v.error)
+            self.assertEqual(v.rows, 600, name)
+            self.assertEqual(v.columns, want, name)
+
+    def test_the_error_predict_raises_and_whole_counts(self):
+        t = table(600, seed=13)
+        want = expected_counts(t)
+        for spec, unknown in ((write(MODEL, allow_missing=False), "mode"), (write(MODEL), "error")):
+            m = marsreplay.Model(spec, unknown_level=unknown)
+            with self.assertRaises(marsreplay.MarsReplayError) as cm:
+                m.predict(t)
+            for name, X in producers(t):
+                v = m.validate(X)
+                self.assertFalse(v.ok, name)
+                e = v.error
+                self.assertEqual((e.status, e.row, e.column, e.field, e.message),
+                                 (cm.exception.status, cm.exception.row, cm.exception.column,
+                                  cm.exception.field, cm.exception.message), name)
+                self.assertEqual(v.rows, 600, name)
+                self.assertEqual(v.columns, want, name)  # a bad cell does not stop the counting
+
+    def test_unreadable_input(self):
+        t = table(50, seed=14)
+        m = marsreplay.Model(write(MODEL))
+        v = m.validate(t.drop(["c"]))
+        self.assertFalse(v)
+        self.assertEqual((v.error.status, v.error.field, v.rows, v.columns), ("MR_E_SHAPE", "c", 0, None))
+        v = m.validate(t.set_column(0, "b", pa.array([True] * 50)))
+        self.assertEqual((v.error.status, v.error.field, v.columns), ("MR_E_SHAPE", "b", None))
+        s = CountingStream(t, chunk=10, fail_at=3)
+        v = m.validate(s)
+        self.assertEqual((v.error.status, v.error.row, v.rows), ("MR_E_IO", 31, 30))
+        self.assertIn("the disk is on fire", v.error.message)
+        self.assertEqual(s.releases, 1)
+        self.assertEqual(v.columns, expected_counts(t.slice(0, 30)))
+
+
+class Threads(unittest.TestCase):
+    """predict(X, threads=N) for Arrow input: the library's MR_OPT_THREADS
+    workers split each batch's rows; the values, errors and counts are those
+    of one thread."""
+
+    def test_arrow_threads_same_bits(self):
+        t = table(40_000, seed=15)
+        m = marsreplay.Model(write(MODEL))
+        y = m.predict(t)
+        d = m.design(t)
+        for th in (2, 3, 4):
+            for name, X in producers(t):
+                self.assertTrue(np.array_equal(bits(m.predict(X, threads=th)), bits(y)), (name, th))
+            self.assertTrue(np.array_equal(bits(m.design(t, threads=th)), bits(d)), th)
+            self.assertEqual(m.validate(t, threads=th).columns, m.validate(t).columns)
+
+    def test_threads_errors(self):
+        t = table(40_000, seed=16, nulls=False)
+        col = t.column("colour").to_pylist()
+        col[33_333] = "mauve"
+        col[37_000] = "taupe"
+        t = t.set_column(1, "colour", pa.array(col))
+        m = marsreplay.Model(write(MODEL), unknown_level="error")
+        for th in (1, 2, 3):
+            with self.assertRaises(marsreplay.MarsReplayError) as cm:
+                m.predict(t, threads=th)
+            self.assertEqual((cm.exception.status, cm.exception.row, cm.exception.field),
+                             ("MR_E_DATA", 33_334, "colour"), th)
+            self.assertIn("mauve", cm.exception.message)
+        strict = marsreplay.Model(write(NUMERIC))
+        X = np.random.default_rng(17).uniform(-1, 1, (40_000, 2))
+        X[39_000, 0] = np.nan
+        X[20_500, 1] = np.inf
+        for th in (1, 2, 4):
+            for A in (X, np.asfortranarray(X)):
+                with self.assertRaises(marsreplay.MarsReplayError) as cm:
+                    strict.predict(A, threads=th)
+                self.assertEqual((cm.exception.row, cm.exception.column), (20_501, 2), th)
 
 
 class NumpyInput(unittest.TestCase):
