@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="3e39ac29f448a93acf783f1eddf7f6f626088fd5d41bbade8d1cfb09ca176ac3")
+    version("1.0.0", sha256="8e14000ef2783376b0269244334d14e0121e0f46e2d16252ff4c68f77ba2aaa2")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
