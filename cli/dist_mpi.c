@@ -746,6 +746,18 @@ static int mpi_plan(cli_run *r, int rc)
     return rc;
 }
 
+/* Rank 0's temporary output name, on every rank (mp.tmp): where the job's
+ * output is assembled and the watchdog's heartbeats go. */
+static void share_tmp_name(const cli_run *r)
+{
+    int plen = r->rank == 0 ? (int)strlen(r->out.tmp) + 1 : 0;
+    MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    mp.tmp = r->rank == 0 ? r->out.tmp : malloc((size_t)plen);
+    if (!mp.tmp)
+        MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
+    MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+}
+
 /* --resume: every rank writes its part to a resumable file of its own beside
  * the output (not $TMPDIR: a requeued job may run the rank on another node),
  * with its own journal: rank 0 the output's own temporary file, rank K > 0
@@ -780,12 +792,7 @@ static int resume_open_parts(cli_run *r)
             " output bytes kept)", j->output, sum[0], r->size, sum[1], sum[2]);
     rc = agree(rc, &mp.cap);
     if (rc == 0) { /* the name of the job's output, for the assembly and the watchdog */
-        int plen = r->rank == 0 ? (int)strlen(r->out.tmp) + 1 : 0;
-        MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
-        mp.tmp = r->rank == 0 ? r->out.tmp : malloc((size_t)plen);
-        if (!mp.tmp)
-            MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
-        MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        share_tmp_name(r);
         mp.to_file = 1;
         watchdog_output(mp.tmp);
     }
@@ -812,12 +819,7 @@ static int mpi_output_open(cli_run *r, int rc)
         return rc;
     MPI_CHECK(MPI_Bcast(&mp.to_file, 1, MPI_INT, 0, MPI_COMM_WORLD));
     if (mp.to_file) {
-        int plen = r->rank == 0 ? (int)strlen(r->out.tmp) + 1 : 0;
-        MPI_CHECK(MPI_Bcast(&plen, 1, MPI_INT, 0, MPI_COMM_WORLD));
-        mp.tmp = r->rank == 0 ? r->out.tmp : malloc((size_t)plen);
-        if (!mp.tmp)
-            MPI_Abort(MPI_COMM_WORLD, MR_EXIT_INTERNAL);
-        MPI_CHECK(MPI_Bcast(mp.tmp, plen, MPI_CHAR, 0, MPI_COMM_WORLD));
+        share_tmp_name(r);
         watchdog_output(mp.tmp);
     }
     /* binary rows to binary output in a file: every rank knows its byte

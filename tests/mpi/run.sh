@@ -396,7 +396,8 @@ gen num "$RS_BIG" 1000000 && gen npy "$RS_NPY" "$RS_BIG" x0,x1,x2 '<f8' || echo 
 
 # the job in a session of its own: mpirun and every rank (OpenMPI gives each rank its own
 # process group, so only the session holds them all)
-rs_ranks() { ps -o pid=,comm= -s "$1" | awk '$2 == "mars-replay" { print $1 }'; }
+# (from /proc: a bare machine has no procps; /proc/PID/stat is "pid (comm) state ppid pgrp session ...")
+rs_ranks() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v sid="$1" '$2 == "(mars-replay)" && $6 == sid { print $1 }'; }
 # rs_start N ARGS...: start mpirun -n N ARGS --resume in its own session; its pid in $JOB
 rs_start() {
     local n=$1
