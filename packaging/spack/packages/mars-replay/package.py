@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="8e14000ef2783376b0269244334d14e0121e0f46e2d16252ff4c68f77ba2aaa2")
+    version("1.0.0", sha256="cdae1e5c812b7b1056c226a36a702672f93d1e81627b5c99df6839ac7e01470f")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
