@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="cdae1e5c812b7b1056c226a36a702672f93d1e81627b5c99df6839ac7e01470f")
+    version("1.0.0", sha256="4af36ee356683d511548ca15aa4d476587a546130826cc319ca77dbd5db0e6e3")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
