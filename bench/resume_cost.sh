@@ -14,6 +14,13 @@
 # are medians of --runs (default 9). The output goes to the directory of
 # the cached data (a real file system, not tmpfs, unless that is one).
 # RESUME_BENCH_THREADS="2" measures only those thread counts.
+#
+# Under MPI (when mpirun is there and the binary has MPI; RESUME_BENCH_RANKS,
+# default 2, 0 skips it): mpirun -n RANKS, one thread a rank, plain and
+# --resume at the defaults. --resume under MPI costs more than the journal:
+# each rank writes its part to a file of its own beside the output, and the
+# parts are copied after rank 0's at the end (docs/distributed.md), where a
+# plain run writes each rank's rows once.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -72,6 +79,21 @@ for t in ${RESUME_BENCH_THREADS:-1 $(nproc)}; do
     lines+=("$(printf '| %s | %.3f | %.3f | %+.1f %% | %.3f | %+.1f %% | %s |' "$t" "$p" "$r" \
         "$(echo "($r - $p) / $p * 100" | bc -l)" "$e" "$(echo "($e - $p) / $p * 100" | bc -l)" "$commits")")
 done
+ranks=${RESUME_BENCH_RANKS:-2}
+if [ "$ranks" != 0 ] && command -v mpirun >/dev/null && "$bin" --version | grep -q mpi; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+    mpi=(mpirun --oversubscribe -n "$ranks")
+    rm -f "$work"/t.*
+    for ((i = 0; i < runs; i++)); do
+        one "$work/t.mplain" "${mpi[@]}" "$bin" predict -m "$model" -@ 1 -o "$work/m.csv" "$csv"
+        one "$work/t.mresume" "${mpi[@]}" "$bin" predict -m "$model" -@ 1 -o "$work/n.csv" --resume "$csv"
+    done
+    cmp -s "$work/m.csv" "$work/want.csv" && cmp -s "$work/n.csv" "$work/want.csv" ||
+        { echo "resume_cost.sh: an MPI output differs" >&2; exit 3; }
+    p=$(median <"$work/t.mplain"); r=$(median <"$work/t.mresume")
+    lines+=("" "| MPI ranks (1 thread each) | plain s | --resume s | cost |" "|---|---|---|---|")
+    lines+=("$(printf '| %s | %.3f | %.3f | %+.1f %% |' "$ranks" "$p" "$r" "$(echo "($r - $p) / $p * 100" | bc -l)")")
+fi
 lines+=("" "load after: $(cut -d' ' -f1-3 /proc/loadavg)")
 printf '%s\n' "${lines[@]}"
 [ -z "$out" ] || printf '%s\n' "# bench/resume_cost.sh, $(date -u +%Y-%m-%dT%H:%MZ)" "" "${lines[@]}" >"$out"

@@ -14,6 +14,7 @@ if [ "$min" = 0 ]; then
          pocl-opencl-icd ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers clinfo
          libopenmpi-dev openmpi-bin
          slurmctld slurmd slurm-client iproute2
+         gdb                          # tests/cluster: reads the core of a rank that crashed
          python3-venv python3-numpy   # exporters' Python leg (its R packages: tests/exporters/run.sh)
          abigail-tools)               # the ABI gate (tests/abi_gate.sh: abidw, abidiff)
 fi

@@ -25,9 +25,15 @@ typedef struct mr_input_format {
     /* split mode (worker): read chunk s->ticket with io->read_at into s */
     void (*fetch)(const mr_stream *r, mr_slot *s, mr_worker *w);
     /* piped mode (worker), NULL if the format has none: the end of the last
-     * record end in a raw block p[0, n) that may end anywhere, 0 if none; a
-     * wrong guess must be seen by decode (s->open_end) */
-    size_t (*record_end)(const char *p, size_t n);
+     * record end in raw bytes p[0, n), input offset `at` on, that may end
+     * anywhere; 0 if none. A wrong guess must be seen by decode (s->open_end) */
+    size_t (*record_end)(const mr_stream *r, const char *p, size_t n, uint64_t at);
+    /* piped mode (worker), NULL if every record found is the format's: the
+     * chunk's records are the n bytes from input offset `at`, the input's
+     * last when `last`. Returns how many of them to decode; an error that
+     * comes after those (rows past a declared count, a short input) goes in
+     * s->cut_st and s->cut_err, as the cutter of stream mode reports it. */
+    size_t (*piped_span)(const mr_stream *r, mr_slot *s, uint64_t at, size_t n, int last);
     /* worker: decode the next block of at most MR_BLOCK rows (chunk rows from
      * row0) into w->x; 0 at the end of the chunk or on an error (s->st) */
     size_t (*decode)(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0);
@@ -45,5 +51,7 @@ mr_status mr_rows_cut(mr_stream *r, mr_slot *s, mr_error *err);
 mr_status mr_rows_split(mr_stream *r, mr_error *err);
 void mr_rows_fetch(const mr_stream *r, mr_slot *s, mr_worker *w);
 size_t mr_rows_decode(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0);
+size_t mr_rows_record_end(const mr_stream *r, const char *p, size_t n, uint64_t at);
+size_t mr_rows_piped_span(const mr_stream *r, mr_slot *s, uint64_t at, size_t n, int last);
 
 #endif

@@ -538,8 +538,10 @@ failed:
 
 /* Piped mode: a record ends at a '\n'; if it is inside quotes, the
  * decoder of the chunk ends inside quotes and says so. */
-static size_t csv_record_end(const char *p, size_t n)
+static size_t csv_record_end(const mr_stream *r, const char *p, size_t n, uint64_t at)
 {
+    (void)r;
+    (void)at;
     const char *nl = memrchr(p, '\n', n);
     return nl ? (size_t)(nl - p) + 1 : 0;
 }

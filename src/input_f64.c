@@ -31,5 +31,7 @@ const mr_input_format mr_input_f64 = {
     .cut = mr_rows_cut,
     .split = mr_rows_split,
     .fetch = mr_rows_fetch,
+    .record_end = mr_rows_record_end,
+    .piped_span = mr_rows_piped_span,
     .decode = mr_rows_decode,
 };

@@ -101,6 +101,36 @@ mr_status mr_rows_split(mr_stream *r, mr_error *err)
     return MR_OK;
 }
 
+/* Piped mode: rows end where their offset from data_start is a multiple
+ * of the row width, so a worker finds them without its tail. */
+size_t mr_rows_record_end(const mr_stream *r, const char *p, size_t n, uint64_t at)
+{
+    (void)p;
+    const uint64_t rowbytes = (uint64_t)r->cols * r->itemsize, v = at - r->data_start + n;
+    const uint64_t e = v - v % rowbytes;
+    return e > at - r->data_start ? (size_t)(e - (at - r->data_start)) : 0;
+}
+
+/* Piped mode: the chunk's rows are bytes [at, at + n); the errors of
+ * mr_rows_split, found by the chunk they fall in. Rows past a declared
+ * count are never decoded: trailing bytes (row count + 1) fail the chunk
+ * that holds them; a short input fails the last one. */
+size_t mr_rows_piped_span(const mr_stream *r, mr_slot *s, uint64_t at, size_t n, int last)
+{
+    const uint64_t rowbytes = (uint64_t)r->cols * r->itemsize, lo = at - r->data_start, hi = lo + n;
+    const uint64_t first = lo / rowbytes; /* a chunk starts on a row: its tail came with it */
+    uint64_t rows = n / rowbytes;
+    if (r->npy_rows != UINT64_MAX && hi > r->npy_rows * rowbytes) {
+        rows = first < r->npy_rows ? r->npy_rows - first : 0;
+        s->cut_st = trailing_npy(r, &s->cut_err);
+    } else if (last && n % rowbytes) {
+        s->cut_st = truncated_rows(r, &s->cut_err, (size_t)(n % rowbytes), first + rows);
+    } else if (last && r->npy_rows != UINT64_MAX && first + rows < r->npy_rows) {
+        s->cut_st = truncated_npy(r, &s->cut_err, first + rows);
+    }
+    return (size_t)(rows * rowbytes);
+}
+
 void mr_rows_fetch(const mr_stream *r, mr_slot *s, mr_worker *w)
 {
     (void)w;
@@ -128,7 +158,7 @@ static size_t slow_block(const mr_stream *r, mr_slot *s, mr_worker *w, size_t ro
     const size_t nf = r->m->n_features;
     for (size_t j = 0; j < n; j++) {
         const uint64_t row = row0 + j + 1;
-        const char *rowp = s->in + (row0 + j) * nf * r->itemsize;
+        const char *rowp = s->in + s->in_off + (row0 + j) * nf * r->itemsize;
         for (size_t f = 0; f < nf; f++) {
             double v;
             if (r->itemsize == 8) {
@@ -207,7 +237,7 @@ MR_CLONES static int decode_numeric_block(double *blk, size_t nf, size_t n, int 
 static int fast_block(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0, size_t n)
 {
     const size_t nf = r->m->n_features;
-    const char *rows = s->in + row0 * nf * 8;
+    const char *rows = s->in + s->in_off + row0 * nf * 8;
     if (r->itemsize != 8 || ((uintptr_t)rows & 7) != 0)
         return 0; /* the slot buffer is malloc'ed: never misaligned, but stay defined */
     for (size_t f = 0; r->m->encoders && f < nf; f++)
@@ -219,7 +249,7 @@ static int fast_block(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0,
 
 size_t mr_rows_decode(const mr_stream *r, mr_slot *s, mr_worker *w, size_t row0)
 {
-    const size_t rows = s->in_len / (r->cols * r->itemsize);
+    const size_t rows = (s->in_len - s->in_off) / (r->cols * r->itemsize);
     if (row0 >= rows)
         return 0;
     const size_t n = rows - row0 < MR_BLOCK ? rows - row0 : MR_BLOCK;

@@ -16,12 +16,18 @@
  * without knowing the quote state (a '\n' inside a quoted field) is a wrong
  * cut: the chunk's decoder then ends inside quotes (s->open_end), and the
  * writer, which sees the chunks in order, carries that open record into the
- * next chunk and redoes it (stream.c, drain). */
+ * next chunk and redoes it (stream.c, drain).
+ *
+ * Fixed-width rows (.npy, raw f64) end at known offsets, so their cut is
+ * never wrong; the format's piped_span then says which rows are its (not
+ * those past a declared count) and what error follows them. A block is read
+ * at an offset that puts its chunk's rows on 8 bytes, for the vector path. */
 #include "pipe_feed.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +42,8 @@ struct mr_feed {
     uint64_t off;             /* calling thread: input offset of the next block */
     int wfd;                  /* calling thread: the write end of the block being moved */
     int moved;                /* calling thread: some bytes were moved */
+    int failed;               /* the last block was cut short by a read error (atomic) ... */
+    mr_error fail_err;        /* ... this one, written before `failed` */
     pthread_mutex_t mu;
     pthread_cond_t cv;        /* a tail handed on */
     uint64_t tail_for;        /* the ticket the tail below belongs in front of */
@@ -55,6 +63,7 @@ mr_feed *mr_feed_open(mr_stream *r)
     f->block = r->chunk_bytes < ((uint64_t)1 << 30) ? (size_t)r->chunk_bytes : (size_t)1 << 30;
     f->off = r->bytes_in;
     f->wfd = -1;
+    r->data_start = r->bytes_in - left; /* where records begin: fixed-width rows count from it */
     /* the reader's bytes after the header go in front of chunk 0 */
     memcpy(f->tail, r->rbuf + r->rpos, left);
     f->tail_len = left;
@@ -131,14 +140,17 @@ mr_status mr_feed_start(mr_stream *r, mr_feed *f, mr_slot *s, size_t *got, mr_er
     return MR_OK;
 }
 
-mr_status mr_feed_finish(mr_stream *r, mr_feed *f, size_t got, int *eof, mr_error *err)
+mr_status mr_feed_finish(mr_stream *r, mr_feed *f, size_t got, int *eof)
 {
     mr_status st = MR_OK;
     *eof = got == 0;
     while (!*eof && got < f->block) {
         const long n = move_some(r, f, got);
         if (n < 0) {
-            st = move_failed(err, errno);
+            mr_err_clear(&f->fail_err);
+            st = move_failed(&f->fail_err, errno);
+            /* its worker must not take the short block for the input's end */
+            __atomic_store_n(&f->failed, 1, __ATOMIC_RELEASE);
             break;
         }
         *eof = n == 0;
@@ -160,16 +172,16 @@ static void drain(int fd)
         ;
 }
 
-/* Read the block out of its pipe, to its end, into s->in + HEADROOM. */
-static mr_status take_block(const mr_feed *f, mr_slot *s, mr_error *err)
+/* Read the block out of its pipe, to its end, into s->in + at. */
+static mr_status take_block(const mr_feed *f, mr_slot *s, size_t at, mr_error *err)
 {
     s->raw_len = 0;
-    if (mr_buf_grow(&s->in, &s->in_cap, HEADROOM + f->block + 1) != 0) {
+    if (mr_buf_grow(&s->in, &s->in_cap, at + f->block + 1) != 0) {
         drain(s->feed_fd);
         return mr_err_set(err, MR_E_NOMEM, "out of memory");
     }
     for (;;) {
-        const ssize_t n = read(s->feed_fd, s->in + HEADROOM + s->raw_len, f->block + 1 - s->raw_len);
+        const ssize_t n = read(s->feed_fd, s->in + at + s->raw_len, f->block + 1 - s->raw_len);
         if (n == 0)
             return MR_OK;
         if (n > 0)
@@ -181,37 +193,51 @@ static mr_status take_block(const mr_feed *f, mr_slot *s, mr_error *err)
 
 void mr_feed_take(const mr_stream *r, mr_feed *f, mr_slot *s)
 {
-    mr_status st = take_block(f, s, &s->err);
+    const int rows = r->in->piped_span != NULL;
+    /* fixed-width rows: the tail is (raw_off - data_start) mod the row
+     * width, so this puts the chunk's first row (at - tail) on 8 bytes */
+    const size_t at = HEADROOM + (rows ? (size_t)((s->raw_off - r->data_start) & 7) : 0);
+    mr_status st = take_block(f, s, at, &s->err);
     close(s->feed_fd);
     s->feed_fd = -1;
-    s->last = s->raw_len < f->block; /* the calling thread stops short only at the end */
+    s->last = s->raw_len < f->block; /* the calling thread stops short only at the end ... */
+    /* ... or at a read error, which comes after the chunk's whole records */
+    const int cut_short = s->last && __atomic_load_n(&f->failed, __ATOMIC_ACQUIRE);
+    if (cut_short) {
+        s->cut_st = f->fail_err.status;
+        s->cut_err = f->fail_err;
+    }
     /* where this chunk's records end in its block: all of it at the end of
      * the input; else after the last record end */
-    const size_t in_blk = st != MR_OK ? 0 : s->last ? s->raw_len : r->in->record_end(s->in + HEADROOM, s->raw_len);
+    const size_t in_blk = st != MR_OK ? 0 : s->last && !rows ? s->raw_len
+                        : r->in->record_end(r, s->in + at, s->raw_len, s->raw_off);
     pthread_mutex_lock(&f->mu);
     while (f->tail_for != s->ticket)
         pthread_cond_wait(&f->cv, &f->mu);
     const size_t t = f->tail_len;
     if (st == MR_OK && f->tail_bad)
         st = mr_err_set(&s->err, MR_E_INTERNAL, "a chunk before this one failed");
-    if (st == MR_OK && t > HEADROOM && mr_buf_grow(&s->in, &s->in_cap, t + s->raw_len + 1) != 0)
+    if (st == MR_OK && t > at && mr_buf_grow(&s->in, &s->in_cap, t + s->raw_len + 1) != 0)
         st = mr_err_set(&s->err, MR_E_NOMEM, "out of memory");
     size_t end = 0, span = 0; /* from in_off: the records end, all bytes end */
     if (st == MR_OK) {
-        if (t > HEADROOM)
-            memmove(s->in + t, s->in + HEADROOM, s->raw_len);
-        s->in_off = t > HEADROOM ? 0 : HEADROOM - t;
+        if (t > at)
+            memmove(s->in + t, s->in + at, s->raw_len);
+        s->in_off = t > at ? 0 : at - t;
         memcpy(s->in + s->in_off, f->tail, t);
         span = t + s->raw_len;
         /* none in the block: perhaps in the tail (chunk 0's holds the
          * reader's bytes after the header, whole records) */
-        end = in_blk || s->last ? t + in_blk : r->in->record_end(s->in + s->in_off, t);
+        if (s->last && (!rows || !cut_short))
+            end = span;
+        else
+            end = in_blk ? t + in_blk : r->in->record_end(r, s->in + s->in_off, t, s->raw_off - t);
     }
     /* the next tail: what follows the last record end, part of one record.
      * Beyond max_record + 2 bytes its decoder only needs to know that the
-     * record is too long. */
+     * record is too long (fixed-width rows: it is shorter than a row). */
     size_t rest = span - end;
-    const size_t limit = r->o->max_record + 2;
+    const size_t limit = rows ? SIZE_MAX : r->o->max_record + 2;
     if (rest > limit)
         rest = limit;
     if (rest && mr_buf_grow(&f->tail, &f->tail_cap, rest + 1) != 0)
@@ -230,7 +256,9 @@ void mr_feed_take(const mr_stream *r, mr_feed *f, mr_slot *s)
         return;
     }
     s->in_len = s->in_off + end;
-    s->cut_open = !s->last; /* a record end found without the quote state */
+    if (rows) /* which rows are the input's, and the error after them (none cut short) */
+        s->in_len = s->in_off + (cut_short ? end : r->in->piped_span(r, s, s->raw_off - t, end, s->last));
+    s->cut_open = !s->last && !rows; /* a record end found without the quote state */
     s->in_end = s->raw_off - t + (s->in_len - s->in_off);
     s->in_bytes = s->in_len - s->in_off;
 }

@@ -17,8 +17,10 @@ uint64_t mr_feed_bytes(const mr_feed *f);
  * or a socket): read it instead. */
 mr_status mr_feed_start(mr_stream *r, mr_feed *f, mr_slot *s, size_t *got, mr_error *err);
 /* ... then, while its worker reads, the rest of the block; the pipe is
- * closed after it. *eof when the input ended. An error ends the block early. */
-mr_status mr_feed_finish(mr_stream *r, mr_feed *f, size_t got, int *eof, mr_error *err);
+ * closed after it. *eof when the input ended. A read error ends the block
+ * early and is the chunk's, after its whole records (its worker sets
+ * s->cut_st: once submitted, the slot is the worker's); returns it too. */
+mr_status mr_feed_finish(mr_stream *r, mr_feed *f, size_t got, int *eof);
 /* Worker, chunks in any order: read s's block, wait for the tail of the
  * chunk before, put it in front, hand on this one's, and set the chunk's
  * records [in_off, in_len). Errors go to s->st. */

@@ -567,12 +567,10 @@ static mr_status pump_piped(mr_stream *r, writer *wr, mr_ordered *q, mr_error *e
                 }
                 mr_ordered_submit(q, next_read++);
                 /* the worker reads while the rest comes: a pipe never waits for
-                 * room. A failure now comes after the chunk's whole records. */
-                const mr_status st = mr_feed_finish(r, r->feed, got, &eof, &s->cut_err);
-                if (st != MR_OK) {
-                    s->cut_st = st;
+                 * room. A failure now comes after the chunk's whole records
+                 * (its worker reports it). */
+                if (mr_feed_finish(r, r->feed, got, &eof) != MR_OK)
                     eof = 1;
-                }
             }
         }
         FORWARD_IF(write_ready(r, wr, q, &next_write, next_read, eof, err));

@@ -31,3 +31,9 @@ stdin_piped_random() { # a pipe with workers: they cut its raw blocks (pipe_feed
     $PY "$HERE/pipecmp.py" "$BIN" "$ROOT/fixtures/example/model.json" 150 7 >"$W/log" 2>&1 || { tail -5 "$W/log"; return 1; }
 }
 t "stdin/piped-blocks-random-csv" stdin_piped_random
+
+stdin_piped_rows_random() { # the same for .npy and raw f64: rows cut at their offsets, declared
+    # counts, short inputs, trailing bytes and bad cells as one thread reading it (pipecmp_rows.py)
+    $PY "$HERE/pipecmp_rows.py" "$BIN" "$PUB" 120 5 >"$W/log" 2>&1 || { tail -5 "$W/log"; return 1; }
+}
+t "stdin/piped-blocks-random-npy-f64" stdin_piped_rows_random

@@ -93,6 +93,37 @@ fi
 printf 'n1 slots=2\nn2 slots=2\nn3 slots=2\n' >"$SHARED/hostfile"
 SIX_HOSTS="['n1', 'n1', 'n2', 'n2', 'n3', 'n3']"
 
+# A known crash of the MPI runtime, not of mars-replay (docs/distributed.md, "What was
+# tested"): OpenMPI 4.1.4 (Debian 12) now and then loses a rank inside MPI_Init here. Its
+# TCP transport hands a PML match fragment (header type 0x41) to a handler that is not
+# registered yet, a call through NULL ("Failing at address: (nil)"). Cores of it: 2 in
+# about 10 runs of this suite, each in a job started soon after n3's slurmd was killed and
+# restarted. A job that fails with a segfault is run once more only when every rank's core
+# (core dumps on, in the test's directory, read by gdb) shows MPI_Init under it. Anything
+# else fails the test, as does a second crash. Each retry is printed.
+ulimit -c unlimited 2>/dev/null || true
+rank_crash_in_mpi_init() {
+    grep -qE 'Segmentation fault|signal 11' "$W/err" || return 1
+    command -v gdb >/dev/null || { echo "    | a rank crashed: no gdb to read its core (bash scripts/setup.sh installs it)"; return 1; }
+    local c n=0 all=1
+    for c in core core.[0-9]*; do
+        [ -f "$c" ] || continue
+        n=$((n + 1))
+        gdb -q -batch -ex bt "$BIN" "$c" 2>/dev/null | grep -q 'PMPI_Init' || { all=0; echo "    | core $c: $(gdb -q -batch -ex bt "$BIN" "$c" 2>/dev/null | grep '^#' | head -4 | tr '\n' ' ')"; }
+    done
+    rm -f core core.[0-9]*
+    [ "$n" -gt 0 ] || echo "    | a rank crashed, but left no core in $PWD (core_pattern: $(cat /proc/sys/kernel/core_pattern))"
+    [ "$n" -gt 0 ] && [ "$all" = 1 ]
+}
+# rj CMD...: r for an MPI job, run once more after that runtime crash
+rj() {
+    r "$@"
+    if [ "$RC" != 0 ] && rank_crash_in_mpi_init; then
+        echo "    | RETRY: a rank crashed inside OpenMPI's MPI_Init (the runtime crash above; the backtrace is in its core): the job runs once more"
+        r "$@"
+    fi
+}
+
 # tc NAME FUNC...: t, for the tests whose name contains $MR_CLUSTER_ONLY (default: all)
 tc() { case $1 in *"${MR_CLUSTER_ONLY:-}"*) t "$@" ;; esac; }
 
@@ -135,13 +166,13 @@ same_srun() {
     local mode=$1 want=$2
     shift 2
     if [ "$mode" = file ]; then
-        r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" "$@" -o "$PWD/got" --report "$PWD/rep.json"
+        rj on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" "$@" -o "$PWD/got" --report "$PWD/rep.json"
         want_rc 0 && no_tmp_left && want_same got "$want" || return 1
         jcheck rep.json "[k['host'] for k in j['ranks']] == $SIX_HOSTS" "j['exit_code'] == 0"
     else
         local b0
         b0=$(bridge_bytes)
-        r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" "$@"
+        rj on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" "$@"
         want_rc 0 && want_same "$W/out" "$want" || return 1
         # the ranks of n2 and n3 send their rows to rank 0 (n1) through the bridge
         local moved=$(($(bridge_bytes) - b0)) size
@@ -213,7 +244,7 @@ slurm_node_lost() {
     grep -v -e '^--*$' -e '^ *$' srun.err | grep -v -e 'Open MPI failed to TCP' -e 'should not happen' \
         -e 'may now hang' -e 'Local host:' -e 'PID:' -e 'Message:' -e 'Error:' >"$SHARED/node-lost.err"
     timeout -k 5 90 bash "$ROOT/tests/slurm/slurm-local.sh" slurmd "$SLURM_LOCAL_DIR" n3 || return 1
-    r on timeout -k 5 120 srun --mpi=pmix --kill-on-bad-exit=1 -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/keep.csv" "$NUM"
+    rj on timeout -k 5 120 srun --mpi=pmix --kill-on-bad-exit=1 -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/keep.csv" "$NUM"
     want_rc 0 && want_same keep.csv "$SHARED/num.want"
 }
 
@@ -247,7 +278,7 @@ slurm_node_lost_watchdog() {
     want_text keep.csv $'old\n' && no_tmp_left || return 1
     [ -z "$(find . -maxdepth 1 -name '.*.alive.*')" ] || { echo "heartbeat files left: $(ls -A)"; return 1; }
     timeout -k 5 90 bash "$ROOT/tests/slurm/slurm-local.sh" slurmd "$SLURM_LOCAL_DIR" n3 || return 1
-    r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/keep.csv" "$NUM"
+    rj on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/keep.csv" "$NUM"
     want_rc 0 && want_same keep.csv "$SHARED/num.want"
 }
 
@@ -276,7 +307,7 @@ slurm_mpi_resume() {
     [ "$(wc -l <ours)" = 1 ] && grep -Eq '^mars-replay: rank [0-5] of 6 on n[1-3]: [^ ]*/out\.csv: stopped by signal 15 after [0-9]+ commits?: rerun with --resume' ours ||
         { echo "stderr: $(peek srun.err 600)"; return 1; }
     want_absent out.csv && want_exists .out.csv.resume.journal && want_exists .out.csv.rank-5.resume.journal || return 1
-    r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 --distribution=cyclic "$BIN" predict -m "$NUM_MODEL" --resume \
+    rj on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 --distribution=cyclic "$BIN" predict -m "$NUM_MODEL" --resume \
         --chunk-rows 2000 -o "$PWD/out.csv" --report "$PWD/rep.json" "$NUM"
     want_rc 0 || return 1
     grep -Eq '^mars-replay: [^ ]*/out\.csv: resuming: 6 of 6 ranks continue their parts \([1-9][0-9]* rows' "$W/err" || { echo "stderr: $(peek "$W/err" 400)"; return 1; }
@@ -291,7 +322,7 @@ unfill_tmp() { onto "$1" rm -f /tmp/.fill; }
 
 slurm_tmp_full() { # n3's /tmp (TMPDIR) full: the job fails with status 5, naming the node
     fill_tmp n3 || { unfill_tmp n3; echo "cannot fill n3's /tmp"; return 1; }
-    r on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/o.csv" "$NUM"
+    rj on timeout -k 5 120 srun --mpi=pmix -N 3 -n 6 "$BIN" predict -m "$NUM_MODEL" -o "$PWD/o.csv" "$NUM"
     unfill_tmp n3
     want_rc 5 && want_absent o.csv && no_tmp_left || return 1
     grep '^mars-replay: ' "$W/err" >ours
@@ -328,6 +359,31 @@ slurm_requeue_resume() {
     want_same all.csv "$SHARED/num.want"
 }
 
+# packaging/slurm/replay-mpi-requeue.sbatch over the 3 nodes (-N 3, 2 tasks a node): every
+# rank held in the middle of its part; SIGTERM to the job's steps (as its --signal=TERM@120
+# does before the time limit): the ranks stop resumably (143), the script requeues the job,
+# and its next run continues every part
+slurm_mpi_requeue_resume() {
+    mkdir st
+    local id i
+    id=$(on sbatch --parsable -N 3 --ntasks-per-node=2 --cpus-per-task=1 --output="$PWD/log.txt" \
+        --export=ALL,MARS_REPLAY="$BIN",MODEL="$NUM_MODEL",INPUT="$NUM",OUTPUT="$PWD/out.csv",FORMAT=csv,RESUME_EVERY=1K,OPTIONS="--chunk-rows 2000",LD_PRELOAD="$STALL",MR_TEST_STALL_PATH=num.csv,MR_TEST_STALL_DIR="$PWD/st",MR_TEST_STALL_AT=4 \
+        "$ROOT/packaging/slurm/replay-mpi-requeue.sbatch") || { echo "sbatch failed"; return 1; }
+    id=${id%%;*}
+    for ((i = 0; i < 600; i++)); do [ "$(ls st | wc -l)" -ge 6 ] && break; sleep 0.1; done
+    [ "$(ls st | wc -l)" -ge 6 ] || { on scancel "$id"; touch st/go; echo "the ranks did not all reach their part: $(ls st); $(peek log.txt 400)"; return 1; }
+    on scancel --signal=TERM "$id" || { on scancel "$id"; touch st/go; echo "scancel failed"; return 1; }
+    sleep 1
+    touch st/go
+    for ((i = 0; i < 2400; i++)); do grep -q 'mars-replay-mpi-requeue: done' log.txt 2>/dev/null && break; sleep 0.1; done
+    grep -q 'stopped by signal 15 after' log.txt && grep -q "requeueing job $id" log.txt &&
+        grep -Eq 'resuming: 6 of 6 ranks continue their parts \([1-9]' log.txt && grep -q 'mars-replay-mpi-requeue: done' log.txt ||
+        { on scancel "$id"; echo "log: $(peek log.txt 900)"; return 1; }
+    echo "    | $(grep -o 'run [0-9], on .*' log.txt | tr '\n' ' ')"
+    want_same out.csv "$SHARED/num.want" || return 1
+    [ -z "$(find . -maxdepth 1 -name '.out.csv.*')" ] || { echo "left: $(ls -A)"; return 1; }
+}
+
 if [ "$HAVE_SLURM" = 1 ]; then
     tc "cluster/slurm/srun-N3-n6-two-tasks-per-node" slurm_srun_hosts
     tc "cluster/slurm/array-0-5-over-3-nodes-cat" slurm_array
@@ -351,6 +407,7 @@ if [ "$HAVE_SLURM" = 1 ]; then
             tc "cluster/slurm/n3-slurmd-and-ranks-killed-watchdog-names-rank-and-node-then-rerun" slurm_node_lost_watchdog
             tc "cluster/slurm/srun-N3-n6-resume-after-sigterm-ranks-moved" slurm_mpi_resume
             tc "cluster/slurm/requeue-script-resume-3-nodes" slurm_requeue_resume
+            tc "cluster/slurm/mpi-requeue-script-N3-resume" slurm_mpi_requeue_resume
             [ -f "$SHARED/node-lost.err" ] && sed 's/^/    | /' "$SHARED/node-lost.err" && rm "$SHARED/node-lost.err"
         else
             echo "SKIP cluster/slurm/node-lost-mid-job: $NO_CC"
@@ -375,13 +432,13 @@ same_mpirun() { # OUTMODE WANT ARGS...
     local mode=$1 want=$2
     shift 2
     if [ "$mode" = file ]; then
-        r mpir "$BIN" "$@" -o "$PWD/got" --report "$PWD/rep.json"
+        rj mpir "$BIN" "$@" -o "$PWD/got" --report "$PWD/rep.json"
         want_rc 0 && no_tmp_left && want_same got "$want" || return 1
         jcheck rep.json "[k['host'] for k in j['ranks']] == $SIX_HOSTS" "j['exit_code'] == 0"
     else
         local b0
         b0=$(bridge_bytes)
-        r mpir "$BIN" "$@"
+        rj mpir "$BIN" "$@"
         want_rc 0 && want_same "$W/out" "$want" || return 1
         local moved=$(($(bridge_bytes) - b0)) size
         size=$(wc -c <"$want")
@@ -391,7 +448,7 @@ same_mpirun() { # OUTMODE WANT ARGS...
 
 mpirun_tmp_full() { # n3's /tmp full: OpenMPI's own session files fail first; the job fails, naming n3
     fill_tmp n3 || { unfill_tmp n3; echo "cannot fill n3's /tmp"; return 1; }
-    r mpir "$BIN" predict -m "$NUM_MODEL" -o "$PWD/o.csv" "$NUM"
+    rj mpir "$BIN" predict -m "$NUM_MODEL" -o "$PWD/o.csv" "$NUM"
     unfill_tmp n3
     [ "$RC" != 0 ] && want_absent o.csv && no_tmp_left || { echo "status $RC"; return 1; }
     grep -q 'n3' "$W/err" || { echo "the error does not name n3: $(peek "$W/err" 400)"; return 1; }
