@@ -4,7 +4,9 @@
     bench/scaling.py --bin BUILD/cli/mars-replay [--rows N] [--runs R] [--out-dir DIR]
 
 For CSV->CSV and npy->npy, from a file and from stdin, it runs `predict` with 1 and 2
-threads (--runs times each, medians) and reads `--report`'s `cpu` object: the calling
+threads (--runs times each, medians) and reads `--report`'s `run_seconds` (the replay
+itself: not the model's loading or the report's hash of the output, which take the same
+time with any thread count) and its `cpu` object: the calling
 thread's CPU seconds (reading and cutting, ordering and writing) and all jobs' seconds.
 serial_fraction = calling thread / total CPU; by Amdahl's law no number of workers can
 make the run more than 1 / serial_fraction times faster than one worker, and P workers
@@ -15,7 +17,8 @@ bench_model.json, cached in bench/build/data. Benchmark figures, never a test.
 
 What the machine allows: for the file cases it also runs two one-thread processes at once
 (the same work twice, nothing shared) and reports their speed-up over one, 2 x T(1 process)
-/ T(2 at once). That is the most any 2-thread run can gain on this machine: a VM whose two
+/ T(2 at once), both timed from process start to exit; "of machine" is the 2-thread run's
+speed-up on that same clock divided by it. That is the most any 2-thread run can gain on this machine: a VM whose two
 vCPUs share a core, or are taken by a neighbour, gives less than 2x for perfectly
 independent work. The three kinds of run are interleaved, so that they share the noise.
 """
@@ -49,6 +52,7 @@ def one(binary, model, inp, npy, stdin, threads, tmp):
     rep = os.path.join(tmp, "rep.json")
     argv = [binary, "predict", "-q", "-m", model, "-@", str(threads), "-o", out, "--report", rep]
     argv += ["-O", "npy"] if npy else []
+    t0 = time.monotonic()
     if stdin:  # a real pipe: cat writes into it
         cat = subprocess.Popen(["cat", inp], stdout=subprocess.PIPE)
         subprocess.run(argv + ["-"], stdin=cat.stdout, check=True)
@@ -57,9 +61,10 @@ def one(binary, model, inp, npy, stdin, threads, tmp):
             raise RuntimeError("cat %s failed" % inp)
     else:
         subprocess.run(argv + [inp], check=True)
+    wall = time.monotonic() - t0  # as pair() measures: process start to exit
     with open(rep) as f:
         r = json.load(f)
-    return r["seconds"], r["cpu"], r["threads"]
+    return r["run_seconds"], r["cpu"], r["threads"], wall
 
 
 def pair(binary, model, inp, npy, tmp):
@@ -68,7 +73,8 @@ def pair(binary, model, inp, npy, tmp):
     procs = []
     for k in (0, 1):
         out = os.path.join(tmp, "pair%d.%s" % (k, "npy" if npy else "csv"))
-        argv = [binary, "predict", "-q", "-m", model, "-@", "1", "-o", out] + (["-O", "npy"] if npy else [])
+        argv = [binary, "predict", "-q", "-m", model, "-@", "1", "-o", out,  # as one() runs it
+                "--report", os.path.join(tmp, "pair%d.json" % k)] + (["-O", "npy"] if npy else [])
         procs.append(subprocess.Popen(argv + [inp]))
     for p in procs:
         if p.wait() != 0:
@@ -119,24 +125,29 @@ def main():
                     row["%s_%dt" % (k, t)] = statistics.median(r[1][k] for r in runs[t])
                 row["input_split"] = runs[t][0][1]["input_split"]
                 row["input_read_by_%dt" % t] = runs[t][0][1].get("input_read_by", "?")
-            # the machine's own 2-way speed-up, from the 1-thread run next to each pair
-            row["machine_2way"] = (statistics.median(2 * runs[1][i][0] / pairs[i] for i in range(a.runs))
+            # the machine's own 2-way speed-up, from the 1-thread run next to each pair, both
+            # timed from process start to exit (the report's seconds leave out start and exit)
+            row["machine_2way"] = (statistics.median(2 * runs[1][i][3] / pairs[i] for i in range(a.runs))
                                    if pairs else None)
+            row["wall_1t"] = statistics.median(r[3] for r in runs[1])
+            row["wall_2t"] = statistics.median(r[3] for r in runs[2])
+            row["wall_speedup_2t"] = row["wall_1t"] / row["wall_2t"]
             row["speedup_2t"] = row["seconds_1t"] / row["seconds_2t"]
-            row["speedup_of_machine"] = row["speedup_2t"] / row["machine_2way"] if row["machine_2way"] else None
+            row["speedup_of_machine"] = (row["wall_speedup_2t"] / row["machine_2way"]
+                                         if row["machine_2way"] else None)
             f = row["serial_fraction_2t"]
             row["ceiling"] = 1.0 / f if f > 0 else None
             row["projected"] = {str(p): amdahl(f, p) for p in (2, 4, 8, 16, 32, 64)}
             res.append(row)
-    lines = ["| case | read by (2t) | 1t s | 2t s | 2t speed-up | machine 2-way | of machine | "
+    lines = ["| case | read by (2t) | 1t s | 2t s | 2t speed-up | same, process wall clock | machine 2-way | of machine | "
              "calling thread CPU s (read+cut / write) | "
              "workers CPU s | serial fraction | ceiling | projected 8 / 16 / 32 / 64 workers |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res:
         p = r["projected"]
         mach = r["machine_2way"]
-        lines.append("| %s | %s | %.3f | %.3f | %.2fx | %s | %s | %.4f / %.4f | %.3f | %.2f%% | %s | %.1f / %.1f / %.1f / %.1f |" % (
-            r["case"], r["input_read_by_2t"], r["seconds_1t"], r["seconds_2t"], r["speedup_2t"],
+        lines.append("| %s | %s | %.3f | %.3f | %.2fx | %.2fx | %s | %s | %.4f / %.4f | %.3f | %.2f%% | %s | %.1f / %.1f / %.1f / %.1f |" % (
+            r["case"], r["input_read_by_2t"], r["seconds_1t"], r["seconds_2t"], r["speedup_2t"], r["wall_speedup_2t"],
             "%.2fx" % mach if mach else "-", "%.0f%%" % (100 * r["speedup_of_machine"]) if mach else "-",
             r["read_cut_seconds_2t"], r["write_seconds_2t"], r["workers_seconds_2t"],
             100 * r["serial_fraction_2t"], "%.0fx" % r["ceiling"] if r["ceiling"] else "-",

@@ -320,6 +320,7 @@ static int report(cli_run *r, int rc)
         .output = j->output,
         .stats = &r->totals,
         .seconds = cli_now() - r->t0,
+        .run_seconds = r->run_s,
         .exit_code = rc,
         .error = r->report_err ? &r->err : NULL,
         .backend = r->e ? &r->backend : NULL, /* rank 0's; every rank asks for the same device */

@@ -264,6 +264,7 @@ int cli_report_write(const cli_report *r, const char *path)
         json_object_set_new(o, "backend", bo);
     }
     json_object_set_new(o, "seconds", json_real(r->seconds));
+    json_object_set_new(o, "run_seconds", json_real(r->run_seconds));
     json_object_set_new(o, "peak_rss_bytes", json_integer(cli_peak_rss()));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
     if (r->shard)

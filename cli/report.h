@@ -33,6 +33,7 @@ typedef struct cli_report {
     const char *output;
     const mr_run_stats *stats;
     double seconds;
+    double run_seconds;       /* the replay itself (mr_run, rank 0's part under MPI) */
     int exit_code;
     const mr_error *error;    /* NULL on success */
     const mr_backend_info *backend; /* NULL: no engine was made */

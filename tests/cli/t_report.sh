@@ -128,7 +128,7 @@ rp_identity() { # who, where, when, what: enough to trust and to merge a part
         "j['inputs'][0]['size_bytes'] > 0" \
         "j['output_format'] == 'f64'" \
         "j['slurm'] == {'job_id': '77', 'array_job_id': '70', 'array_task_id': 12, 'array_task_min': 10, 'array_task_step': 2}" \
-        "isinstance(j['rows_per_second'], int)" || return 1
+        "isinstance(j['rows_per_second'], int)" "0 < j['run_seconds'] <= j['seconds']" || return 1
     jcheck r.json --var osha="$(sha256sum o.f64 | cut -d' ' -f1)" "j['output_sha256'] == osha" || return 1
     r mr predict -m "$RP_CASE/model.json" --report r2.json "$RP_CASE/input.csv" # stdout: no output sha256
     want_rc 0 && jcheck r2.json "'output_sha256' not in j" || return 1

@@ -96,9 +96,9 @@ SIX_HOSTS="['n1', 'n1', 'n2', 'n2', 'n3', 'n3']"
 # A known crash of the MPI runtime, not of mars-replay (docs/distributed.md, "What was
 # tested"): OpenMPI 4.1.4 (Debian 12) now and then loses a rank inside MPI_Init here. Its
 # TCP transport hands a PML match fragment (header type 0x41) to a handler that is not
-# registered yet, a call through NULL ("Failing at address: (nil)"). Cores of it: 2 in
-# about 10 runs of this suite, each in a job started soon after n3's slurmd was killed and
-# restarted. A job that fails with a segfault is run once more only when every rank's core
+# registered yet, a call through NULL ("Failing at address: (nil)"). Seen twice in about
+# 10 runs of this suite (one core taken), each in a job started soon after n3's slurmd was
+# killed and restarted. A job that fails with a segfault is run once more only when every rank's core
 # (core dumps on, in the test's directory, read by gdb) shows MPI_Init under it. Anything
 # else fails the test, as does a second crash. Each retry is printed.
 ulimit -c unlimited 2>/dev/null || true
