@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="4af36ee356683d511548ca15aa4d476587a546130826cc319ca77dbd5db0e6e3")
+    version("1.0.0", sha256="47ab689f659878fa9b3962e82c0041ba6bf964a42cd2afe923c79cb89a735e14")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
