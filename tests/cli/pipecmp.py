@@ -67,12 +67,34 @@ def case(rnd):
     return body.encode(), clean.encode()
 
 
-def run(argv, data):
+def run(argv, data, timeout=10):
     try:
-        p = subprocess.run(argv, input=data, capture_output=True, timeout=10)
+        p = subprocess.run(argv, input=data, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "hung", b"", b""
     return p.returncode, p.stdout, p.stderr
+
+
+def settle(got, out_path, report_path):
+    """A piped run's (status, output, stderr) with the output from out_path when it wrote
+    -o FILE (None: stdout), which must exist only after a success; and whether its report
+    says the workers read the pipe. Removes both files."""
+    if out_path:
+        have = os.path.exists(out_path)
+        if have:
+            with open(out_path, "rb") as f:
+                got = (got[0], f.read(), got[2])
+            os.unlink(out_path)
+        if have != (got[0] == 0):
+            got = ("output file %s after exit %s" % ("left" if have else "missing", got[0]), got[1], got[2])
+    piped = False
+    try:
+        with open(report_path) as f:
+            piped = json.load(f).get("cpu", {}).get("input_read_by") == "workers (pipe)"
+        os.unlink(report_path)
+    except FileNotFoundError:
+        pass
+    return got, piped
 
 
 def main():
@@ -91,20 +113,8 @@ def main():
         out = ["-o", "pipecmp-out.csv"] if to_file else []
         got = run(base + ["-@", str(t), "--chunk-bytes", str(k), "--report", "pipecmp-report.json"] + out + ["-"],
                   data)
-        if to_file:  # no file unless it succeeded; then the whole output
-            have = os.path.exists("pipecmp-out.csv")
-            if have:
-                with open("pipecmp-out.csv", "rb") as f:
-                    got = (got[0], f.read(), got[2])
-                os.unlink("pipecmp-out.csv")
-            if have != (got[0] == 0):
-                got = ("output file %s after exit %s" % ("left" if have else "missing", got[0]), got[1], got[2])
-        try:
-            with open("pipecmp-report.json") as f:
-                piped += json.load(f).get("cpu", {}).get("input_read_by") == "workers (pipe)"
-            os.unlink("pipecmp-report.json")
-        except FileNotFoundError:
-            pass
+        got, was_piped = settle(got, "pipecmp-out.csv" if to_file else None, "pipecmp-report.json")
+        piped += was_piped
         # on an error, stdout holds some chunks before the bad one: a prefix
         # of the output of the same rows without the error
         # (a record too long there too is read: --max-record-bytes changes no row before it)

@@ -16,13 +16,14 @@ same rows without it. Four runs in ten write `-o FILE` (-O npy or f64): the
 file must hold that output, and must not exist after a failure. Prints one
 line per failing case.
 """
-import json
 import math
 import os
 import random
 import struct
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pipecmp  # noqa: E402 (run, settle)
 
 MODELS = [("missingness_terms", 3, True), ("deg2_5000_rows", 5, False), ("wide_45_features_5000_rows", 45, False)]  # allow_missing
 
@@ -65,11 +66,7 @@ def case(rnd, cols, allow_missing):
 
 
 def run(argv, data):
-    try:
-        p = subprocess.run(argv, input=data, capture_output=True, timeout=20)
-    except subprocess.TimeoutExpired:
-        return "hung", b"", b""
-    return p.returncode, p.stdout, p.stderr
+    return pipecmp.run(argv, data, timeout=20)
 
 
 def main():
@@ -92,20 +89,8 @@ def main():
         to_file = rnd.random() < 0.4
         out = ["-o", "pipecmp-rows.out"] if to_file else []
         got = run(base + ["-@", str(t), "--chunk-bytes", str(k), "--report", "pipecmp-rows.json"] + out + ["-"], data)
-        if to_file:  # no file unless it succeeded; then the whole output
-            have = os.path.exists("pipecmp-rows.out")
-            if have:
-                with open("pipecmp-rows.out", "rb") as f:
-                    got = (got[0], f.read(), got[2])
-                os.unlink("pipecmp-rows.out")
-            if have != (got[0] == 0):
-                got = ("output file %s after exit %s" % ("left" if have else "missing", got[0]), got[1], got[2])
-        try:
-            with open("pipecmp-rows.json") as f:
-                piped += json.load(f).get("cpu", {}).get("input_read_by") == "workers (pipe)"
-            os.unlink("pipecmp-rows.json")
-        except FileNotFoundError:
-            pass
+        got, was_piped = pipecmp.settle(got, "pipecmp-rows.out" if to_file else None, "pipecmp-rows.json")
+        piped += was_piped
         # on an error, stdout holds the chunks before the bad one: a prefix of
         # the output of the same bytes without the bad values (a .npy output's
         # header declares the rows of the input's header in both)
