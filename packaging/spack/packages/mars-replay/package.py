@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="47ab689f659878fa9b3962e82c0041ba6bf964a42cd2afe923c79cb89a735e14")
+    version("1.0.0", sha256="f6e176fc570713eb95466ab24861acb2885a9768863db35513120b5756d32d71")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
