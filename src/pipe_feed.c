@@ -208,8 +208,10 @@ void mr_feed_take(const mr_stream *r, mr_feed *f, mr_slot *s)
         s->cut_err = f->fail_err;
     }
     /* where this chunk's records end in its block: all of it at the end of
-     * the input; else after the last record end */
-    const size_t in_blk = st != MR_OK ? 0 : s->last && !rows ? s->raw_len
+     * the input; else (and when cut short: the record after it is not
+     * whole, and not bad data) after the last record end */
+    const int to_end = s->last && !cut_short;
+    const size_t in_blk = st != MR_OK ? 0 : to_end && !rows ? s->raw_len
                         : r->in->record_end(r, s->in + at, s->raw_len, s->raw_off);
     pthread_mutex_lock(&f->mu);
     while (f->tail_for != s->ticket)
@@ -228,7 +230,7 @@ void mr_feed_take(const mr_stream *r, mr_feed *f, mr_slot *s)
         span = t + s->raw_len;
         /* none in the block: perhaps in the tail (chunk 0's holds the
          * reader's bytes after the header, whole records) */
-        if (s->last && (!rows || !cut_short))
+        if (to_end)
             end = span;
         else
             end = in_blk ? t + in_blk : r->in->record_end(r, s->in + s->in_off, t, s->raw_off - t);
@@ -258,7 +260,7 @@ void mr_feed_take(const mr_stream *r, mr_feed *f, mr_slot *s)
     s->in_len = s->in_off + end;
     if (rows) /* which rows are the input's, and the error after them (none cut short) */
         s->in_len = s->in_off + (cut_short ? end : r->in->piped_span(r, s, s->raw_off - t, end, s->last));
-    s->cut_open = !s->last && !rows; /* a record end found without the quote state */
+    s->cut_open = !to_end && !rows; /* a record end found without the quote state */
     s->in_end = s->raw_off - t + (s->in_len - s->in_off);
     s->in_bytes = s->in_len - s->in_off;
 }
