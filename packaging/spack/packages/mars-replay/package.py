@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="f6e176fc570713eb95466ab24861acb2885a9768863db35513120b5756d32d71")
+    version("1.0.0", sha256="475ef4ebdb5252f4c02fcd9dccffd003783a1f85b95dec2f8d472df3dde85efc")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
