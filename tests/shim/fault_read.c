@@ -10,7 +10,9 @@
  * file first appends a line to it (an input that grows during the run).
  * With $MR_TEST_READ_BELOW=B (and $MR_TEST_READ_ABOVE=A, default 0), every
  * read of that file that touches bytes in [A, B) fails with EIO: proof that
- * a run reads nothing there.
+ * a run reads nothing there. With $MR_TEST_READ_DELAY_MS=D, every read of
+ * that file first sleeps D ms: a run long enough for a signal to reach it
+ * in the middle, however fast the machine or slow the test's own shell.
  * Thread-safe: the library's workers pread at once. */
 #undef _FILE_OFFSET_BITS /* define pread and pread64 both, as libc has them */
 #ifndef _GNU_SOURCE
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 static int left = -1;
@@ -46,9 +49,33 @@ static void resolve(void)
 
 static int should_fail_locked(int fd, long long off, size_t len);
 
+/* The file behind fd, if its name contains want: its path in target. */
+static int fd_matches(int fd, const char *want, char *target, size_t cap)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, target, cap - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    return strstr(target, want) != NULL;
+}
+
+static void maybe_delay(int fd)
+{
+    const char *d = getenv("MR_TEST_READ_DELAY_MS"), *want = getenv("MR_TEST_READ_PATH");
+    char target[4096];
+    if (d && want && fd_matches(fd, want, target, sizeof target)) {
+        const long ms = atol(d);
+        const struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&t, NULL);
+    }
+}
+
 static int should_fail(int fd, long long off, size_t len)
 {
     pthread_once(&once, resolve);
+    maybe_delay(fd);
     pthread_mutex_lock(&mu);
     const int f = should_fail_locked(fd, off, len);
     const int e = errno;
@@ -78,13 +105,8 @@ static int should_fail_locked(int fd, long long off, size_t len)
     const char *below = getenv("MR_TEST_READ_BELOW"), *above = getenv("MR_TEST_READ_ABOVE");
     if ((left <= 0 && !killing && !append_at && !below) || !want)
         return 0;
-    char link[64], target[4096];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-    const ssize_t n = readlink(link, target, sizeof target - 1);
-    if (n <= 0)
-        return 0;
-    target[n] = '\0';
-    if (!strstr(target, want))
+    char target[4096];
+    if (!fd_matches(fd, want, target, sizeof target))
         return 0;
     if (append_at) {
         static int reads;
