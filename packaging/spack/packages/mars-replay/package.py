@@ -15,7 +15,7 @@ class MarsReplay(MesonPackage):
 
     license("MIT")
 
-    version("1.0.0", sha256="475ef4ebdb5252f4c02fcd9dccffd003783a1f85b95dec2f8d472df3dde85efc")
+    version("1.0.0", sha256="cc1cfedb4afc25f52e633fc47c57a6fb1fa41000e80a5a691f032c94551d1d90")
 
     variant("opencl", default=False, description="OpenCL backend (headers at build time; the ICD loader is loaded at run time)")
     variant("mpi", default=False, description="The MPI module for mpirun/srun runs of the CLI")
